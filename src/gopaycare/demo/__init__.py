@@ -1,0 +1,1 @@
+"""Deterministic demo data: named customers for every support situation, and bulk customers."""

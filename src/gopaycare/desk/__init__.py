@@ -1,0 +1,1 @@
+"""The help desk: agents, roles and (next) conversations, tickets, SLAs and routing."""

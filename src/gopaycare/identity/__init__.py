@@ -1,0 +1,1 @@
+"""Customer identity and account security: login, lock and freeze, one-time codes, recovery."""

@@ -1,0 +1,11 @@
+"""Every table, imported in one place for migrations and tests."""
+
+from __future__ import annotations
+
+from .desk import models as _desk  # noqa: F401
+from .identity import models as _identity  # noqa: F401
+from .platform import audit as _audit  # noqa: F401
+from .platform.db import Base
+from .wallet import models as _wallet  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,41 @@
+"""Background jobs on Huey.
+
+Embedded mode keeps the queue in a SQLite file and runs the consumer as threads inside the web
+process; with GOPAYCARE_REDIS_URL set the queue lives in Redis and `gopaycare worker` processes
+consume it. Unit tests use immediate mode (tasks run inline, after the enqueuing transaction
+commits, because tasks are only ever enqueued from on-commit hooks).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    if immediate:
+        return Huey("gopaycare", immediate=True)
+    if settings.redis_url:
+        return RedisHuey("gopaycare", url=settings.redis_url)
+    return SqliteHuey("gopaycare", filename=settings.jobs_path)
+
+
+class InProcessConsumer(Consumer):
+    """A consumer that runs beside the web server: threads only, no signal handlers
+    (those belong to the main thread, which uvicorn owns)."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+def start_in_process_consumer(huey: Huey, workers: int = 2) -> InProcessConsumer:
+    consumer = InProcessConsumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer.start()
+    log.info("in-process job consumer started", extra={"workers": workers})
+    return consumer

@@ -1,0 +1,123 @@
+"""Settings from GOPAYCARE_* environment variables (and an optional .env file).
+
+Invalid values stop the process at start with a message naming the variable, instead of
+failing later in the middle of a customer conversation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TierLimits(BaseModel):
+    """Limits of one KYC tier, in minor units of the ledger currency."""
+
+    balance_cap: int = Field(gt=0)
+    monthly_incoming: int = Field(gt=0)
+    daily_outgoing: int = Field(gt=0)
+
+
+class Limits(BaseModel):
+    # Defaults follow GoPay's published rules: basic cap Rp 2.000.000, GoPay Plus cap
+    # Rp 20.000.000, monthly incoming Rp 20.000.000 / Rp 40.000.000.
+    basic: TierLimits = TierLimits(
+        balance_cap=2_000_000, monthly_incoming=20_000_000, daily_outgoing=2_000_000
+    )
+    plus: TierLimits = TierLimits(
+        balance_cap=20_000_000, monthly_incoming=40_000_000, daily_outgoing=20_000_000
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOPAYCARE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite:///./gopaycare.db"
+    redis_url: str | None = None
+    # Where in-process jobs are kept in embedded mode (a SQLite file, so nothing is lost on restart).
+    jobs_path: str = "./gopaycare-jobs.db"
+    timezone: str = "Asia/Jakarta"
+    currency: str = Field(default="IDR", pattern=r"^[A-Z]{3}$")
+    limits: Limits = Limits()
+
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    code_ttl_seconds: int = Field(default=300, ge=30)
+    code_resend_interval_seconds: int = Field(default=60, ge=0)
+    code_max_per_hour: int = Field(default=5, ge=1)
+    session_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # "fast" is for tests only: argon2 with minimal cost.
+    password_hash_profile: str = Field(default="default", pattern=r"^(default|fast)$")
+
+    pending_too_long_minutes: int = Field(default=30, ge=1)
+    risk_max_single_payment: int = Field(default=10_000_000, gt=0)
+    # GoPay charges a flat fee for withdrawals to a bank account.
+    withdrawal_fee: int = Field(default=2_500, ge=0)
+
+    # Unset SMTP host or SMS provider: messages stay in the outbox with status "held".
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "GoPay Care <care@gopay.test>"
+    sms_provider_url: str | None = None  # a Twilio-compatible Messages API base URL
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = None
+    sms_from: str = "GoPay"
+
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_json: bool = True
+    secret_key: str = "dev-only-change-me"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # SQLAlchemy needs the driver named; psycopg 3 is the one we ship.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class SettingsError(Exception):
+    """Raised with a message that names each invalid GOPAYCARE_* variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "GOPAYCARE_" + "__".join(str(p).upper() for p in err["loc"])
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,44 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from .. import __version__
+from ..container import Services
+from ..platform.jobs import start_in_process_consumer
+from .errors import install_error_handlers
+from .middleware import Metrics, RequestContextMiddleware
+from .pages import landing_page
+from .routes import agent, customer, health
+
+
+def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        consumer = None
+        if run_jobs_in_process and not services.huey.immediate:
+            consumer = start_in_process_consumer(services.huey)
+        yield
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+    app = FastAPI(title="GoPay Care", version=__version__, lifespan=lifespan,
+                  description="The customer-service platform for the GoPay e-wallet.")
+    app.state.services = services
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(customer.router)
+    app.include_router(agent.router)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return landing_page(services)
+
+    return app
