@@ -154,8 +154,12 @@ class Outbox:
 
     def messages_to(self, destination: str) -> list[OutboxMessage]:
         with self.db.read() as s:
-            return list(s.scalars(select(OutboxMessage).where(OutboxMessage.destination == destination)
-                                  .order_by(OutboxMessage.id)))
+            messages = list(s.scalars(select(OutboxMessage).where(OutboxMessage.destination == destination)
+                                      .order_by(OutboxMessage.id)))
+            # Detach them loaded: a read session ends in a rollback, which would expire them and
+            # leave the caller with rows whose attributes raise DetachedInstanceError.
+            s.expunge_all()
+            return messages
 
 
 __all__ = ["DeliveryError", "Outbox", "SmtpEmailSender", "TwilioSmsSender", "senders_from_settings"]

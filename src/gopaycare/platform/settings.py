@@ -7,9 +7,10 @@ failing later in the middle of a customer conversation.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,15 +22,26 @@ class TierLimits(BaseModel):
     daily_outgoing: int = Field(gt=0)
 
 
+# Defaults follow GoPay's published rules: basic cap Rp 2.000.000, GoPay Plus cap Rp 20.000.000,
+# monthly incoming Rp 20.000.000 / Rp 40.000.000. The daily outgoing limit is the operator's choice.
+DEFAULT_LIMITS = {
+    "basic": {"balance_cap": 2_000_000, "monthly_incoming": 20_000_000, "daily_outgoing": 2_000_000},
+    "plus": {"balance_cap": 20_000_000, "monthly_incoming": 40_000_000, "daily_outgoing": 20_000_000},
+}
+
+
 class Limits(BaseModel):
-    # Defaults follow GoPay's published rules: basic cap Rp 2.000.000, GoPay Plus cap
-    # Rp 20.000.000, monthly incoming Rp 20.000.000 / Rp 40.000.000.
-    basic: TierLimits = TierLimits(
-        balance_cap=2_000_000, monthly_incoming=20_000_000, daily_outgoing=2_000_000
-    )
-    plus: TierLimits = TierLimits(
-        balance_cap=20_000_000, monthly_incoming=40_000_000, daily_outgoing=20_000_000
-    )
+    basic: TierLimits = TierLimits(**DEFAULT_LIMITS["basic"])
+    plus: TierLimits = TierLimits(**DEFAULT_LIMITS["plus"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_defaults(cls, data: Any) -> Any:
+        # GOPAYCARE_LIMITS__BASIC__DAILY_OUTGOING alone must not drop the tier's other limits.
+        if isinstance(data, dict):
+            return {tier: {**DEFAULT_LIMITS[tier], **(data.get(tier) or {})} if tier in DEFAULT_LIMITS
+                    else value for tier, value in {**{t: {} for t in DEFAULT_LIMITS}, **data}.items()}
+        return data
 
 
 class Settings(BaseSettings):

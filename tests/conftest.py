@@ -1,0 +1,155 @@
+"""Test fixtures: every database test runs on SQLite and on real PostgreSQL.
+
+PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) tests are skipped with a visible reason
+when the server does not answer, unless GOPAYCARE_REQUIRE_SERVICES=1 (set by .ci/run), which
+turns a missing server into a failure. Jobs run eagerly; argon2 runs at its cheapest cost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gopaycare.container import Services, build
+from gopaycare.migrations import upgrade
+from gopaycare.platform.clock import FakeClock
+from gopaycare.platform.settings import Settings, load_settings
+
+PG_ADMIN_URL = os.environ.get("GOPAYCARE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("GOPAYCARE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("GOPAYCARE_REQUIRE_SERVICES") == "1"
+# Wednesday 25 November 2026, 10:00 in Jakarta (03:00 UTC).
+START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+TABLES = ["ledger_transfers", "wallet_transactions", "merchants", "ledger_accounts", "contact_changes",
+          "verification_requests", "one_time_codes", "outbox_messages", "customer_sessions", "customer_devices",
+          "customers", "api_tokens", "agents", "audit_log"]
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    if _answers(host, port):
+        return
+    message = f"{name} does not answer on {host}:{port}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " and GOPAYCARE_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"gopaycare_test_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=_database_url(backend, request, tmp_path), password_hash_profile="fast",
+        secret_key="test-secret", jobs_path=str(tmp_path / "jobs.db"), log_json=False,
+    )
+
+
+@pytest.fixture
+def svc(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    services = build(settings, clock=clock, immediate_jobs=True, senders={})
+    services.wallet.bootstrap()
+    yield services
+    services.close()
+
+
+PASSWORD = "Secret-pass1"
+PIN = "258147"
+
+
+@pytest.fixture
+def make_customer(svc: Services) -> Callable[..., int]:
+    """Builder: a registered customer with a wallet and (optionally) a starting balance."""
+    counter = iter(range(1, 10_000))
+
+    def build_customer(*, tier: str = "basic", balance: int = 0, name: str | None = None,
+                       email: bool = True, language: str = "en", **kw: Any) -> int:
+        n = next(counter)
+        view = svc.identity.register(
+            phone=kw.pop("phone", f"+6281{n:09d}"), name=name or f"Customer {n}",
+            email=f"customer{n}@example.com" if email else None, id_number=kw.pop("id_number", f"31710{n:011d}"),
+            password=PASSWORD, pin=PIN, language=language, tier=tier, **kw)
+        if balance:
+            svc.wallet.topup(view.id, balance, "card", f"setup-{view.id}")
+        return view.id
+
+    return build_customer
+
+
+@pytest.fixture
+def make_merchant(svc: Services) -> Callable[..., int]:
+    def build_merchant(name: str = "Warung Test", category: str = "food", status: str = "active") -> int:
+        return svc.wallet.add_merchant(name, category, status=status)
+
+    return build_merchant
+
+
+def ledger_snapshot(svc: Services) -> dict[str, Any]:
+    """Everything a rejected action must leave unchanged."""
+    with svc.db.read() as s:
+        return {
+            "accounts": s.execute(text("SELECT id, balance, locked, frozen, out_day_total, in_month_total "
+                                       "FROM ledger_accounts ORDER BY id")).all(),
+            "transactions": s.execute(text("SELECT id, status, refunded_amount FROM wallet_transactions "
+                                           "ORDER BY id")).all(),
+            "transfers": s.execute(text("SELECT COUNT(*) FROM ledger_transfers")).scalar_one(),
+        }
