@@ -1,0 +1,81 @@
+"""Reading a wallet: its balance and limits, its history, money stuck in flight."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from ..platform.errors import ValidationFailed
+from .ledger import TXNS, LedgerCore
+from .port import LimitUsage, TransactionView, WalletSummary
+from .rules import (
+    Periods,
+    tier_limits,
+)
+
+
+class WalletQueries(LedgerCore):
+    def summary(self, customer_id: int) -> WalletSummary:
+        with self.db.read() as s:
+            row = self._wallet_row(s, customer_id)
+        return self._summary_of(row)
+
+    def _summary_of(self, row: Any) -> WalletSummary:
+        periods = Periods.at(self.clock.now(), self.settings.tz)
+        limits = tier_limits(self.settings.limits, row.tier)
+        return WalletSummary(
+            customer_id=row.customer_id,
+            currency=row.currency,
+            tier=row.tier,
+            balance=row.balance,
+            balance_cap=limits.balance_cap,
+            daily_outgoing=LimitUsage(
+                limit=limits.daily_outgoing,
+                used=row.out_day_total if row.out_day == periods.day else 0,
+                resets_at=periods.day_resets_at,
+            ),
+            monthly_incoming=LimitUsage(
+                limit=limits.monthly_incoming,
+                used=row.in_month_total if row.in_month == periods.month else 0,
+                resets_at=periods.month_resets_at,
+            ),
+            locked=row.locked,
+            frozen=row.frozen,
+        )
+
+    def get_transaction(self, reference: str) -> TransactionView:
+        with self.db.read() as s:
+            return self._views(s, [self._original(s, reference)], perspective=None)[0]
+
+    def list_transactions(
+        self, customer_id: int, *, limit: int = 20, before: str | None = None, status: str | None = None
+    ) -> list[TransactionView]:
+        if not 1 <= limit <= 200:
+            raise ValidationFailed("limit must be between 1 and 200", field="limit")
+        with self.db.read() as s:
+            wallet = self._wallet_id(s, customer_id)
+            stmt = select(TXNS).where(
+                or_(TXNS.c.account_id == wallet,
+                    and_(TXNS.c.counterparty_account_id == wallet, TXNS.c.kind == "p2p",
+                         TXNS.c.status == "succeeded"))
+            )
+            if status:
+                stmt = stmt.where(TXNS.c.status == status)
+            if before:
+                cursor = s.execute(select(TXNS.c.id).where(TXNS.c.reference == before)).scalar_one_or_none()
+                if cursor is None:
+                    raise ValidationFailed("unknown cursor", field="before")
+                stmt = stmt.where(TXNS.c.id < cursor)
+            rows = s.execute(stmt.order_by(TXNS.c.id.desc()).limit(limit)).all()
+            return self._views(s, rows, perspective=wallet)
+
+    def overdue_pending(self, *, limit: int = 100) -> list[TransactionView]:
+        cutoff = self.clock.now() - timedelta(minutes=self.settings.pending_too_long_minutes)
+        with self.db.read() as s:
+            rows = s.execute(
+                select(TXNS).where(TXNS.c.status == "pending", TXNS.c.created_at < cutoff)
+                .order_by(TXNS.c.created_at).limit(limit)
+            ).all()
+            return self._views(s, rows, perspective=None)
