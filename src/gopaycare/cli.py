@@ -129,6 +129,17 @@ def ledger_verify(as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@click.option("--to", "destination", default=None, help="only messages to this phone (E.164) or email")
+@click.option("--limit", default=10, show_default=True, type=int)
+def outbox(destination: str | None, limit: int) -> None:
+    """Show the latest outgoing messages (demo: codes are "held" when no SMTP/SMS is configured)."""
+    services = _services(_settings())
+    for message in services.outbox.latest(destination=destination, limit=limit):
+        click.echo(f"#{message.id} {message.created_at:%Y-%m-%d %H:%M:%S} {message.channel} -> "
+                   f"{message.destination} [{message.status}] {message.body}")
+
+
 @main.group()
 def agents() -> None:
     """Manage agents."""

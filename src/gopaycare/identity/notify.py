@@ -128,21 +128,27 @@ class Outbox:
                          extra={"outbox_id": message.id, "to": masked})
                 return message.status
             message.attempts += 1
+            failure: DeliveryError | None = None
             try:
                 message.provider_message_id = sender.send(message)
             except DeliveryError as exc:
+                failure = exc
                 message.last_error = str(exc)[:500]
                 message.status = "failed" if message.attempts >= 5 else "queued"
                 log.warning("delivery failed", extra={"outbox_id": message.id, "to": masked,
                                                       "error": str(exc)})
-                if message.status == "queued":
-                    raise
-                return message.status
-            message.status = "sent"
-            message.sent_at = self.clock.now()
-            log.info("message delivered", extra={"outbox_id": message.id, "to": masked,
-                                                 "channel": message.channel})
-            return message.status
+            else:
+                message.status = "sent"
+                message.sent_at = self.clock.now()
+                log.info("message delivered", extra={"outbox_id": message.id, "to": masked,
+                                                     "channel": message.channel})
+            status = message.status
+        # Raised only after the block has committed the attempt and its error: raising inside it
+        # rolled them back, so `attempts` never grew (the 5-attempt limit was never reached) and
+        # `last_error` stayed empty. The job runner still sees the error and retries.
+        if failure is not None and status == "queued":
+            raise failure
+        return status
 
     def pending_ids(self, *, older_than_seconds: int = 60, limit: int = 100) -> list[int]:
         """Queued messages old enough that their own job should have run by now."""
@@ -151,6 +157,13 @@ class Outbox:
             return list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "queued",
                                                                   OutboxMessage.created_at < cutoff)
                                   .order_by(OutboxMessage.id).limit(limit)))
+
+    def latest(self, *, destination: str | None = None, limit: int = 10) -> list[OutboxMessage]:
+        stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+        if destination:
+            stmt = stmt.where(OutboxMessage.destination == destination)
+        with self.db.read() as s:
+            return list(s.scalars(stmt))
 
     def messages_to(self, destination: str) -> list[OutboxMessage]:
         with self.db.read() as s:
