@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from gopaycare.container import Services, build
 from gopaycare.migrations import upgrade
+from gopaycare.models import metadata
 from gopaycare.platform.clock import FakeClock
 from gopaycare.platform.settings import Settings, load_settings
 
@@ -28,9 +29,8 @@ REDIS_URL = os.environ.get("GOPAYCARE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("GOPAYCARE_REQUIRE_SERVICES") == "1"
 # Wednesday 25 November 2026, 10:00 in Jakarta (03:00 UTC).
 START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-TABLES = ["ledger_transfers", "wallet_transactions", "merchants", "ledger_accounts", "contact_changes",
-          "verification_requests", "one_time_codes", "outbox_messages", "customer_sessions", "customer_devices",
-          "customers", "api_tokens", "agents", "audit_log"]
+# Every table but the event sequence, whose single row is reset instead of removed.
+TABLES = [t.name for t in metadata.sorted_tables if t.name != "desk_event_sequence"]
 
 
 def _answers(host: str, port: int) -> bool:
@@ -82,6 +82,7 @@ def _database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE desk_event_sequence SET last_id = 0"))
     engine.dispose()
     return url
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -22,7 +23,21 @@ def _settings() -> Settings:
 def _services(settings: Settings) -> Any:
     from .container import build
 
-    return build(settings)
+    services = build(settings)
+    # Release the database connections when the command ends, however it ends: most commands
+    # returned (or sys.exit-ed) with the pool still open, and psycopg warns about every
+    # connection garbage-collected open.
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(services.close)
+    return services
+
+
+def _json_default(value: Any) -> Any:
+    # PostgreSQL sums are Decimal: write whole numbers as JSON numbers, as on SQLite, not strings.
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return str(value)
 
 
 @click.group()
@@ -118,7 +133,7 @@ def ledger_verify(as_json: bool) -> None:
     report = verify(services.db)
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "counts": report.counts, "violations": report.violations},
-                              default=str, indent=2))
+                              default=_json_default, indent=2))
     else:
         click.echo("  ".join(f"{k}={v}" for k, v in report.counts.items()))
         for name in CHECKS:

@@ -13,6 +13,8 @@ from huey import Huey
 
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
+from .desk.events import EventHub
+from .desk.service import Desk
 from .identity.notify import Outbox, senders_from_settings
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
@@ -35,9 +37,12 @@ class Services:
     recovery: Recovery
     agents: AgentDirectory
     payments: Checkout
+    desk: Desk
+    hub: EventHub
     tasks: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
+        self.hub.close()
         self.db.dispose()
 
 
@@ -49,10 +54,12 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     wallet = ReferenceWallet(db, clock, settings)
     outbox = Outbox(db, clock, senders if senders is not None else senders_from_settings(settings))
     identity = IdentityService(db, clock, settings, wallet, outbox)
+    agents = AgentDirectory(db, clock, identity.hasher)
+    hub = EventHub(settings.redis_url)
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
-        recovery=Recovery(identity), agents=AgentDirectory(db, clock, identity.hasher),
-        payments=Checkout(identity, wallet),
+        recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet),
+        desk=Desk(db, clock, wallet, agents, hub), hub=hub,
     )
     from .tasks import register_tasks
 

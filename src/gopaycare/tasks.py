@@ -35,5 +35,36 @@ def register_tasks(services: Services) -> None:
             deliver_message(message_id)
         return len(ids)
 
+    @huey.periodic_task(crontab(minute="*"), name="sla_check", timeout=50)
+    def sla_check() -> dict[str, int]:
+        """Warns about SLA targets due soon and breaches (and escalates) the overdue ones."""
+        return services.desk.sla.check(services.clock.now())
+
+    @huey.periodic_task(crontab(minute="*"), name="drain_queue", timeout=50)
+    def drain_queue() -> int:
+        """Hands queued tickets to agents who have room again (a ticket solved, an agent back)."""
+        return services.desk.routing.drain_queue(services.clock.now())
+
+    @huey.periodic_task(crontab(minute="*/5"), name="run_automations", timeout=240)
+    def run_automations() -> int:
+        """Time-based rules: auto-close solved tickets, remind customers we are waiting for."""
+        return services.desk.rules.run_automations(services.clock.now())
+
+    @huey.task(name="deliver_reply", retries=4, retry_delay=30, timeout=60)
+    def deliver_reply(message_id: int) -> str:
+        """An agent's (or system) message out on its conversation's channel."""
+        return services.desk.outbound.deliver(message_id)
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_replies", timeout=50)
+    def sweep_replies() -> int:
+        """Replies still pending on a channel that has a sender (a lost job, a provider outage)."""
+        ids = services.desk.outbound.pending_ids()
+        for message_id in ids:
+            deliver_reply(message_id)
+        return len(ids)
+
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
-    services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox)
+    services.desk.ctx.dispatch_outbound = lambda message_id: deliver_reply(message_id)
+    services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
+                          drain_queue=drain_queue, run_automations=run_automations, deliver_reply=deliver_reply,
+                          sweep_replies=sweep_replies)

@@ -203,6 +203,11 @@ class _Story:
         # 张伟 (basic): tried to send money to a friend; transfers need GoPay Plus.
         self.at(hours=1)
         w.transfer(self.ids["zhang"], self.ids["wang"], 100_000, self.key("zhang"))  # KYC_UPGRADE_REQUIRED
+
+        # Their conversations with support, on several channels.
+        from .desk_story import seed_desk_story
+
+        seed_desk_story(self.svc, self.clock, self.now)
         self.svc.close()
 
 

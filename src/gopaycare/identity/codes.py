@@ -6,6 +6,7 @@ allows 5 wrong guesses, then it is spent. Codes never reach a log: only the outb
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +34,12 @@ class CodeSent:
     resend_available_at: datetime
 
 
+def _seconds_until(when: datetime, now: datetime) -> int:
+    """Whole seconds to wait, rounded up: a resend is allowed at `when` itself, so a wait of
+    exactly 30 s is 30 (int() + 1 said 31), and 29.2 s is 30."""
+    return math.ceil((when - now).total_seconds())
+
+
 class CodeIssuer:
     def __init__(self, settings: Settings, hasher: SecretHasher, outbox: Outbox) -> None:
         self.settings = settings
@@ -51,7 +58,7 @@ class CodeIssuer:
         if last is not None and now - last < interval:
             retry = last + interval
             raise RateLimited("a code was sent less than a minute ago", code="code_resend_too_soon",
-                              retry_at=retry.isoformat(), retry_after_seconds=int((retry - now).total_seconds()) + 1)
+                              retry_at=retry.isoformat(), retry_after_seconds=_seconds_until(retry, now))
         if count >= self.settings.code_max_per_hour:
             oldest = s.execute(
                 select(func.min(OneTimeCode.created_at)).where(
@@ -60,7 +67,7 @@ class CodeIssuer:
             ).scalar_one()
             retry = oldest + timedelta(hours=1)
             raise RateLimited("too many codes in the last hour", code="code_hourly_limit",
-                              retry_at=retry.isoformat(), retry_after_seconds=int((retry - now).total_seconds()) + 1)
+                              retry_at=retry.isoformat(), retry_after_seconds=_seconds_until(retry, now))
 
     def issue(
         self, s: Session, customer: Customer, purpose: str, channel: str, now: datetime, *,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..platform import audit
 from ..platform.audit import Actor, AuditEntry
-from ..platform.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
+from ..platform.errors import Conflict, NotFound, PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
 from .codes import CodeSent
 from .contacts import normalize_email, normalize_phone
 from .models import ContactChange, Customer, VerificationRequest
@@ -52,10 +52,14 @@ class Recovery:
 
     # ---------------------------------------------------------------- reset with a code
 
-    def start_reset(self, login: str, what: str, channel: str = "sms") -> CodeSent:
-        """Send a reset code to the registered phone or email."""
+    def start_reset(self, login: str, what: str, channel: str = "sms") -> CodeSent | None:
+        """Send a reset code to the registered phone or email. An unknown login gets no code and
+        no error: the caller must not learn which phones and emails have an account."""
         purpose = self._reset_purpose(what)
-        customer = self.identity.find_by_login(login)
+        try:
+            customer = self.identity.find_by_login(login)
+        except Unauthenticated:
+            return None
         return self.identity.send_code(customer.id, purpose, channel)
 
     def reset(self, login: str, what: str, code: str, new_secret: str) -> None:
@@ -73,8 +77,10 @@ class Recovery:
             else:
                 customer.pin_hash = new_hash
             customer.failed_logins, customer.updated_at = 0, now
+            # A new secret ends every session opened with the old one.
+            revoked = self.identity.revoke_sessions(s, customer.id, now)
             audit.record(s, at=now, actor=Actor.customer(customer.id), action=f"{what}.reset",
-                         subject_type="customer", subject_id=customer.id, via="code")
+                         subject_type="customer", subject_id=customer.id, via="code", sessions_revoked=revoked)
 
     @staticmethod
     def _reset_purpose(what: str) -> str:
@@ -216,13 +222,21 @@ class Recovery:
                                .with_for_update()).scalar_one_or_none()
             if change is None or change.status != "pending":
                 raise NotFound("no pending change with this id", change_id=change_id)
+            # committing_failures commits what happened before an error, so nothing is spent or
+            # marked done until every check has passed: a number taken since the start, or a wrong
+            # new code, leaves the change pending and both codes usable (only a wrong guess counts).
+            self._check_contact_free(s, change.field, change.new_value, exclude=customer_id)
             codes = self.identity.codes
-            codes.consume(s, customer_id, "change_old", old_code, now, code_id=change.old_code_id)
-            codes.consume(s, customer_id, "change_new", new_code, now, code_id=change.new_code_id)
+            old = codes.consume(s, customer_id, "change_old", old_code, now, code_id=change.old_code_id)
+            try:
+                codes.consume(s, customer_id, "change_new", new_code, now, code_id=change.new_code_id)
+            except ValidationFailed:
+                old.used_at = None
+                raise
             customer = self.identity._customer(s, customer_id, for_update=True)
-            change.status, change.completed_at = "done", now
             self._apply_contact(s, customer, change.field, change.new_value, actor=Actor.customer(customer_id),
                                 via="codes")
+            change.status, change.completed_at = "done", now
 
     def _apply_contact(self, s: Session, customer: Customer, field: str, new_value: str, *, actor: Actor,
                        via: str) -> None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,11 @@ from .contacts import looks_like_email, normalize_email, normalize_phone
 from .hashing import SecretHasher
 from .models import Customer, CustomerSession, Device
 from .notify import Outbox
+
+# The one answer to a failed login, whatever failed: an unknown or malformed phone/email, a wrong
+# password or a wrong PIN. Anything that differs (message, code, attempts left) tells a caller
+# which phone numbers and emails have an account.
+LOGIN_FAILED = "phone/email or password is not correct (passwords are case-sensitive)"
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class IdentityService:
         self.settings = settings
         self.wallet = wallet
         self.hasher = SecretHasher(settings.secret_key, settings.password_hash_profile)
+        self._dummy_hash = self.hasher.hash_password("no-such-account")
         self.codes = CodeIssuer(settings, self.hasher, outbox)
 
     # ---------------------------------------------------------------- registration and reads
@@ -176,13 +182,14 @@ class IdentityService:
                 else Customer.phone == normalize_phone(login)
             )
         except ValidationFailed:
-            raise Unauthenticated("phone/email or password is not correct", code="login_failed") from None
+            raise Unauthenticated(LOGIN_FAILED, code="login_failed") from None
         if for_update:
             stmt = stmt.with_for_update()
         customer = s.execute(stmt).scalar_one_or_none()
         if customer is None:
-            # Same answer as a wrong password: do not reveal which accounts exist.
-            raise Unauthenticated("phone/email or password is not correct", code="login_failed")
+            # Same answer, and the same argon2 work, as a wrong password: reveal no account.
+            self.hasher.verify(self._dummy_hash, "")
+            raise Unauthenticated(LOGIN_FAILED, code="login_failed")
         return customer
 
     # ---------------------------------------------------------------- login
@@ -197,16 +204,17 @@ class IdentityService:
         now = self.clock.now()
         with committing_failures(self.db) as s:
             customer = self._by_login(s, login, for_update=True)
-            self._check_secret(s, customer, secret, kind, now)
+            self._check_secret(s, customer, secret, kind, now, login=True)
             return self._open_session(s, customer, device, now)
 
     def verify_pin(self, customer_id: int, pin: str) -> None:
         """Check a PIN before a payment; wrong PINs count toward the lock like wrong passwords."""
         now = self.clock.now()
         with committing_failures(self.db) as s:
-            self._check_secret(s, self._customer(s, customer_id, for_update=True), pin, "pin", now)
+            self._check_secret(s, self._customer(s, customer_id, for_update=True), pin, "pin", now, login=False)
 
-    def _check_secret(self, s: Session, customer: Customer, secret: str, kind: str, now: datetime) -> None:
+    def _check_secret(self, s: Session, customer: Customer, secret: str, kind: str, now: datetime, *,
+                      login: bool) -> None:
         if customer.locked_at is not None:
             raise PermissionDenied("the account is locked; verify your identity to unlock it",
                                    code="account_locked", locked_at=customer.locked_at.isoformat())
@@ -220,13 +228,15 @@ class IdentityService:
         if customer.failed_logins >= limit:
             self.lock(s, customer, reason="too_many_failed_logins", actor=Actor.system(), now=now)
             raise PermissionDenied(f"{limit} wrong attempts in a row: the account is now locked",
-                                   code="account_locked", failed_logins=customer.failed_logins)
+                                   code="account_locked", failed_logins=customer.failed_logins,
+                                   locked_by_this_attempt=True)
         audit.record(s, at=now, actor=Actor.system(), action=f"login.{kind}_failed",
                      subject_type="customer", subject_id=customer.id, failed_logins=customer.failed_logins)
-        label = "PIN" if kind == "pin" else "phone/email or password"
-        raise Unauthenticated(f"{label} is not correct (passwords are case-sensitive)",
-                              code="pin_invalid" if kind == "pin" else "login_failed",
-                              attempts_left=limit - customer.failed_logins)
+        if login:
+            # Before login the caller is not known to own the account: answer exactly as for an
+            # unknown login (no attempts left either). The counter still works; the lock says so.
+            raise Unauthenticated(LOGIN_FAILED, code="login_failed")
+        raise Unauthenticated("PIN is not correct", code="pin_invalid", attempts_left=limit - customer.failed_logins)
 
     def _open_session(self, s: Session, customer: Customer, device: DeviceInfo | None, now: datetime) -> LoginResult:
         device_id = self._touch_device(s, customer.id, device, now) if device else None
@@ -275,8 +285,16 @@ class IdentityService:
     def lock(self, s: Session, customer: Customer, *, reason: str, actor: Actor, now: datetime) -> None:
         customer.locked_at, customer.lock_reason, customer.updated_at = now, reason, now
         self.wallet.set_restrictions_in(s, customer.id, locked=True)
+        # Someone may be guessing: sessions already open must not outlive the lock.
+        self.revoke_sessions(s, customer.id, now)
         audit.record(s, at=now, actor=actor, action="account.locked", subject_type="customer",
                      subject_id=customer.id, reason=reason, failed_logins=customer.failed_logins)
+
+    def revoke_sessions(self, s: Session, customer_id: int, now: datetime) -> int:
+        return s.execute(
+            update(CustomerSession).where(CustomerSession.customer_id == customer_id,
+                                          CustomerSession.revoked_at.is_(None)).values(revoked_at=now)
+        ).rowcount
 
     def unlock_in(self, s: Session, customer: Customer, *, actor: Actor, via: str, now: datetime) -> None:
         customer.locked_at, customer.lock_reason, customer.failed_logins, customer.updated_at = None, None, 0, now

@@ -117,6 +117,10 @@ class Database:
         try:
             yield session
         finally:
+            # Callers use what they read after the block (a session row, outbox messages): detach
+            # the objects first, or the rollback expires them and any attribute access outside
+            # the session raises DetachedInstanceError.
+            session.expunge_all()
             session.rollback()
             session.close()
 
@@ -140,5 +144,8 @@ def _run_commit_hooks(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_commit_hooks(session: Session, _previous: Any) -> None:
+def _drop_commit_hooks(session: Session, previous: Any) -> None:
+    # A savepoint rolling back must not drop the hooks of the whole transaction.
+    if previous.nested or previous.parent is not None:
+        return
     session.info.pop(_HOOKS, None)

@@ -20,10 +20,10 @@ log = logging.getLogger(__name__)
 
 def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     if immediate:
-        return Huey("gopaycare", immediate=True)
+        return Huey(settings.jobs_queue, immediate=True)
     if settings.redis_url:
-        return RedisHuey("gopaycare", url=settings.redis_url)
-    return SqliteHuey("gopaycare", filename=settings.jobs_path)
+        return RedisHuey(settings.jobs_queue, url=settings.redis_url)
+    return SqliteHuey(settings.jobs_queue, filename=settings.jobs_path)
 
 
 class InProcessConsumer(Consumer):

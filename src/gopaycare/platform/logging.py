@@ -18,8 +18,30 @@ from .pii import mask_text
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_SECRET_FIELDS = {"password", "pin", "code", "otp", "token", "secret"}
+# Field names that hold secrets: exact short names, and any name containing the longer words
+# (new_password, api_token, client_secret...).
+_SECRET_FIELDS = {"pin", "code", "otp"}
+_SECRET_PARTS = ("password", "token", "secret", "passcode", "otp_")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+def _is_secret(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    name = key.lower()
+    return name in _SECRET_FIELDS or name.endswith("_pin") or any(part in name for part in _SECRET_PARTS)
+
+
+def _scrub(value: Any) -> Any:
+    """Masked copy of an `extra` value. Dicts, lists and tuples are walked, so personal data or a
+    secret one level down in a structured field is caught too (only top-level strings were)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: "[redacted]" if _is_secret(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 class MaskingFilter(logging.Filter):
@@ -29,10 +51,14 @@ class MaskingFilter(logging.Filter):
         for key in list(record.__dict__):
             if key in _STANDARD:
                 continue
-            if key.lower() in _SECRET_FIELDS:
-                record.__dict__[key] = "[redacted]"
-            elif isinstance(record.__dict__[key], str):
-                record.__dict__[key] = mask_text(record.__dict__[key])
+            record.__dict__[key] = "[redacted]" if _is_secret(key) else _scrub(record.__dict__[key])
+        if record.exc_info:
+            # Formatters reuse `exc_text` when it is set. Without this the plain-text formatter
+            # (GOPAYCARE_LOG_JSON=false) printed tracebacks, and the personal data in exception
+            # messages, in clear: only the JSON formatter masked them.
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         record.request_id = request_id_var.get()
         return True
 
@@ -49,8 +75,10 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD and value is not None:
                 payload[key] = value
         if record.exc_info:
-            payload["exc"] = mask_text(self.formatException(record.exc_info))
-        return json.dumps(payload, ensure_ascii=False, default=str)
+            # Already masked by MaskingFilter when it ran (masking twice would garble emails).
+            payload["exc"] = record.exc_text or mask_text(self.formatException(record.exc_info))
+        # Objects without a JSON form are written as str(); mask that text as well.
+        return json.dumps(payload, ensure_ascii=False, default=lambda o: mask_text(str(o)))
 
 
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:

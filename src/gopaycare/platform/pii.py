@@ -10,7 +10,7 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
     digits = re.sub(r"\D", "", phone)
-    if phone.startswith("+62"):
+    if phone.startswith("+62") or (digits.startswith("628") and len(digits) >= 11):
         digits = "0" + digits[2:]
     if len(digits) <= 8:
         return digits[:2] + "*" * max(len(digits) - 4, 0) + digits[-2:]
@@ -25,7 +25,8 @@ def mask_email(email: str | None) -> str | None:
 
 
 def mask_id_number(last4: str | None) -> str | None:
-    return None if last4 is None else "************" + last4
+    """What agents see of an ID number: the last 4 digits only."""
+    return None if last4 is None else "****" + last4
 
 
 def mask_card(number: str) -> str:
@@ -37,13 +38,15 @@ def mask_card(number: str) -> str:
 # (cards, 16-digit NIK) before phone numbers so a card is not half-masked as a phone.
 _CARD = re.compile(r"\b(?:\d[ -]?){15,18}\d\b")
 _NIK = re.compile(r"\b\d{16}\b")
-_PHONE = re.compile(r"(?<![\w])(?:\+?62|0)8\d{1,3}[ -]?\d{3,4}[ -]?\d{3,5}\b|\+\d{10,14}\b")
+# A separator may follow the country code too: "+62 812 3456 7890" was left in clear.
+_PHONE = re.compile(r"(?<![\w])(?:\+?62[ -]?|0)8\d{1,3}[ -]?\d{3,4}[ -]?\d{3,5}\b|\+\d{10,14}\b")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 
 
 def mask_text(text: str) -> str:
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", text)
+    # A bare 16-digit run is read as an ID number (NIK) first; cards are usually written in groups.
+    text = _NIK.sub(lambda m: mask_id_number(m.group(0)[-4:]) or "", text)
     text = _CARD.sub(lambda m: mask_card(m.group(0)), text)
-    text = _NIK.sub(lambda m: "************" + m.group(0)[-4:], text)
     text = _PHONE.sub(lambda m: mask_phone(m.group(0)) or "", text)
     return text

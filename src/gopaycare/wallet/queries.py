@@ -45,6 +45,13 @@ class WalletQueries(LedgerCore):
             frozen=row.frozen,
         )
 
+    def find_by_idempotency_key(self, key: str, *, customer_id: int) -> TransactionView | None:
+        """The customer's own transaction stored under this key (another customer's is not shown)."""
+        with self.db.read() as s:
+            row = s.execute(select(TXNS).where(TXNS.c.idempotency_key == key,
+                                               TXNS.c.account_id == self._wallet_id(s, customer_id))).one_or_none()
+            return self._views(s, [row], perspective=None)[0] if row else None
+
     def get_transaction(self, reference: str) -> TransactionView:
         with self.db.read() as s:
             return self._views(s, [self._original(s, reference)], perspective=None)[0]

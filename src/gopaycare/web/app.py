@@ -14,7 +14,7 @@ from ..platform.jobs import start_in_process_consumer
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
-from .routes import agent, customer, health
+from .routes import admin, agent, customer, desk, events, health
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -36,6 +36,10 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     app.include_router(health.router)
     app.include_router(customer.router)
     app.include_router(agent.router)
+    app.include_router(desk.router)
+    app.include_router(events.router)
+    app.include_router(admin.router)
+    app.include_router(admin.csat_router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

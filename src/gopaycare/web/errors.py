@@ -24,6 +24,10 @@ def error_response(status: int, code: str, message: str, details: dict[str, Any]
     )
 
 
+def internal_error() -> JSONResponse:
+    return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -41,5 +45,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        # A backstop: RequestContextMiddleware answers crashes inside it (with the request id).
         log.exception("unhandled error")
-        return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+        return internal_error()

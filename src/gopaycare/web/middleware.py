@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..platform.logging import request_id_var
+from .errors import internal_error
 
 log = logging.getLogger("gopaycare.http")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -43,15 +44,26 @@ class RequestContextMiddleware:
         status = 500
         start = time.perf_counter()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if started:
+                raise
+            # Answer a crash here, while the request id is still set. Starlette's own 500 handler
+            # runs outside this middleware, after the id is reset: its answer had
+            # "request_id": null and no X-Request-ID header, and its log line no request id,
+            # so a customer's report could not be matched to the traceback.
+            log.exception("unhandled error")
+            await internal_error()(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

@@ -433,3 +433,5 @@ def downgrade() -> None:
 
     op.drop_table("audit_log")
     op.drop_table("agents")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS gopaycare_append_only()")

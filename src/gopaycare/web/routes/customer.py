@@ -29,9 +29,11 @@ def login(body: LoginIn, svc: Services = Depends(services)) -> dict[str, Any]:
 
 @router.post("/auth/reset-codes", status_code=202)
 def request_reset_code(body: CodeRequestIn, svc: Services = Depends(services)) -> dict[str, Any]:
-    sent = svc.recovery.start_reset(body.login, body.what, body.channel)
-    return {"channel": sent.channel, "to": sent.destination_masked, "expires_at": sent.expires_at.isoformat(),
-            "resend_available_at": sent.resend_available_at.isoformat()}
+    """The same answer whether or not the login exists (no account discovery)."""
+    svc.recovery.start_reset(body.login, body.what, body.channel)
+    return {"status": "sent_if_registered", "channel": body.channel,
+            "expires_in_seconds": svc.settings.code_ttl_seconds,
+            "resend_after_seconds": svc.settings.code_resend_interval_seconds}
 
 
 @router.post("/auth/reset", status_code=204)

@@ -1,0 +1,132 @@
+"""Contacts and their channel identities.
+
+Phone-like identities (phone, WhatsApp) are normalized to E.164 and emails to lower case, so one
+person writing from "0812-3456-7890" and "+62 812 3456 7890" is one contact (a Chatwoot pain
+point). A new identity that matches a wallet customer's registered phone or email is linked to
+that customer's contact at once; other identities join a contact when verified, or by a merge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..identity.contacts import normalize_email, normalize_phone
+from ..identity.models import Customer
+from ..platform import audit
+from ..platform.audit import Actor
+from ..platform.errors import Conflict, NotFound, ValidationFailed
+from .models import Contact, ContactIdentity, Conversation, Ticket
+
+PHONE_KINDS = ("phone", "whatsapp")
+IDENTITY_KINDS = ("phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "chat")
+
+
+def normalize_identity(kind: str, value: str) -> str:
+    if kind not in IDENTITY_KINDS:
+        raise ValidationFailed(f"identity kind must be one of {', '.join(IDENTITY_KINDS)}", field="kind")
+    if kind in PHONE_KINDS:
+        return normalize_phone(value)
+    if kind == "email":
+        return normalize_email(value)
+    value = (value or "").strip()
+    if not value or len(value) > 254:
+        raise ValidationFailed("identity value is required", field="value")
+    return value
+
+
+def live_contact(s: Session, contact_id: int) -> Contact:
+    """The contact, following merges to the one that survived."""
+    contact = s.get(Contact, contact_id)
+    for _ in range(10):
+        if contact is None or contact.merged_into_id is None:
+            break
+        contact = s.get(Contact, contact.merged_into_id)
+    if contact is None:
+        raise NotFound("contact not found", contact_id=contact_id)
+    return contact
+
+
+def contact_for_customer(s: Session, customer_id: int, now: datetime) -> Contact:
+    contact = s.execute(select(Contact).where(Contact.customer_id == customer_id)).scalar_one_or_none()
+    if contact is None:
+        customer = s.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("customer not found", customer_id=customer_id)
+        contact = Contact(customer_id=customer_id, name=customer.name, language=customer.language, created_at=now)
+        s.add(contact)
+        s.flush()
+        for kind, value in (("phone", customer.phone), ("email", customer.email)):
+            if value and not _identity(s, kind, value):
+                s.add(ContactIdentity(contact_id=contact.id, kind=kind, value=value, verified=True, created_at=now))
+        s.flush()
+    return contact
+
+
+def _identity(s: Session, kind: str, value: str) -> ContactIdentity | None:
+    return s.execute(select(ContactIdentity).where(ContactIdentity.kind == kind,
+                                                   ContactIdentity.value == value)).scalar_one_or_none()
+
+
+def _customer_by_address(s: Session, kind: str, value: str) -> int | None:
+    if kind in PHONE_KINDS:
+        return s.execute(select(Customer.id).where(Customer.phone == value)).scalar_one_or_none()
+    if kind == "email":
+        return s.execute(select(Customer.id).where(Customer.email == value)).scalar_one_or_none()
+    return None
+
+
+def resolve(s: Session, kind: str, value: str, now: datetime, *, name: str | None = None,
+            language: str | None = None) -> Contact:
+    """The contact behind a channel address, created on first contact."""
+    value = normalize_identity(kind, value)
+    identity = _identity(s, kind, value)
+    if identity is not None:
+        return live_contact(s, identity.contact_id)
+    customer_id = _customer_by_address(s, kind, value)
+    # The same number on another phone-like channel is the same person: WhatsApp proves the number.
+    sibling = s.execute(select(ContactIdentity).where(
+        ContactIdentity.kind.in_([k for k in PHONE_KINDS if k != kind]), ContactIdentity.value == value)
+    ).scalars().first() if kind in PHONE_KINDS else None
+    if customer_id is not None:
+        contact = contact_for_customer(s, customer_id, now)
+        verified = True
+    elif sibling is not None:
+        contact = live_contact(s, sibling.contact_id)
+        verified = sibling.verified
+    else:
+        contact = Contact(name=(name or "")[:120] or None, language=language, created_at=now)
+        s.add(contact)
+        s.flush()
+        verified = False
+    if _identity(s, kind, value) is None:
+        s.add(ContactIdentity(contact_id=contact.id, kind=kind, value=value, verified=verified, created_at=now))
+        s.flush()
+    return contact
+
+
+def identities(s: Session, contact_id: int) -> list[ContactIdentity]:
+    return list(s.scalars(select(ContactIdentity).where(ContactIdentity.contact_id == contact_id)
+                          .order_by(ContactIdentity.id)))
+
+
+def merge(s: Session, source_id: int, target_id: int, *, actor: Actor, now: datetime) -> Contact:
+    """Move everything of `source` to `target` (identities, conversations, tickets); keep history."""
+    source, target = live_contact(s, source_id), live_contact(s, target_id)
+    if source.id == target.id:
+        raise ValidationFailed("cannot merge a contact into itself", field="target_id")
+    if source.customer_id and target.customer_id and source.customer_id != target.customer_id:
+        raise Conflict("these contacts belong to two different wallet customers", code="contacts_conflict")
+    for model in (ContactIdentity, Conversation, Ticket):
+        s.execute(update(model).where(model.contact_id == source.id).values(contact_id=target.id))
+    if source.customer_id and not target.customer_id:
+        customer_id, source.customer_id = source.customer_id, None
+        s.flush()
+        target.customer_id = customer_id
+    source.merged_into_id = target.id
+    audit.record(s, at=now, actor=actor, action="contact.merged", subject_type="contact", subject_id=target.id,
+                 source=source.id)
+    s.flush()
+    return target

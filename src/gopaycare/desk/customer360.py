@@ -1,0 +1,74 @@
+"""Customer 360: everything an agent needs about one contact, on one screen.
+
+Wallet summary, recent transactions with their failure reasons, refunds, past tickets and channel
+identities. Personal data is masked (phone 0812****7890, ID last 4 only) unless the agent holds
+`pii.reveal` and asks with a reason, which is audited (identity.reveal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+
+from ..identity.models import Customer
+from ..identity.service import view_of
+from ..platform.errors import DomainError
+from ..platform.pii import mask_email, mask_phone
+from .access import Viewer, check_permission
+from .contacts import identities, live_contact
+from .context import DeskContext
+from .models import Ticket
+
+
+def _masked_identity(kind: str, value: str) -> str:
+    if kind in ("phone", "whatsapp"):
+        return mask_phone(value) or ""
+    if kind == "email":
+        return mask_email(value) or ""
+    return value
+
+
+class Customer360:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    def of_contact(self, viewer: Viewer, contact_id: int, *, transactions: int = 10) -> dict[str, Any]:
+        check_permission(viewer, "customer.view")
+        with self.ctx.db.read() as s:
+            contact = live_contact(s, contact_id)
+            customer = s.get(Customer, contact.customer_id) if contact.customer_id else None
+            profile = view_of(customer).masked() if customer else None
+            ids = [{"kind": i.kind, "value": _masked_identity(i.kind, i.value), "verified": i.verified}
+                   for i in identities(s, contact.id)]
+            tickets = [{"id": t.id, "subject": t.subject, "status": t.status, "area": t.area,
+                        "channel": t.channel, "created_at": t.created_at.isoformat()}
+                       for t in s.scalars(select(Ticket).where(Ticket.contact_id == contact.id)
+                                          .order_by(Ticket.id.desc()).limit(20))]
+        result: dict[str, Any] = {"contact": {"id": contact.id, "name": contact.name, "language": contact.language},
+                                  "customer": profile, "identities": ids, "tickets": tickets,
+                                  "wallet": None, "transactions": [], "refunds": []}
+        if customer is None:
+            return result
+        try:
+            summary = self.ctx.wallet.summary(customer.id)
+        except DomainError:
+            return result
+        wallet = asdict(summary)
+        for key in ("daily_outgoing", "monthly_incoming"):
+            usage = getattr(summary, key)
+            wallet[key] = {"limit": usage.limit, "used": usage.used, "remaining": usage.remaining,
+                           "resets_at": usage.resets_at.isoformat()}
+        result["wallet"] = wallet
+        history = self.ctx.wallet.list_transactions(customer.id, limit=max(transactions, 50))
+        result["transactions"] = [
+            {"reference": t.reference, "kind": t.kind, "status": t.status, "amount": t.amount,
+             "direction": t.direction, "merchant": t.merchant_name, "failure_reason": t.failure_reason,
+             "failure_details": t.failure_details, "refundable_amount": t.refundable_amount,
+             "pending_too_long": t.pending_too_long, "created_at": t.created_at.isoformat()}
+            for t in history[:transactions]]
+        result["refunds"] = [{"reference": t.reference, "original": t.original_reference, "amount": t.amount,
+                              "status": t.status, "created_at": t.created_at.isoformat()}
+                             for t in history if t.kind == "refund"]
+        return result

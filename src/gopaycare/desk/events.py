@@ -1,0 +1,217 @@
+"""The agents' event stream: stored events with a resumable cursor, pushed after commit.
+
+A use case calls `emit(session, kind, ...)`. Just before its transaction commits, the events get
+ids from a counter row taken under lock (`desk_event_sequence`), so events become visible in id
+order and a client that resumes "after id N" cannot miss an event committed later with a smaller
+id (the time-window bug of Chatwoot #14934). After commit they are published to live listeners
+(WebSocket connections) through the pub/sub hub; a listener that was away reads the table from its
+cursor. The WebSocket path only delivers: it never does the slow work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..platform.db import Database, on_commit
+from .models import DeskEvent, DeskEventSequence
+
+log = logging.getLogger(__name__)
+_PENDING = "gopaycare_desk_events"
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    kind: str
+    ticket_id: int | None
+    agent_id: int | None
+    team_id: int | None
+    payload: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at.isoformat(), "kind": self.kind, "ticket_id": self.ticket_id,
+                "agent_id": self.agent_id, "team_id": self.team_id, "payload": self.payload}
+
+
+def _view(row: DeskEvent) -> EventView:
+    return EventView(row.id, row.at, row.kind, row.ticket_id, row.agent_id, row.team_id, row.payload)
+
+
+@dataclass
+class _Pending:
+    rows: list[DeskEvent] = field(default_factory=list)
+    # Run first at commit; they may emit more events (the final snapshot of each touched ticket).
+    finalizers: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+
+def at_commit(session: Session, key: str, finalizer: Callable[[], None]) -> None:
+    """Run `finalizer` once, just before this unit of work's events get their ids."""
+    pending: _Pending = session.info.setdefault(_PENDING, _Pending())
+    pending.finalizers.setdefault(key, finalizer)
+
+
+def emit(session: Session, kind: str, *, at: datetime, ticket_id: int | None = None, agent_id: int | None = None,
+         team_id: int | None = None, **payload: Any) -> None:
+    """Queue an event in this unit of work; it gets its id at commit and is pushed after it."""
+    pending: _Pending = session.info.setdefault(_PENDING, _Pending())
+    pending.rows.append(DeskEvent(at=at, kind=kind, ticket_id=ticket_id, agent_id=agent_id, team_id=team_id,
+                                  payload=json.loads(json.dumps(payload, default=str))))
+
+
+@event.listens_for(Session, "before_commit")
+def _assign_ids(session: Session) -> None:
+    pending: _Pending | None = session.info.get(_PENDING)
+    if pending is not None:
+        for finalizer in list(pending.finalizers.values()):
+            finalizer()
+    session.info.pop(_PENDING, None)
+    if not pending or not pending.rows:
+        return
+    # The row lock on the counter is held until this transaction commits: ids commit in order.
+    last = session.execute(
+        update(DeskEventSequence).where(DeskEventSequence.name == "desk")
+        .values(last_id=DeskEventSequence.last_id + len(pending.rows)).returning(DeskEventSequence.last_id)
+    ).scalar_one()
+    first = last - len(pending.rows) + 1
+    for offset, row in enumerate(pending.rows):
+        row.id = first + offset
+        session.add(row)
+    session.flush()
+    views = [_view(row) for row in pending.rows]
+    hub: EventHub | None = session.info.get("gopaycare_event_hub")
+    if hub is not None:
+        on_commit(session, lambda: hub.publish(views))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous: Any) -> None:
+    if previous.nested or previous.parent is not None:  # a savepoint: the transaction goes on
+        return
+    session.info.pop(_PENDING, None)
+
+
+class EventHub:
+    """Fans committed events out to live listeners (WebSocket connections).
+
+    Embedded mode: in this process. With Redis: every process publishes to one Redis channel and
+    a subscriber thread in each process delivers to its own listeners, so a client connected to
+    any worker sees events committed by every worker. Redis is only the doorbell: the events table
+    stays the record, and a listener that missed a push catches up from its cursor."""
+
+    CHANNEL = "gopaycare:desk-events"
+
+    def __init__(self, redis_url: str | None = None) -> None:
+        self._listeners: list[Callable[[list[EventView]], None]] = []
+        self._lock = threading.Lock()
+        self._redis = None
+        if redis_url:
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url)
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            self._pubsub.subscribe(**{self.CHANNEL: self._on_redis_message})
+            self._thread = self._pubsub.run_in_thread(sleep_time=0.5, daemon=True,
+                                                      exception_handler=self._on_redis_error)
+
+    def attach(self, session: Session) -> None:
+        session.info["gopaycare_event_hub"] = self
+
+    def subscribe(self, listener: Callable[[list[EventView]], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, views: list[EventView]) -> None:
+        if self._redis is not None:
+            try:
+                self._redis.publish(self.CHANNEL, json.dumps([v.as_json() for v in views]))
+                return
+            except Exception:  # Redis down: local listeners still get it; others catch up by cursor
+                log.exception("could not publish events to Redis")
+        self._deliver(views)
+
+    def _on_redis_message(self, message: dict[str, Any]) -> None:
+        views = [EventView(e["id"], datetime.fromisoformat(e["at"]), e["kind"], e["ticket_id"], e["agent_id"],
+                           e["team_id"], e["payload"]) for e in json.loads(message["data"])]
+        self._deliver(views)
+
+    def _deliver(self, views: list[EventView]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(views)
+            except Exception:  # one broken listener must not stop the others
+                log.exception("event listener failed")
+
+    @staticmethod
+    def _on_redis_error(error: BaseException, pubsub: Any, thread: Any) -> None:
+        log.warning("desk event subscriber stopped: %s", type(error).__name__)
+        thread.stop()
+
+    def close(self) -> None:
+        if self._redis is not None:
+            # Stop and join the reader before closing its socket under it.
+            self._thread.stop()
+            self._thread.join(timeout=5)
+            self._pubsub.close()
+            self._redis.close()
+
+
+class EventLog:
+    def __init__(self, db: Database, hub: EventHub) -> None:
+        self.db = db
+        self.hub = hub
+
+    def emit(self, session: Session, kind: str, *, at: datetime, ticket_id: int | None = None,
+             agent_id: int | None = None, team_id: int | None = None, **payload: Any) -> None:
+        self.hub.attach(session)
+        emit(session, kind, at=at, ticket_id=ticket_id, agent_id=agent_id, team_id=team_id, **payload)
+
+    def since(self, cursor: int, *, agent_id: int | None, team_ids: list[int], see_all: bool,
+              limit: int = 500) -> list[EventView]:
+        """Events after `cursor` that this agent may see, oldest first."""
+        stmt = select(DeskEvent).where(DeskEvent.id > cursor)
+        if not see_all:
+            stmt = stmt.where(or_(DeskEvent.agent_id == agent_id, DeskEvent.team_id.in_(team_ids or [-1]),
+                                  (DeskEvent.agent_id.is_(None)) & (DeskEvent.team_id.is_(None))))
+        with self.db.read() as s:
+            return [_view(row) for row in s.scalars(stmt.order_by(DeskEvent.id).limit(limit))]
+
+    def last_id(self) -> int:
+        with self.db.read() as s:
+            return s.execute(select(DeskEventSequence.last_id).where(DeskEventSequence.name == "desk")).scalar_one()
+
+
+def visible_to(view: EventView, *, agent_id: int, team_ids: list[int], see_all: bool) -> bool:
+    if see_all or (view.agent_id is None and view.team_id is None):
+        return True
+    return view.agent_id == agent_id or (view.team_id is not None and view.team_id in team_ids)
+
+
+class AsyncBridge:
+    """Hands events published on a worker thread to an asyncio queue of one WebSocket."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[list[EventView]]) -> None:
+        self.loop = loop
+        self.queue = queue
+
+    def __call__(self, views: list[EventView]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, views)

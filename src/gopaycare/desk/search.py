@@ -1,0 +1,119 @@
+"""Full-text search over tickets: subject, every message (agents' internal notes included), tags and
+linked transaction references, in Chinese, English and Bahasa Indonesia.
+
+Text is word-segmented in Python (`platform.text`) before it is stored in `ticket_search`, so both
+engines only split on spaces: SQLite through the FTS5 table `ticket_search_fts` (kept in sync by
+triggers), PostgreSQL through the GIN index on to_tsvector('simple', tokens). The use cases call
+`index` inside their unit of work whenever a ticket's text changes; agents call `search`.
+
+A query is segmented the same way and every word must match. Query words reach the engines only as
+bound parameters: on SQLite each is an FTS5 string ("word"), on PostgreSQL plainto_tsquery parses
+them, so FTS syntax typed by a user (OR, NEAR, quotes, parentheses) is just text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, column, func, literal_column, select, table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from ..platform.errors import ValidationFailed
+from ..platform.pii import mask_text
+from ..platform.text import query_tokens, search_tokens
+from .access import Viewer, visible
+from .context import DeskContext
+from .models import TICKET_STATUSES, Message, Ticket, TicketLink, TicketSearch
+
+MAX_LIMIT = 100
+MAX_QUERY_CHARS = 500
+# Stored text per ticket, in characters: far above a real case, and keeps PostgreSQL's tsvector
+# (1 MB at most) from failing the customer's message on a runaway ticket.
+MAX_INDEXED_CHARS = 100_000
+
+_fts = table("ticket_search_fts", column("rowid"))
+_fts_table = literal_column("ticket_search_fts")
+
+
+def _fts5_query(tokens: list[str]) -> str:
+    """Each word as an FTS5 string; juxtaposed strings must all match."""
+    return " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+
+
+class TicketSearchIndex:
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
+
+    # ---------------------------------------------------------------- writing
+
+    def index(self, s: Session, ticket: Ticket, now: datetime) -> None:
+        """Refresh the ticket's stored text, in the caller's unit of work."""
+        references = s.scalars(select(TicketLink.reference).where(TicketLink.ticket_id == ticket.id)
+                               .order_by(TicketLink.id)).all()
+        bodies = s.scalars(select(Message.body).where(Message.ticket_id == ticket.id).order_by(Message.id)).all()
+        parts: list[str] = []
+        size = 0
+        for text in (ticket.subject, " ".join(ticket.tags or ()), " ".join(references), *bodies):
+            # Personal data is masked before it is indexed: a search must not confirm a guessed
+            # phone or ID number that the agent is not allowed to see.
+            tokens = search_tokens(mask_text(text))
+            if not tokens:
+                continue
+            if size + len(tokens) > MAX_INDEXED_CHARS:
+                break
+            parts.append(tokens)
+            size += len(tokens) + 1
+        values = {"ticket_id": ticket.id, "tokens": " ".join(parts), "updated_at": now}
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(TicketSearch).values(**values)
+        s.execute(stmt.on_conflict_do_update(index_elements=[TicketSearch.ticket_id],
+                                             set_={"tokens": stmt.excluded.tokens,
+                                                   "updated_at": stmt.excluded.updated_at}))
+
+    # ---------------------------------------------------------------- reading
+
+    def search(self, viewer: Viewer, query: str, *, limit: int = 20, status: str | None = None) -> list[int]:
+        """Ids of the tickets the viewer may see that contain every word of the query, best match
+        first (then newest). Merged tickets are left out: their text lives on in the target."""
+        if not (query or "").strip():
+            raise ValidationFailed("type something to search for", field="query")
+        if len(query) > MAX_QUERY_CHARS:
+            raise ValidationFailed(f"a search is at most {MAX_QUERY_CHARS} characters", field="query")
+        if status is not None and status not in TICKET_STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(TICKET_STATUSES)}", field="status")
+        if limit < 1:
+            raise ValidationFailed("limit must be at least 1", field="limit")
+        tokens = query_tokens(query)
+        if not tokens:
+            return []  # only punctuation or symbols: nothing can match
+        with self.ctx.db.read() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                stmt = self._postgresql(tokens)
+            else:
+                stmt = self._sqlite(tokens)
+            stmt = stmt.where(visible(viewer), Ticket.merged_into_id.is_(None), Ticket.status != "merged")
+            if status is not None:
+                stmt = stmt.where(Ticket.status == status)
+            return list(s.scalars(stmt.limit(min(limit, MAX_LIMIT))))
+
+    @staticmethod
+    def _sqlite(tokens: list[str]) -> Select[int]:
+        return (select(Ticket.id)
+                .select_from(_fts)
+                .join(Ticket, Ticket.id == _fts.c.rowid)
+                .where(_fts_table.op("MATCH")(_fts5_query(tokens)))
+                .order_by(func.bm25(_fts_table, type_=Float), Ticket.id.desc()))
+
+    @staticmethod
+    def _postgresql(tokens: list[str]) -> Select[int]:
+        # The literal 'simple' (not a bound parameter) so the expression is the GIN index's.
+        document = func.to_tsvector(literal_column("'simple'"), TicketSearch.tokens)
+        wanted = func.plainto_tsquery(literal_column("'simple'"), " ".join(tokens))
+        return (select(Ticket.id)
+                .select_from(TicketSearch)
+                .join(Ticket, Ticket.id == TicketSearch.ticket_id)
+                .where(document.op("@@")(wanted))
+                .order_by(func.ts_rank(document, wanted, type_=Float).desc(), Ticket.id.desc()))

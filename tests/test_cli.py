@@ -1,0 +1,345 @@
+"""The `gopaycare` command, run in-process with click's CliRunner against SQLite and PostgreSQL.
+
+Settings come only from the GOPAYCARE_* variables given to each run: the working directory is a
+fresh temporary one (no stray .env) and any GOPAYCARE_ setting already in the environment is
+removed first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, select, text
+
+from gopaycare.cli import main
+from gopaycare.container import Services, build
+from gopaycare.identity.models import Customer, OutboxMessage
+from gopaycare.platform.errors import Unauthenticated
+from gopaycare.platform.settings import Settings
+from gopaycare.wallet.verify import CHECKS
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"GOPAYCARE_{name.upper()}", raising=False)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+
+def _env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"GOPAYCARE_DATABASE_URL": database_url, "GOPAYCARE_JOBS_PATH": str(tmp_path / "jobs.db"),
+            "GOPAYCARE_PASSWORD_HASH_PROFILE": "fast", "GOPAYCARE_LOG_JSON": "false", **extra}
+
+
+def _runner(env: dict[str, str]) -> Run:
+    runner = CliRunner()
+
+    def run(*args: str, **extra_env: str) -> Result:
+        return runner.invoke(main, list(args), env={**env, **extra_env}, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def run(settings: Settings, tmp_path: Path) -> Run:
+    """The CLI on this test's database (a migrated SQLite copy, or a truncated PostgreSQL one)."""
+    # The same secret key as `services` below, so tokens the CLI prints hash the same way.
+    return _runner(_env(settings.database_url, tmp_path, GOPAYCARE_SECRET_KEY=settings.secret_key))
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """Services on the same database, to check what the commands did."""
+    built = build(settings, immediate_jobs=True, senders={})
+    yield built
+    built.close()
+
+
+def _count(services: Services, table: str) -> int:
+    with services.db.read() as s:
+        return s.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+# ---------------------------------------------------------------- migrate
+
+
+def test_migrate_creates_the_schema_in_an_empty_sqlite_file(tmp_path):
+    # Given a path where no database exists yet
+    path = tmp_path / "fresh.db"
+    run = _runner(_env(f"sqlite:///{path}", tmp_path))
+
+    # When it is migrated, twice
+    first = run("migrate")
+    second = run("migrate")
+
+    # Then the schema and the platform accounts exist, and the second run changes nothing
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith(f"migrating sqlite:///{path} ...")
+    assert first.output.rstrip().endswith("database is up to date")
+    assert second.exit_code == 0, second.output
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            codes = conn.execute(text("SELECT code FROM ledger_accounts WHERE kind = 'platform' ORDER BY code"))
+            assert [c for (c,) in codes] == ["platform:cashback", "platform:fees", "platform:float",
+                                             "platform:settlement", "platform:suspense"]
+            assert conn.execute(text("SELECT COUNT(*) FROM customers")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+def test_migrate_on_an_existing_database_keeps_its_data(run, services, backend):
+    # Given a database with an agent
+    services.agents.create("keep@b.test", "agent")
+
+    # When it is migrated again
+    result = run("migrate")
+
+    # Then it is up to date and the agent is still there
+    assert result.exit_code == 0, result.output
+    assert "database is up to date" in result.output
+    assert services.agents.get_by_email("keep@b.test").role == "agent"
+
+
+# ---------------------------------------------------------------- agents and tokens
+
+
+def test_create_an_agent_then_a_token_that_authenticates(run, services):
+    # When an agent is created and given a token
+    created = run("agents", "create", "A@B.test", "--role", "supervisor", "--name", "Hendra")
+    token_run = run("tokens", "create", "a@b.test")
+
+    # Then the agent exists with the role, and the printed token authenticates as them
+    assert created.exit_code == 0, created.output
+    agent = services.agents.get_by_email("a@b.test")
+    assert created.output == f"agent {agent.id} a@b.test (supervisor)\n"
+    assert (agent.name, agent.role) == ("Hendra", "supervisor")
+    assert token_run.exit_code == 0, token_run.output
+    token = token_run.output.strip()
+    assert re.fullmatch(r"gpc_[A-Za-z0-9_-]{20,}", token)
+    assert services.agents.authenticate(token) == agent
+    assert agent.can("pii.reveal")
+    # And only its hash is stored
+    with services.db.read() as s:
+        stored = s.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
+    assert len(stored) == 1 and token not in stored[0]
+
+
+def test_each_token_is_new(run, services):
+    run("agents", "create", "a@b.test", "--role", "agent")
+
+    first = run("tokens", "create", "a@b.test").output.strip()
+    second = run("tokens", "create", "a@b.test").output.strip()
+
+    assert first != second
+    assert services.agents.authenticate(first) == services.agents.authenticate(second)
+
+
+def test_an_agent_with_a_password(run, services):
+    result = run("agents", "create", "pw@b.test", "--role", "admin", "--password", "long-enough-1")
+
+    assert result.exit_code == 0, result.output
+    with services.db.read() as s:
+        stored = s.execute(text("SELECT password_hash FROM agents WHERE email = 'pw@b.test'")).scalar_one()
+    assert stored.startswith("$argon2")
+
+
+def test_a_duplicate_agent_is_refused_and_changes_nothing(run, services):
+    # Given an agent
+    run("agents", "create", "a@b.test", "--role", "agent")
+
+    # When the same email (in another case) is created again with another role
+    result = run("agents", "create", "A@b.TEST", "--role", "admin")
+
+    # Then the command fails saying why, and the first agent is unchanged
+    assert result.exit_code == 1
+    assert result.output == "Error: an agent with this email exists\n"
+    assert services.agents.get_by_email("a@b.test").role == "agent"
+    assert _count(services, "agents") == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (("agents", "create", "a@b.test", "--role", "boss"), "Invalid value for '--role'"),
+    (("agents", "create", "a@b.test"), "Missing option '--role'"),
+    (("agents", "create", "not-an-email", "--role", "agent"), "Error: not an email address"),
+])
+def test_invalid_agent_arguments_are_refused(run, services, args, message):
+    result = run(*args)
+
+    assert result.exit_code != 0
+    assert message in result.output
+    assert _count(services, "agents") == 0
+
+
+def test_a_token_for_an_unknown_agent_is_refused(run, services):
+    result = run("tokens", "create", "ghost@b.test")
+
+    assert result.exit_code == 1
+    assert result.output == "Error: no agent with this email\n"
+    assert _count(services, "api_tokens") == 0
+
+
+def test_a_garbage_token_does_not_authenticate(services):
+    with pytest.raises(Unauthenticated):
+        services.agents.authenticate("gpc_not-a-real-token")
+
+
+# ---------------------------------------------------------------- demo and ledger verify
+
+
+@pytest.fixture
+def demo(run: Run) -> Result:
+    result = run("demo", "--no-serve", "--customers", "50")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_seeds_ten_story_and_forty_bulk_customers_once(demo, run, services):
+    # Then the summary says what was seeded, with the demo credentials
+    assert "seeded 10 demo customers and 40 bulk customers." in demo.output
+    assert "agents: agent@gopay.test, supervisor@gopay.test, admin@gopay.test" in demo.output
+    assert _count(services, "customers") == 50
+    with services.db.read() as s:
+        story = s.execute(select(func.count()).select_from(Customer)
+                          .where(Customer.phone.in_(["+6281234567890", "+6281298765432"]))).scalar_one()
+    assert story == 2
+    assert services.agents.get_by_email("supervisor@gopay.test").role == "supervisor"
+    transactions = _count(services, "wallet_transactions")
+
+    # When the demo runs again
+    again = run("demo", "--no-serve", "--customers", "50")
+
+    # Then it does not seed a second time
+    assert again.exit_code == 0, again.output
+    assert "database already has 50 customers; not seeding" in again.output
+    assert _count(services, "customers") == 50
+    assert _count(services, "wallet_transactions") == transactions
+
+
+def test_ledger_verify_passes_on_the_demo(demo, run):
+    result = run("ledger", "verify")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert re.fullmatch(r"ledger_accounts=\d+  ledger_transfers=\d+  wallet_transactions=\d+", lines[0])
+    assert lines[1:] == [f"ok   {name}" for name in CHECKS]
+
+
+def test_ledger_verify_fails_naming_the_check_after_a_balance_is_corrupted(demo, run, services):
+    # Given a wallet whose cached balance no longer matches its entries
+    with services.db.transaction() as s:
+        account_id, code = s.execute(text("SELECT id, code FROM ledger_accounts WHERE kind = 'wallet' "
+                                          "AND balance > 0 ORDER BY id LIMIT 1")).one()
+        s.execute(text("UPDATE ledger_accounts SET balance = balance + 1000 WHERE id = :id"), {"id": account_id})
+
+    # When the ledger is verified, as text and as JSON
+    result = run("ledger", "verify")
+    as_json = run("ledger", "verify", "--json")
+
+    # Then both exit 1 and name only the broken check and the wallet
+    assert result.exit_code == 1
+    assert "FAIL cached_balance_matches_entries" in result.output
+    assert code in result.output
+    for name in CHECKS:
+        if name != "cached_balance_matches_entries":
+            assert f"ok   {name}" in result.output
+    assert as_json.exit_code == 1
+    report = json.loads(as_json.output)
+    assert report["ok"] is False
+    assert list(report["violations"]) == ["cached_balance_matches_entries"]
+    [row] = report["violations"]["cached_balance_matches_entries"]
+    assert (row["id"], row["code"], row["balance"] - row["from_entries"]) == (account_id, code, 1000)
+
+
+def test_ledger_verify_on_an_empty_database_passes(run):
+    result = run("ledger", "verify", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True and report["violations"] == {}
+    assert report["counts"]["ledger_transfers"] == 0
+
+
+def test_outbox_shows_the_latest_messages(run, services):
+    # Given a customer who asked for a code (no sender configured: the message is held)
+    customer = services.identity.register(phone="+6281234560001", name="Test", password="Secret-pass1",
+                                          pin="258147", language="en")
+    services.identity.send_code(customer.id, "login", "sms")
+    with services.db.read() as s:
+        body = s.execute(select(OutboxMessage.body)).scalar_one()
+
+    # When the outbox is listed, for that phone and for another
+    mine = run("outbox", "--to", "+6281234560001")
+    other = run("outbox", "--to", "+6281299990000")
+
+    # Then the held message is shown with its code; nothing for the other phone
+    assert mine.exit_code == 0, mine.output
+    assert re.fullmatch(r"#1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d sms -> \+6281234560001 \[held\] (.*)\n", mine.output)
+    assert mine.output.rstrip("\n").endswith(body)
+    assert other.exit_code == 0 and other.output == ""
+
+
+# ---------------------------------------------------------------- invalid settings
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("GOPAYCARE_MAX_FAILED_LOGINS", "0", "GOPAYCARE_MAX_FAILED_LOGINS: Input should be greater than or equal to 1"),
+    ("GOPAYCARE_TIMEZONE", "Mars/Base", "GOPAYCARE_TIMEZONE: Value error, unknown time zone 'Mars/Base'"),
+    ("GOPAYCARE_DATABASE_URL", "mysql://db/gopay", "GOPAYCARE_DATABASE_URL: Value error, must be a sqlite:/// or"),
+    ("GOPAYCARE_LOG_LEVEL", "LOUD", "GOPAYCARE_LOG_LEVEL: String should match pattern"),
+    ("GOPAYCARE_LIMITS__BASIC__BALANCE_CAP", "0", "GOPAYCARE_LIMITS__BASIC__BALANCE_CAP: Input should be greater"),
+])
+@pytest.mark.parametrize("command", [("migrate",), ("ledger", "verify"), ("agents", "create", "a@b.test", "--role",
+                                                                            "agent")])
+def test_invalid_settings_stop_every_command_naming_the_variable(tmp_path, command, variable, value, message):
+    # Given an empty SQLite path and one invalid setting
+    path = tmp_path / "never.db"
+    run = _runner(_env(f"sqlite:///{path}", tmp_path, **{variable: value}))
+
+    # When a command runs
+    result = run(*command)
+
+    # Then it stops before touching anything, with a message naming the variable
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Invalid settings:\n")
+    assert message in result.output
+    assert not path.exists()
+
+
+def test_settings_from_a_dotenv_file_in_the_working_directory(tmp_path):
+    # Given a .env file with an invalid value in the working directory
+    Path(".env").write_text("GOPAYCARE_MAX_FAILED_LOGINS=0\n", encoding="utf-8")
+    run = _runner(_env(f"sqlite:///{tmp_path / 'x.db'}", tmp_path))
+
+    # When a command runs
+    result = run("migrate")
+
+    # Then the .env value was read (and refused)
+    assert result.exit_code == 1
+    assert "GOPAYCARE_MAX_FAILED_LOGINS" in result.output
+
+
+def test_worker_needs_redis(run):
+    result = run("worker")
+
+    assert result.exit_code == 1
+    assert result.output == ("Error: GOPAYCARE_REDIS_URL is not set: in embedded mode `serve` runs the jobs "
+                             "itself\n")
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+
+    assert result.exit_code == 0
+    for command in ("migrate", "serve", "demo", "worker", "ledger", "agents", "tokens", "outbox"):
+        assert re.search(rf"^\s+{command}\s", result.output, re.MULTILINE), command
+
