@@ -154,3 +154,33 @@ def ledger_snapshot(svc: Services) -> dict[str, Any]:
                                            "ORDER BY id")).all(),
             "transfers": s.execute(text("SELECT COUNT(*) FROM ledger_transfers")).scalar_one(),
         }
+
+
+# ---------------------------------------------------------------- help desk
+
+
+@pytest.fixture
+def supervisor(svc):
+    """A supervisor's view of the desk (sees every ticket)."""
+    return svc.desk.viewer(svc.agents.create("lead@gopay.test", "supervisor"))
+
+
+@pytest.fixture
+def agent(svc):
+    """An ordinary agent's view of the desk."""
+    return svc.desk.viewer(svc.agents.create("ayu@gopay.test", "agent"))
+
+
+@pytest.fixture
+def dispatched(svc) -> list[tuple[int, bool]]:
+    """Outbound message ids handed to delivery, each with whether it was committed by then."""
+    from gopaycare.desk.models import Message
+
+    sent: list[tuple[int, bool]] = []
+
+    def dispatch(message_id: int) -> None:
+        with svc.db.read() as s:
+            sent.append((message_id, s.get(Message, message_id) is not None))
+
+    svc.desk.ctx.dispatch_outbound = dispatch
+    return sent

@@ -11,31 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from gopaycare.desk.csat import CATALOG, parse_answer
-from gopaycare.desk.models import CsatSurvey, Message
+from gopaycare.desk.models import CsatSurvey
 from gopaycare.platform import audit
 from gopaycare.platform.audit import AuditEntry
 from gopaycare.platform.errors import Conflict, NotFound, ValidationFailed
 from tests.conftest import START
 
 PHONE = "+6281234567890"
-
-
-@pytest.fixture
-def supervisor(svc):
-    return svc.desk.viewer(svc.agents.create("lead@gopay.test", "supervisor"))
-
-
-@pytest.fixture
-def dispatched(svc) -> list[tuple[int, bool]]:
-    """Outbound message ids handed to delivery, each with whether it was committed by then."""
-    sent: list[tuple[int, bool]] = []
-
-    def dispatch(message_id: int) -> None:
-        with svc.db.read() as s:
-            sent.append((message_id, s.get(Message, message_id) is not None))
-
-    svc.desk.ctx.dispatch_outbound = dispatch
-    return sent
 
 
 def receive(svc, body="Saldo saya hilang", *, language="id", channel="chat", kind="phone", value=PHONE):

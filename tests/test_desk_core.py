@@ -15,16 +15,6 @@ from gopaycare.platform.errors import Conflict, NotFound, PermissionDenied, Vali
 PHONE = "+6281234567890"
 
 
-@pytest.fixture
-def supervisor(svc):
-    return svc.desk.viewer(svc.agents.create("lead@gopay.test", "supervisor"))
-
-
-@pytest.fixture
-def agent(svc):
-    return svc.desk.viewer(svc.agents.create("ayu@gopay.test", "agent"))
-
-
 def receive(svc, body="付款失败了", phone=PHONE, channel="chat", **kw):
     kind = kw.pop("kind", "phone")
     return svc.desk.conversations.receive(channel=channel, identity_kind=kind, identity_value=phone, body=body, **kw)

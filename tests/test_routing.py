@@ -5,7 +5,6 @@ two tickets racing for one seat. Every test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from gopaycare.desk.models import Agent, DeskEvent, Ticket
 from gopaycare.platform.audit import Actor, AuditEntry
 from gopaycare.platform.errors import NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import START
+from tests.helpers import race
 
 ROUTING_EVENTS = ("ticket.assigned", "ticket.unassigned", "ticket.queued", "agent.presence")
 ROUNDS = 3
@@ -103,27 +103,6 @@ def audits(svc, *actions: str, after: int = 0) -> list[tuple[str, str, str, str 
 
 def solve(svc, agent, ticket_id: int) -> None:
     svc.desk.tickets.set_status(svc.desk.viewer(agent), ticket_id, "solved")
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Start all calls at the same moment; return each result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # the race outcome is asserted by the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racing call hung (deadlock?)"
-    return results
 
 
 # ---------------------------------------------------------------- skills and presence

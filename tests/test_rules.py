@@ -3,8 +3,6 @@ language) and time-based automations (auto-close solved tickets, remind on pendi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +23,7 @@ from gopaycare.platform import audit
 from gopaycare.platform.audit import Actor, AuditEntry
 from gopaycare.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import START
+from tests.helpers import race
 
 PHONE = "+6281234567890"
 REPLY = {"zh-CN": "您好，我们正在处理。", "en": "Hello, we are on it.", "id": "Halo, kami sedang menanganinya."}
@@ -32,29 +31,6 @@ THANKS = {"zh-CN": "退款已处理。", "en": "Your refund is done.", "id": "Re
 
 
 # ---------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-def supervisor(svc):
-    return svc.desk.viewer(svc.agents.create("lead@gopay.test", "supervisor"))
-
-
-@pytest.fixture
-def agent(svc):
-    return svc.desk.viewer(svc.agents.create("ayu@gopay.test", "agent"))
-
-
-@pytest.fixture
-def dispatched(svc) -> list[tuple[int, bool]]:
-    """Outbound message ids handed to delivery, each with whether it was committed by then."""
-    sent: list[tuple[int, bool]] = []
-
-    def dispatch(message_id: int) -> None:
-        with svc.db.read() as s:
-            sent.append((message_id, s.get(Message, message_id) is not None))
-
-    svc.desk.ctx.dispatch_outbound = dispatch
-    return sent
 
 
 def receive(svc, body="Saldo saya hilang", *, language="id", phone=PHONE, **kw):
@@ -90,27 +66,6 @@ def stored(svc) -> tuple[int, ...]:
 
 def events(svc, kind: str) -> list[dict[str, Any]]:
     return [e.payload for e in svc.desk.events.since(0, agent_id=None, team_ids=[], see_all=True) if e.kind == kind]
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Start all calls at the same moment; return each result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # the race outcome is asserted by the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racing call hung (deadlock?)"
-    return results
 
 
 def trigger(svc, event="ticket.created", conditions=(), actions=({"type": "add_tag", "tag": "seen"},), **kw):

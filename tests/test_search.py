@@ -17,11 +17,6 @@ from tests.conftest import START
 _phones = count(1)
 
 
-@pytest.fixture
-def supervisor(svc):
-    return svc.desk.viewer(svc.agents.create("lead@gopay.test", "supervisor"))
-
-
 def new_ticket(svc, body, *, phone=None, channel="chat", kind="phone"):
     """A customer's first message: a new ticket (each call from another phone unless told)."""
     phone = phone or f"+62812{next(_phones):08d}"

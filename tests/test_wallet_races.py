@@ -5,37 +5,13 @@ Run on SQLite and PostgreSQL; on PostgreSQL the threads really interleave on row
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from gopaycare.platform.errors import Conflict
 from gopaycare.wallet.verify import verify
+from tests.helpers import race
 
 ROUNDS = 5
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Start all calls at the same moment; return each result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            results[i] = call()
-        except Exception as exc:  # the race outcome is asserted by the test
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a racing call hung (deadlock?)"
-    return results
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
