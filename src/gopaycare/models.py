@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from .assistant import models as _assistant  # noqa: F401
 from .desk import models as _desk  # noqa: F401
 from .identity import models as _identity  # noqa: F401
+from .kb import models as _kb  # noqa: F401
 from .platform import audit as _audit  # noqa: F401
 from .platform.db import Base
+from .refunds import models as _refunds  # noqa: F401
 from .wallet import models as _wallet  # noqa: F401
 
 metadata = Base.metadata
