@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..platform.errors import ValidationFailed
@@ -60,9 +60,10 @@ def _after(column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[
     if value is None:
         # NULL sort values (no SLA due) come last in both orders: page on id among them.
         return and_(column.is_(None), id_column < row_id if descending else id_column > row_id)
+    # A row-value comparison, so the index range starts at the cursor (an OR is only a filter).
     if descending:
-        return or_(column < value, and_(column == value, id_column < row_id))
-    return or_(column > value, and_(column == value, id_column > row_id))
+        return tuple_(column, id_column) < tuple_(value, row_id)
+    return tuple_(column, id_column) > tuple_(value, row_id)
 
 
 @dataclass(frozen=True)

@@ -175,8 +175,14 @@ class Ticket(Base):
                         name="sla_state"),
         # The inbox queries: my open tickets, unassigned by area, SLA breaching soon.
         Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at"),
-        Index("ix_tickets_unassigned_area", "area", "status", "created_at",
-              postgresql_where=text("assignee_id IS NULL"), sqlite_where=text("assignee_id IS NULL")),
+        # The queue: unassigned tickets waiting, per area, oldest first (read in index order).
+        Index("ix_tickets_queue_area", "area", "created_at", "id",
+              postgresql_where=text("assignee_id IS NULL AND status IN ('new', 'open')"),
+              sqlite_where=text("assignee_id IS NULL AND status IN ('new', 'open')")),
+        # Running SLA clocks by due time: breached tickets pile up and must not be walked over.
+        Index("ix_tickets_sla_running", "sla_next_due_at", "id",
+              postgresql_where=text("sla_state IN ('active', 'warning') AND sla_next_due_at IS NOT NULL"),
+              sqlite_where=text("sla_state IN ('active', 'warning') AND sla_next_due_at IS NOT NULL")),
         Index("ix_tickets_sla_due", "sla_next_due_at",
               postgresql_where=text("sla_next_due_at IS NOT NULL"), sqlite_where=text("sla_next_due_at IS NOT NULL")),
         Index("ix_tickets_contact", "contact_id", "created_at"),

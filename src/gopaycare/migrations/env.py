@@ -8,7 +8,7 @@ from gopaycare.platform.db import make_engine
 config = context.config
 
 # Objects made by hand in migrations (full-text search) that the models do not describe.
-MANUAL_OBJECTS = ("ticket_search_fts", "ix_ticket_search_fts")
+MANUAL_OBJECTS = ("ticket_search_fts", "ix_ticket_search_fts", "ix_ticket_search_document", "document")
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN201
