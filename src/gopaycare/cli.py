@@ -67,6 +67,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     configure_logging(settings.log_level, settings.log_json)
     services = _services(settings)
     services.wallet.bootstrap()
+    from .kb.service import ensure_loaded
+
+    ensure_loaded(services)
     app = create_app(services, run_jobs_in_process=not settings.redis_url)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

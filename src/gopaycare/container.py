@@ -7,9 +7,12 @@ there is no module-level state to reset between tests.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from huey import Huey
+
+if TYPE_CHECKING:
+    from .assistant.engine import Assistant
 
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
@@ -18,10 +21,12 @@ from .desk.service import Desk
 from .identity.notify import Outbox, senders_from_settings
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .kb.service import KnowledgeBase
 from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.settings import Settings
+from .refunds.service import RefundRequests
 from .wallet.service import ReferenceWallet
 
 
@@ -39,7 +44,21 @@ class Services:
     payments: Checkout
     desk: Desk
     hub: EventHub
+    refunds: RefundRequests
+    kb: KnowledgeBase
     tasks: dict[str, Any] = field(default_factory=dict)
+    _assistant: Any = None
+
+    @property
+    def assistant(self) -> Assistant:
+        """Built on first use: the NLU model loads from its cache or trains from the project's
+        data (minutes at most, once per data version)."""
+        if self._assistant is None:
+            from .assistant.engine import Assistant
+            from .assistant.nlu import load_product_nlu
+
+            self._assistant = Assistant(self, load_product_nlu(self.settings.model_dir))
+        return self._assistant
 
     def close(self) -> None:
         self.hub.close()
@@ -59,7 +78,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet),
-        desk=Desk(db, clock, wallet, agents, hub), hub=hub,
+        desk=Desk(db, clock, wallet, agents, hub), hub=hub, refunds=RefundRequests(db, clock, wallet),
+        kb=KnowledgeBase(db, clock),
     )
     from .tasks import register_tasks
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Where in-process jobs are kept in embedded mode (a SQLite file, so nothing is lost on restart).
     jobs_path: str = "./gopaycare-jobs.db"
+    # Where the trained assistant model is cached (built from the project's data on first use).
+    model_dir: str = "./gopaycare-models"
     # The queue's name in Redis: instances (or test runs) sharing one Redis keep apart by it.
     jobs_queue: str = Field(default="gopaycare", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     timezone: str = "Asia/Jakarta"

@@ -1,0 +1,323 @@
+"""Account flows: login trouble, password/PIN reset, unlock, codes, contact changes, security."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ...identity.contacts import normalize_email, normalize_phone
+from ...identity.recovery import KnowledgeAnswers
+from ...platform.audit import Actor
+from ...platform.errors import Conflict, PermissionDenied
+from ..texts import when, word
+from . import Flow, RateLimited, ValidationFailed, code_in, say, yes
+from .identify import STEPS as IDENTIFY_STEPS
+from .identify import identify
+
+if TYPE_CHECKING:
+    from ..engine import Assistant, Outcome, Turn
+
+LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _outcome() -> type[Outcome]:
+    from ..engine import Outcome
+
+    return Outcome
+
+
+class _AccountFlow(Flow):
+    """Identification first, then the flow's own steps."""
+
+    def resume(self, a: Assistant, t: Turn) -> Outcome:
+        if t.state.get("step") in IDENTIFY_STEPS:
+            waiting = identify(self, a, t)
+            return waiting if waiting is not None else self.start(a, t)
+        return self.step(a, t)
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        return self.start(a, t)
+
+    def accepts(self, a: Assistant, t: Turn) -> bool:
+        step = t.state.get("step")
+        if step == "identify_phone":
+            return t.entity("phone") is not None
+        if step in ("identify_code", "stepup_code", "change_codes"):
+            return code_in(t.text) is not None
+        return step is not None and self.answers(t)
+
+    def answers(self, t: Turn) -> bool:
+        return True
+
+
+class LoginFailed(_AccountFlow):
+    intent = "account_login_failed"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        customer = a.svc.identity.get(t.customer_id)
+        if customer.locked:
+            return LOCKED.start(a, t)
+        limit = a.svc.settings.max_failed_logins
+        t.checked(f"account not locked; {customer.failed_logins} failed logins in a row")
+        t.state["step"] = "offer_reset"
+        if customer.failed_logins:
+            # Case-sensitivity matters when wrong passwords were typed.
+            return _outcome().wait(say("login_failures", t.lang, n=customer.failed_logins,
+                                       left=limit - customer.failed_logins))
+        # No failed attempt reached us: the network is the likely cause.
+        return _outcome().wait(say("login_no_failures", t.lang))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        if yes(t.text):
+            return send_reset(a, t, "password")
+        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+
+    def answers(self, t: Turn) -> bool:
+        return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak)", t.text, re.I))
+
+
+def send_reset(a: Assistant, t: Turn, what: str) -> Outcome:
+    customer = a.svc.identity.get(t.customer_id)
+    try:
+        sent = a.svc.recovery.start_reset(customer.phone, what, "sms")
+    except RateLimited as exc:
+        return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+    t.tried(f"{what} reset code sent")
+    return _outcome().reply(say("reset_code_sent", t.lang, what=word(what, t.lang), to=sent.destination_masked),
+                            resolved=True)
+
+
+class PasswordReset(_AccountFlow):
+    intent = "account_password_reset"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        text = t.text.lower()
+        what = "pin" if ("pin" in text and "password" not in text and "sandi" not in text and "密码" not in text) \
+            else "password"
+        return send_reset(a, t, what)
+
+
+class Locked(_AccountFlow):
+    """Unlock after identity verification: name, ID last 4, the amount of a recent transaction."""
+
+    intent = "account_locked"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        t.state["flow"] = self.intent
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        customer = a.svc.identity.get(t.customer_id)
+        if not customer.locked:
+            t.checked("account not locked")
+            return _outcome().reply(say("not_locked", t.lang), resolved=True)
+        t.checked(f"account locked ({customer.lock_reason})")
+        t.state["step"] = "verify_name"
+        return _outcome().wait(say("login_locked", t.lang, n=customer.failed_logins or
+                                   a.svc.settings.max_failed_logins))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        step = t.state.get("step")
+        if step == "verify_name":
+            t.slots["name"] = t.text.strip()[:120]
+            t.state["step"] = "verify_last4"
+            return _outcome().wait(say("ask_id_last4", t.lang))
+        if step == "verify_last4":
+            match = LAST4.search(t.text)
+            if not match:
+                return _outcome().wait(say("ask_id_last4", t.lang))
+            t.slots["last4"] = match.group(1)
+            t.state["step"] = "verify_amount"
+            return _outcome().wait(say("ask_recent_amount", t.lang))
+        amount = t.entity("amount") or _plain_number(t.text)
+        if amount is None:
+            return _outcome().wait(say("ask_recent_amount", t.lang))
+        try:
+            a.svc.recovery.unlock_with_knowledge(
+                t.customer_id, KnowledgeAnswers(name=t.slots.get("name", ""), id_last4=t.slots.get("last4", ""),
+                                                recent_amount=int(amount)))
+        except PermissionDenied as exc:
+            t.tried("identity check failed")
+            t.state["step"] = "verify_name"
+            t.slots.clear()
+            return _outcome().wait(say("verify_failed", t.lang, left=exc.details.get("attempts_left", 0)))
+        except RateLimited:
+            t.tried("identity checks exhausted for today")
+            return _outcome().hand_over(say("verify_exhausted", t.lang))
+        except Conflict:
+            return _outcome().reply(say("not_locked", t.lang), resolved=True)
+        t.tried("unlocked after identity verification")
+        return _outcome().reply(say("unlocked", t.lang), resolved=True)
+
+
+def _plain_number(text: str) -> int | None:
+    digits = re.sub(r"[^\d]", "", text)
+    return int(digits) if digits and len(digits) <= 12 else None
+
+
+class OtpNotReceived(_AccountFlow):
+    intent = "account_otp_not_received"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        last = a.svc.identity.last_code(t.customer_id)
+        t.state["step"] = "offer_resend"
+        tz = a.svc.settings.tz
+        if last and last["live"]:
+            t.checked(f"a {last['purpose']} code was sent at {last['sent_at']:%H:%M} and is still valid")
+            t.slots["purpose"] = last["purpose"]
+            return _outcome().wait(say("otp_live", t.lang, to=last["to"], sent=when(last["sent_at"], t.now, t.lang, tz),
+                                       expires=when(last["expires_at"], t.now, t.lang, tz)))
+        t.slots["purpose"] = (last or {}).get("purpose", "login")
+        customer = a.svc.identity.get(t.customer_id)
+        from ...platform.pii import mask_phone
+
+        return _outcome().wait(say("otp_none", t.lang, to=mask_phone(customer.phone)))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        if not yes(t.text):
+            return _outcome().reply(say("anything_else", t.lang), resolved=True)
+        try:
+            sent = a.svc.identity.send_code(t.customer_id, t.slots.get("purpose", "login"), "sms")
+        except RateLimited as exc:
+            return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+        t.tried("code resent")
+        return _outcome().reply(say("otp_sent", t.lang, to=sent.destination_masked), resolved=True)
+
+    def answers(self, t: Turn) -> bool:
+        return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak)", t.text, re.I))
+
+
+class UpdateInfo(_AccountFlow):
+    """A step-up code first, then one code to the old and one to the new address."""
+
+    intent = "account_update_info"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        if t.state.pop("identified_now", False):
+            t.state["step"] = "ask_new"  # the identification code was the step-up check
+            return _outcome().wait(say("update_ask_new", t.lang))
+        try:
+            sent = a.svc.identity.send_code(t.customer_id, "step_up", "sms")
+        except RateLimited as exc:
+            return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+        t.state["step"] = "stepup_code"
+        return _outcome().wait(say("update_info", t.lang, to=sent.destination_masked))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        step = t.state.get("step")
+        if step == "stepup_code":
+            code = code_in(t.text)
+            if code is None:
+                return _outcome().wait(say("update_info", t.lang, to=""))
+            try:
+                a.svc.identity.verify_code(t.customer_id, "step_up", code)
+            except ValidationFailed as exc:
+                return _outcome().wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
+            t.state["step"] = "ask_new"
+            return _outcome().wait(say("update_ask_new", t.lang))
+        if step == "ask_new":
+            field, value = _contact_value(t)
+            if field is None:
+                return _outcome().wait(say("update_ask_new", t.lang))
+            try:
+                started = a.svc.recovery.start_contact_change(t.customer_id, field, value)
+            except (Conflict, ValidationFailed, RateLimited):
+                return _outcome().wait(say("update_ask_new", t.lang))
+            t.slots.update(change_id=started.change_id, field=field)
+            t.state["step"] = "change_codes"
+            return _outcome().wait(say("update_codes_sent", t.lang, old=started.old.destination_masked if started.old
+                                       else "", new=started.new.destination_masked))
+        codes = re.findall(r"(?<!\d)\d{6}(?!\d)", t.text)
+        if len(codes) != 2:
+            return _outcome().wait(say("update_codes_sent", t.lang, old="", new=""))
+        try:
+            a.svc.recovery.confirm_contact_change(t.customer_id, t.slots["change_id"], codes[0], codes[1])
+        except (ValidationFailed, Conflict) as exc:
+            return _outcome().wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
+        t.tried(f"{t.slots['field']} changed")
+        return _outcome().reply(say("update_done", t.lang, field=word(t.slots["field"], t.lang)), resolved=True)
+
+
+def _contact_value(t: Turn) -> tuple[str | None, str]:
+    email = t.entity("email")
+    if email or "@" in t.text:
+        try:
+            return "email", normalize_email(email or t.text.strip())
+        except ValidationFailed:
+            return None, ""
+    phone = t.entity("phone")
+    try:
+        return "phone", phone or normalize_phone(t.text.strip())
+    except ValidationFailed:
+        return None, ""
+
+
+class SecurityAlert(_AccountFlow):
+    """Freeze at once after a light check (name + ID last 4), then a person takes over."""
+
+    intent = "account_security_alert"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify_light(a, t)) is not None:
+            return waiting
+        customer = a.svc.identity.get(t.customer_id)
+        if customer.frozen:
+            t.checked("account already frozen")
+            return _outcome().hand_over(say("already_frozen", t.lang))
+        t.state["step"] = "light_check"
+        return _outcome().wait(say("security_ask", t.lang))
+
+    def resume(self, a: Assistant, t: Turn) -> Outcome:
+        if t.state.get("step") == "identify_phone":
+            waiting = identify_light(a, t)
+            return waiting if waiting is not None else self.start(a, t)
+        customer = a.svc.identity.get(t.customer_id)
+        match = LAST4.search(t.text)
+        name = LAST4.sub(" ", t.text).strip(" ,.-")
+        if not match or " ".join(name.lower().split()) != " ".join(customer.name.lower().split()) \
+                or match.group(1) != customer.id_last4:
+            t.tried("light identity check failed")
+            # A person can still freeze it after their own check: protection must not wait.
+            return _outcome().hand_over()
+        a.svc.identity.freeze(t.customer_id, actor=Actor.customer(t.customer_id), reason="security alert (assistant)")
+        t.tried("account frozen after name + ID last 4")
+        return _outcome().hand_over(say("frozen_now", t.lang))
+
+    def accepts(self, a: Assistant, t: Turn) -> bool:
+        return t.state.get("step") in ("light_check", "identify_phone")
+
+
+def identify_light(a: Assistant, t: Turn) -> Outcome | None:
+    """The phone may be the stolen one: find the account by its number, no code."""
+    from sqlalchemy import select
+
+    from ...identity.models import Customer
+
+    if t.customer_id is not None:
+        return None
+    phone = t.entity("phone")
+    if phone is None:
+        try:
+            phone = normalize_phone(t.text)
+        except ValidationFailed:
+            phone = None
+    with a.svc.db.read() as s:
+        customer_id = s.execute(select(Customer.id).where(Customer.phone == phone)).scalar_one_or_none() \
+            if phone else None
+    if customer_id is None:
+        t.state["step"] = "identify_phone"
+        return _outcome().wait(say("need_identify", t.lang))
+    t.customer_id = customer_id
+    t.state["step"] = None
+    return None
+
+
+LOCKED = Locked()
+ACCOUNT_FLOWS = (LoginFailed(), PasswordReset(), LOCKED, OtpNotReceived(), UpdateInfo(), SecurityAlert())

@@ -1,0 +1,324 @@
+"""Money flows: failed payments, money not credited, limits, top-up, history, refunds, disputes,
+cashback. Every answer is read from the customer's real wallet."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ...platform.errors import Conflict
+from ...wallet.port import TransactionView
+from ...wallet.rules import FailureReason
+from ..texts import money, reset_time, say, when, word
+from . import NUMBER, Flow, NotFound, ValidationFailed, yes
+from .account import LOCKED, _AccountFlow
+from .identify import identify
+
+if TYPE_CHECKING:
+    from ..engine import Assistant, Outcome, Turn
+
+
+def _outcome() -> type[Outcome]:
+    from ..engine import Outcome
+
+    return Outcome
+
+
+def _when(a: Assistant, t: Turn, txn: TransactionView) -> str:
+    return when(txn.created_at, t.now, t.lang, a.svc.settings.tz)
+
+
+class PaymentFailed(_AccountFlow):
+    intent = "txn_payment_failed"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        payments = [x for x in history if x.kind in ("payment", "p2p")]
+        if not payments:
+            return _outcome().reply(say("no_payments", t.lang), resolved=True)
+        failed = next((x for x in payments if x.status == "failed"), None)
+        if failed is None:
+            latest = payments[0]
+            t.checked(f"no failed payment; latest {latest.reference} {latest.status}")
+            return _outcome().reply(say("no_failed_payment", t.lang, ref=latest.reference, amount=money(latest.amount),
+                                        status=word(latest.status, t.lang)), resolved=True)
+        t.checked(f"latest failed payment {failed.reference}: {failed.failure_reason}")
+        t.slots["reference"] = failed.reference
+        return self._explain(a, t, failed)
+
+    def _explain(self, a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
+        d, lang, tz = txn.failure_details, t.lang, a.svc.settings.tz
+        base = {"when": _when(a, t, txn), "amount": money(txn.amount), "merchant": txn.merchant_name or "-"}
+        reason = txn.failure_reason
+        if reason == FailureReason.INSUFFICIENT_BALANCE:
+            text = say("pay_INSUFFICIENT_BALANCE", lang, balance=money(d["balance"]), shortfall=money(d["shortfall"]),
+                       **base)
+        elif reason == FailureReason.DAILY_LIMIT_EXCEEDED:
+            summary = a.svc.wallet.summary(t.customer_id)
+            daily = summary.daily_outgoing
+            text = say("pay_DAILY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]), used=money(daily.used),
+                       remaining=money(daily.remaining),
+                       resets=reset_time(summary.daily_outgoing.resets_at, lang, tz), **base)
+        elif reason == FailureReason.ACCOUNT_FROZEN:
+            return _outcome().hand_over(say("pay_ACCOUNT_FROZEN", lang, **base))
+        elif reason == FailureReason.ACCOUNT_LOCKED:
+            t.state["step"] = "offer_unlock"
+            return _outcome().wait(say("pay_ACCOUNT_LOCKED", lang, **base))
+        elif reason == FailureReason.RISK_DECLINED:
+            return _outcome().hand_over(say("pay_RISK_DECLINED", lang, limit=money(d.get("limit", 0)), **base))
+        elif reason == FailureReason.PROVIDER_TIMEOUT:
+            return self._provider_failed(a, t, txn, base)
+        elif reason in (FailureReason.MERCHANT_UNAVAILABLE, FailureReason.PIN_INVALID,
+                        FailureReason.KYC_UPGRADE_REQUIRED):
+            text = say(f"pay_{reason}", lang, **base)
+        else:
+            text = say("pay_other", lang, reason=reason or "-", **base)
+        t.state["step"] = "offer_agent"
+        return _outcome().wait(text, say("retry_or_agent", lang))
+
+    def _provider_failed(self, a: Assistant, t: Turn, txn: TransactionView, base: dict[str, str]) -> Outcome:
+        """Debited but failed: give the money back now (safe: the reversal is idempotent)."""
+        try:
+            reversal = a.svc.wallet.reverse(txn.reference, f"assistant-reverse-{txn.reference}")
+        except Conflict:
+            return _outcome().reply(say("pay_PROVIDER_TIMEOUT", t.lang, **base), resolved=True)
+        t.tried(f"reversed {txn.reference} ({reversal.reference})")
+        balance = a.svc.wallet.summary(t.customer_id).balance
+        return _outcome().reply(say("pay_PROVIDER_TIMEOUT_held", t.lang, reversal=reversal.reference,
+                                    balance=money(balance), **base), resolved=True)
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        if t.state.get("step") == "offer_unlock":
+            if yes(t.text):
+                t.state["flow"] = LOCKED.intent
+                return LOCKED.start(a, t)
+            return _outcome().reply(say("anything_else", t.lang), resolved=True)
+        if yes(t.text):
+            t.tried("customer asked for an agent about the failed payment")
+            return _outcome().hand_over()
+        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+
+    def answers(self, t: Turn) -> bool:
+        return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak|ga)\b", t.text, re.I))
+
+
+class NotReceived(_AccountFlow):
+    intent = "txn_not_received"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        pending = [x for x in history if x.status == "pending"]
+        if not pending:
+            latest = history[0] if history else None
+            if latest is None:
+                return _outcome().reply(say("no_payments", t.lang), resolved=True)
+            return _outcome().reply(say("nothing_pending", t.lang, ref=latest.reference, amount=money(latest.amount),
+                                        status=word(latest.status, t.lang)), resolved=True)
+        txn = pending[0]
+        kind = word(txn.kind, t.lang)
+        base = {"when": _when(a, t, txn), "kind": kind, "amount": money(txn.amount), "ref": txn.reference}
+        t.checked(f"{txn.reference} pending since {txn.created_at:%Y-%m-%d %H:%M} UTC"
+                  f"{' (overdue)' if txn.pending_too_long else ''}")
+        if txn.pending_too_long:
+            t.state["ticket_changes"] = {"priority": "high", "tags": ["investigation"],
+                                         "links": [["transaction", txn.reference]]}
+            t.tried("investigation opened")
+            return _outcome().hand_over(say("pending_status", t.lang, next=say(
+                "pending_overdue", t.lang, ticket=t.ticket_id), **base))
+        waited = int((t.now - txn.created_at).total_seconds() // 60)
+        left = max(a.svc.settings.pending_too_long_minutes - waited, 1)
+        return _outcome().reply(say("pending_status", t.lang, next=say("pending_next_ok", t.lang, minutes=left),
+                                    **base), resolved=True)
+
+
+class Limits(_AccountFlow):
+    intent = "txn_limit"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        s, tz = a.svc.wallet.summary(t.customer_id), a.svc.settings.tz
+        return _outcome().reply(say(
+            "limits", t.lang, tier=word(s.tier, t.lang), cap=money(s.balance_cap), balance=money(s.balance),
+            daily=money(s.daily_outgoing.limit), daily_used=money(s.daily_outgoing.used),
+            daily_reset=reset_time(s.daily_outgoing.resets_at, t.lang, tz), monthly=money(s.monthly_incoming.limit),
+            monthly_used=money(s.monthly_incoming.used),
+            monthly_reset=reset_time(s.monthly_incoming.resets_at, t.lang, tz)), resolved=True)
+
+
+class TopUp(_AccountFlow):
+    intent = "txn_topup"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        s = a.svc.wallet.summary(t.customer_id)
+        return _outcome().reply(say("topup", t.lang, balance=money(s.balance), cap=money(s.balance_cap),
+                                    room=money(max(s.balance_cap - s.balance, 0))), resolved=True)
+
+
+def _line(a: Assistant, t: Turn, x: TransactionView, number: int | None = None) -> str:
+    head = f"{number}. " if number is not None else "• "
+    who = f" · {x.merchant_name}" if x.merchant_name else ""
+    return (f"{head}{x.reference} · {_when(a, t, x)} · {word(x.kind, t.lang)} {money(x.amount)} · "
+            f"{word(x.status, t.lang)}{who}")
+
+
+class History(_AccountFlow):
+    intent = "txn_history"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        items = a.svc.wallet.list_transactions(t.customer_id, limit=5)
+        if not items:
+            return _outcome().reply(say("no_payments", t.lang), resolved=True)
+        return _outcome().reply(say("history", t.lang, lines="\n".join(_line(a, t, x) for x in items)), resolved=True)
+
+
+class RefundApply(_AccountFlow):
+    """Pick one of the refundable payments, give a reason, submit through the refund service."""
+
+    intent = "refund_apply"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        options = a.svc.refunds.refundable(t.customer_id)
+        if not options:
+            return _outcome().reply(say("refund_none", t.lang), resolved=True)
+        t.slots["options"] = [x.reference for x in options]
+        wanted = t.entity("transaction_reference")
+        if wanted in t.slots["options"]:
+            t.slots["reference"] = wanted
+            t.state["step"] = "reason"
+            return _outcome().wait(say("refund_ask_reason", t.lang))
+        t.state["step"] = "pick"
+        lines = "\n".join(_line(a, t, x, i) for i, x in enumerate(options, 1))
+        return _outcome().wait(say("refund_pick", t.lang, lines=lines))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        options = t.slots.get("options", [])
+        if t.state.get("step") == "pick":
+            reference = self._pick(t, options)
+            if reference is None:
+                return _outcome().wait(say("pick_again", t.lang, n=len(options)))
+            t.slots["reference"] = reference
+            t.state["step"] = "reason"
+            return _outcome().wait(say("refund_ask_reason", t.lang))
+        try:
+            request = a.svc.refunds.submit(t.customer_id, t.slots["reference"], reason=t.text,
+                                           idempotency_key=f"assistant-{t.conversation_id}-{t.slots['reference']}",
+                                           ticket_id=t.ticket_id)
+        except ValidationFailed:
+            return _outcome().wait(say("refund_ask_reason", t.lang))
+        except (Conflict, NotFound):
+            return _outcome().reply(say("refund_none", t.lang), resolved=True)
+        t.tried(f"refund request RR{request.id} submitted for {request.transaction_reference}")
+        return _outcome().reply(say("refund_submitted", t.lang, ref=request.transaction_reference,
+                                    amount=money(request.amount), id=request.id), resolved=True)
+
+    @staticmethod
+    def _pick(t: Turn, options: list[str]) -> str | None:
+        wanted = t.entity("transaction_reference")
+        if wanted in options:
+            return wanted
+        match = NUMBER.search(t.text)
+        if match and 1 <= int(match.group(1)) <= len(options):
+            return options[int(match.group(1)) - 1]
+        return None
+
+    def answers(self, t: Turn) -> bool:
+        if t.state.get("step") == "pick":
+            return self._pick(t, t.slots.get("options", [])) is not None
+        return True  # a reason is free text
+
+
+class RefundStatus(_AccountFlow):
+    intent = "refund_status"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        requests = a.svc.refunds.list(t.customer_id)
+        paid = [x for x in a.svc.wallet.list_transactions(t.customer_id, limit=50) if x.kind == "refund"]
+        lines = [f"• RR{r.id} · {r.transaction_reference} · {money(r.amount)} · {word(r.status, t.lang)}"
+                 for r in requests]
+        lines += [f"• {x.reference} · {x.original_reference} · {money(x.amount)} · {word('refunded', t.lang)}"
+                  for x in paid]
+        if not lines:
+            return _outcome().reply(say("refund_status_none", t.lang), resolved=True)
+        return _outcome().reply(say("refund_status", t.lang, lines="\n".join(lines[:8])), resolved=True)
+
+
+class Dispute(_AccountFlow):
+    intent = "dispute_open"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        reference = self._transaction(a, t)
+        if reference is None and t.state.get("step") != "details":
+            t.state["step"] = "details"
+            return _outcome().wait(say("dispute_ask", t.lang))
+        changes: dict[str, object] = {"area": "refund_dispute", "tags": ["dispute"]}
+        if reference:
+            changes["links"] = [["transaction", reference]]
+        t.state["ticket_changes"] = changes
+        t.tried(f"dispute case opened{f' for {reference}' if reference else ''}")
+        return _outcome().hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id,
+                                        txn=f" ({reference})" if reference else ""))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        t.state["step"] = "details"
+        return self.start(a, t)
+
+    @staticmethod
+    def _transaction(a: Assistant, t: Turn) -> str | None:
+        history = a.svc.wallet.list_transactions(t.customer_id, limit=50)
+        wanted, amount = t.entity("transaction_reference"), t.entity("amount")
+        for x in history:
+            if x.reference == wanted or (amount and x.amount == amount and x.kind == "payment"):
+                return x.reference
+        return None
+
+
+class CashbackMissing(_AccountFlow):
+    """Which recent payments earned cashback and which did not. (Evaluating each campaign's rules
+    comes with the promotions engine; until then a person checks the ones without.)"""
+
+    intent = "promo_cashback_missing"
+
+    def start(self, a: Assistant, t: Turn) -> Outcome:
+        if (waiting := identify(self, a, t)) is not None:
+            return waiting
+        history = a.svc.wallet.list_transactions(t.customer_id, limit=50)
+        cashbacks = {x.original_reference: x for x in history if x.kind == "cashback" and x.original_reference}
+        payments = [x for x in history if x.kind == "payment" and x.status == "succeeded"][:3]
+        if not payments:
+            return _outcome().reply(say("no_payments", t.lang), resolved=True)
+        findings = []
+        for p in payments:
+            got = cashbacks.get(p.reference)
+            findings.append(say("cashback_got", t.lang, ref=p.reference, amount=money(p.amount),
+                                cashback=money(got.amount), campaign=got.description or "-") if got else
+                            say("cashback_none", t.lang, ref=p.reference, amount=money(p.amount)))
+        t.checked("recent payments checked for cashback")
+        if all(cashbacks.get(p.reference) for p in payments):
+            return _outcome().reply(say("cashback_missing", t.lang, findings=" ".join(findings)), resolved=True)
+        t.state["step"] = "offer_agent"
+        return _outcome().wait(say("cashback_missing", t.lang, findings=" ".join(findings)),
+                               say("retry_or_agent", t.lang))
+
+    def step(self, a: Assistant, t: Turn) -> Outcome:
+        if yes(t.text):
+            return _outcome().hand_over()
+        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+
+
+MONEY_FLOWS: tuple[Flow, ...] = (PaymentFailed(), NotReceived(), Limits(), TopUp(), History(), RefundApply(),
+                                 RefundStatus(), Dispute(), CashbackMissing())

@@ -1,0 +1,1 @@
+"""Natural-language understanding for the assistant: language, intents and entities."""
