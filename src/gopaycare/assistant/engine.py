@@ -37,7 +37,8 @@ CANCEL = re.compile(r"^\s*(算了|不用了|取消|不要了|batal|gak jadi|ga j
                     r"forget it|stop)\s*[.!。！]*\s*$", re.IGNORECASE)
 HANDOFF_INTENT = "human_handoff"
 # Intents that never interrupt a flow waiting for an answer (a name or a reason can look like them).
-SOFT_INTENTS = {"greeting", "nlu_fallback", "oos"}
+SOFT_INTENTS = {"greeting", "thanks", "goodbye", "nlu_fallback", "oos", "out_of_scope"}
+NOT_UNDERSTOOD = ("nlu_fallback", "oos", "out_of_scope")
 SWITCH_CONFIDENCE = 0.75
 INTENT_AREAS = {
     "account": "account", "transaction": "transaction", "refund_dispute": "refund_dispute",
@@ -168,7 +169,7 @@ class Assistant:
                 return flow.resume(self, turn), active
             for key in ("flow", "step", "slots"):
                 state.pop(key, None)
-        if intent in ("nlu_fallback", "oos") or intent not in self.flows:
+        if intent in NOT_UNDERSTOOD or intent not in self.flows:
             return self._fallback(turn), intent
         state["intent_history"] = (state.get("intent_history", []) + [intent])[-10:]
         state["flow"] = intent
@@ -176,7 +177,7 @@ class Assistant:
 
     def _fallback(self, turn: Turn) -> Outcome:
         turn.state["fallbacks"] = turn.state.get("fallbacks", 0) + 1
-        ranking = [i for i in turn.parse.intent_ranking if i.name not in ("oos", "nlu_fallback")]
+        ranking = [i for i in turn.parse.intent_ranking if i.name not in NOT_UNDERSTOOD]
         if turn.state["fallbacks"] >= 3:
             return Outcome.hand_over(say("fallback", turn.lang))
         if (turn.parse.intent.name == "nlu_fallback" and len(ranking) >= 2

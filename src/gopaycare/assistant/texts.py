@@ -17,6 +17,14 @@ T: dict[str, dict[str, str]] = {
         "id": "Halo, saya asisten GoPay. Ceritakan masalahnya, misalnya pembayaran gagal, tidak bisa masuk, "
               "refund, aplikasi keluar sendiri, atau cashback belum masuk.",
     },
+    "thanks": {
+        "zh-CN": "不客气！还有其他可以帮您的吗？", "en": "You're welcome! Anything else I can do?",
+        "id": "Sama-sama! Ada lagi yang bisa saya bantu?",
+    },
+    "goodbye": {
+        "zh-CN": "感谢您使用GoPay，祝您生活愉快，再见！", "en": "Thanks for using GoPay. Have a good day, bye!",
+        "id": "Terima kasih sudah menggunakan GoPay. Sampai jumpa!",
+    },
     "cancelled": {
         "zh-CN": "好的，已取消。还有什么可以帮您？", "en": "OK, cancelled. Anything else I can help with?",
         "id": "Baik, dibatalkan. Ada lagi yang bisa saya bantu?",

@@ -33,7 +33,7 @@ INTENT_AREA = {
     "refund_status": "refund_dispute", "dispute_open": "refund_dispute", "tech_app_crash": "tech_support",
     "tech_app_slow": "tech_support", "tech_app_update": "tech_support", "promo_current": "promotion",
     "promo_cashback_missing": "promotion", "contact_channels": "general", "human_handoff": "general",
-    "greeting": "general",
+    "greeting": "general", "thanks": "general", "goodbye": "general",
 }
 
 LABELS = {

@@ -73,4 +73,5 @@ class Answer(Flow):
 SUPPORT_FLOWS: tuple[Flow, ...] = (
     AppFault("tech_app_crash"), AppFault("tech_app_slow"), AppFault("tech_app_update"),
     Answer("promo_current"), Answer("contact_channels", "contact_channels"), Answer("greeting", "greeting"),
+    Answer("thanks", "thanks"), Answer("goodbye", "goodbye"),
 )
