@@ -198,5 +198,149 @@ def tokens_create(email: str) -> None:
         raise click.ClickException(exc.message) from None
 
 
+# ---------------------------------------------------------------- nlu: the assistant's intent engine
+
+
+def _nlu_errors() -> tuple[type[Exception], ...]:
+    from .assistant.nlu import NLUDataError, NLUModelError
+
+    return (NLUDataError, NLUModelError, ValueError)
+
+
+@main.group()
+def nlu() -> None:
+    """Train, test and try the assistant's intent engine."""
+
+
+_NLU_ENGINES = ["full", "e5", "use", "tfidf"]
+
+
+@nlu.command("train")
+@click.option("--data", "data_path", required=True, type=click.Path(), help="CSV (text,category) or YAML file/dir")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="model directory to write")
+@click.option("--engine", default="full", show_default=True, type=click.Choice(_NLU_ENGINES),
+              help="features: full = e5 + USE embeddings + char/word TF-IDF; tfidf = TF-IDF only")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="print the model's manifest as JSON")
+def nlu_train(data_path: str, out_dir: str, engine: str, seed: int, as_json: bool) -> None:
+    """Train an intent model and save it to --out."""
+    from dataclasses import replace
+
+    from .assistant.nlu import NLU, load_examples
+    from .assistant.nlu.engine import preset
+
+    try:
+        examples = load_examples(data_path)
+        model = NLU.train(examples, out_dir, config=replace(preset(engine), seed=seed))
+    except _nlu_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    manifest = model.manifest()
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return
+    calibration = manifest["calibration"]
+    oof = calibration.get("oof", {})
+    click.echo(f"trained {engine} engine on {len(examples)} examples, {len(model.intents)} intents "
+               f"in {manifest['train_seconds']:.1f} s -> {out_dir}")
+    click.echo(f"threshold {calibration['threshold']:.3f} ({calibration['rule']}, {calibration['folds']}-fold "
+               f"out-of-fold), temperature {calibration['temperature']:.3f}")
+    if oof:
+        click.echo("out-of-fold: " + "  ".join(f"{k} {v}" for k, v in oof.items()))
+
+
+def _nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+    from .assistant.nlu import NLU, load_examples
+    from .assistant.nlu.engine import EngineConfig, preset
+    from .assistant.nlu.evaluate import cross_validate, evaluate, format_report
+
+    try:
+        if cv is None and model_dir is None:
+            raise click.UsageError("give --model DIR (or --cv K to cross-validate on --data)")
+        examples = load_examples(data_path)
+        if cv is not None:
+            if model_dir is not None and engine is None:
+                config = EngineConfig.from_dict(NLU.read_manifest(model_dir)["config"])
+            else:
+                config = preset(engine or "full")
+            report = cross_validate(examples, config, cv)
+            title = f"{cv}-fold cross-validation of the {'/'.join(config.encoders) or 'tfidf'} engine on {data_path}"
+        else:
+            assert model_dir is not None
+            model = NLU.load(model_dir)
+            report = evaluate(model.model, examples)
+            title = f"model {model_dir} on {data_path}"
+    except _nlu_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_report(report, title))
+
+
+_test_options = [
+    click.option("--model", "model_dir", default=None, type=click.Path(), help="model directory (from nlu train)"),
+    click.option("--data", "data_path", required=True, type=click.Path(), help="CSV (text,category) or YAML file/dir"),
+    click.option("--json", "as_json", is_flag=True, help="print the report as JSON"),
+    click.option("--cv", default=None, type=click.IntRange(min=2),
+                 help="K-fold cross-validation on --data instead (trains K models)"),
+    click.option("--engine", default=None, type=click.Choice(_NLU_ENGINES),
+                 help="engine for --cv (default: the --model's, else full)"),
+]
+
+
+def _with_test_options(func: Any) -> Any:
+    for option in reversed(_test_options):
+        func = option(func)
+    return func
+
+
+@nlu.command("test")
+@_with_test_options
+def nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+    """Accuracy, macro-F1, per-intent figures, confusions (in-scope accuracy and OOS recall with oos data)."""
+    _nlu_test(model_dir, data_path, as_json, cv, engine)
+
+
+@nlu.command("evaluate")
+@_with_test_options
+def nlu_evaluate(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+    """The same as `nlu test`."""
+    _nlu_test(model_dir, data_path, as_json, cv, engine)
+
+
+@nlu.command("build")
+@click.option("--cache", "cache_dir", default=None, type=click.Path(),
+              help="cache directory (default: $GOPAYCARE_NLU_CACHE or ~/.cache/gopaycare/nlu)")
+def nlu_build(cache_dir: str | None) -> None:
+    """Train (or find cached) the product model from the assistant's training data."""
+    import time
+
+    from .assistant.nlu import load_product_nlu
+    from .assistant.nlu.product import default_cache_dir
+
+    started = time.perf_counter()
+    try:
+        model = load_product_nlu(cache_dir or default_cache_dir())
+    except _nlu_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"product NLU ready in {time.perf_counter() - started:.1f} s: {len(model.intents)} intents, "
+               f"threshold {model.threshold:.3f}, fingerprint {model.meta.get('fingerprint', '')[:12]}")
+
+
+@nlu.command("parse")
+@click.argument("text")
+@click.option("--model", "model_dir", default=None, type=click.Path(), help="model directory (default: product)")
+@click.option("--lang", default=None, help="the message's language (default: detected)")
+def nlu_parse(text: str, model_dir: str | None, lang: str | None) -> None:
+    """Print the Rasa-shaped parse of one message as JSON."""
+    from .assistant.nlu import NLU, load_product_nlu
+
+    try:
+        model = NLU.load(model_dir) if model_dir else load_product_nlu()
+        click.echo(json.dumps(model.parse(text, lang=lang).as_rasa(), indent=2, ensure_ascii=False, default=str))
+    except _nlu_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..desk.conversations import Received
-from ..desk.models import Agent, Contact, Conversation, Message, Ticket
+from ..desk.models import Agent, Contact, Conversation, Message, Ticket, TicketLink
 from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.db import on_commit
@@ -159,14 +159,19 @@ class Assistant:
         if CANCEL.match(turn.text):
             return Outcome.reply(say("cancelled", turn.lang)), None
         intent = parse.intent.name
+        if active:
+            flow = self.flows[active]
+            # An answer to the pending step ("yes", a number, a code) belongs to the flow, whatever
+            # the classifier makes of it out of context.
+            if flow.accepts(self, turn):
+                return flow.resume(self, turn), active
+            switching = intent == HANDOFF_INTENT or (
+                intent != active and intent not in SOFT_INTENTS and parse.intent.confidence >= SWITCH_CONFIDENCE)
+            if not switching:
+                return flow.resume(self, turn), active
         if intent == HANDOFF_INTENT:
             return Outcome.hand_over(), intent
         if active:
-            flow = self.flows[active]
-            switching = (intent != active and intent not in SOFT_INTENTS
-                         and parse.intent.confidence >= SWITCH_CONFIDENCE and not flow.accepts(self, turn))
-            if not switching:
-                return flow.resume(self, turn), active
             for key in ("flow", "step", "slots"):
                 state.pop(key, None)
         if intent in NOT_UNDERSTOOD or intent not in self.flows:
@@ -246,6 +251,8 @@ class Assistant:
 
                 ticket.area = INTENT_AREA.get(intent, "general")
             ticket.handled_by_bot = True
+            self._apply_ticket_changes(s, ticket, turn.state.pop("ticket_changes", None), now)
+            session.state = dict(turn.state)
             posted = []
             for text in outcome.messages:
                 message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="out",
@@ -270,6 +277,35 @@ class Assistant:
             elif outcome.resolved and conversation.contained is None:
                 conversation.contained = True
             ctx.search.index(s, ticket, now)
+
+    def _apply_ticket_changes(self, s: Any, ticket: Ticket, changes: dict[str, Any] | None, now: datetime) -> None:
+        """What a flow learned about the case (area, priority, tags, device, linked transaction)."""
+        if not changes:
+            return
+        ctx = self.svc.desk.ctx
+        done: dict[str, Any] = {}
+        if changes.get("area") and changes["area"] != ticket.area:
+            done["area"], ticket.area = [ticket.area, changes["area"]], changes["area"]
+        if changes.get("priority") and changes["priority"] != ticket.priority:
+            done["priority"], ticket.priority = [ticket.priority, changes["priority"]], changes["priority"]
+            ctx.sla.on_priority_change(s, ticket, now)
+        if changes.get("tags"):
+            tags = sorted(set(ticket.tags or []) | set(changes["tags"]))
+            if tags != sorted(ticket.tags or []):
+                done["tags"], ticket.tags = [ticket.tags, tags], tags
+        if changes.get("custom_fields"):
+            ticket.custom_fields = {**(ticket.custom_fields or {}), **changes["custom_fields"]}
+            done["custom_fields"] = sorted(changes["custom_fields"])
+        for kind, reference in changes.get("links", []):
+            if not s.execute(select(TicketLink.id).where(TicketLink.ticket_id == ticket.id, TicketLink.kind == kind,
+                                                         TicketLink.reference == reference)).first():
+                s.add(TicketLink(ticket_id=ticket.id, kind=kind, reference=reference, created_at=now))
+                done.setdefault("links", []).append(reference)
+        if done:
+            ticket.updated_at = now
+            audit.record(s, at=now, actor=Actor.system(), action="ticket.updated", subject_type="ticket",
+                         subject_id=ticket.id, reason="assistant", changes=done)
+            ctx.emit(s, "ticket.updated", ticket, now, changes=done)
 
     def _hand_over(self, s: Any, ticket: Ticket, turn: Turn, intent: str | None, now: datetime) -> None:
         """The agent gets the case with what the assistant learned: no one asks twice."""
