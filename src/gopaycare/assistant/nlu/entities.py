@@ -66,6 +66,9 @@ class Entity:
     start: int
     end: int
 
+    def as_rasa(self) -> dict[str, Any]:
+        return {"entity": self.entity, "value": self.value, "text": self.text, "start": self.start, "end": self.end}
+
 
 @dataclass(frozen=True)
 class _Candidate:

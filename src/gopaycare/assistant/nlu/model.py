@@ -23,7 +23,7 @@ import numpy as np
 from .data import Example, NLUDataError, load_examples
 from .encoders import encoder_version
 from .engine import ENGINE_VERSION, EngineConfig, IntentModel, preset
-from .types import FALLBACK_INTENT, Entity, Intent, Parse, coerce_entity
+from .types import FALLBACK_INTENT, Entity, Intent, Parse
 
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.joblib"
@@ -98,7 +98,7 @@ def extract_entities(text: str, lang: str) -> list[Entity]:
         from . import entities
     except ImportError:  # pragma: no cover - written by another person; until then no entities
         return []
-    return [coerce_entity(e) for e in entities.extract(text, lang)]
+    return list(entities.extract(text, lang))
 
 
 # ------------------------------------------------------------------ the NLU

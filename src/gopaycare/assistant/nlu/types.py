@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from .entities import Entity
+
 FALLBACK_INTENT = "nlu_fallback"
-
-
-@dataclass(frozen=True)
-class Entity:
-    entity: str
-    value: Any
-    text: str
-    start: int
-    end: int
-
-    def as_rasa(self) -> dict[str, Any]:
-        return {"entity": self.entity, "value": self.value, "text": self.text, "start": self.start, "end": self.end}
+__all__ = ["FALLBACK_INTENT", "Entity", "Intent", "Parse"]
 
 
 @dataclass(frozen=True)
@@ -49,19 +40,3 @@ class Parse:
             "entities": [e.as_rasa() for e in self.entities],
             "lang": self.lang,
         }
-
-
-def coerce_entity(item: Any) -> Entity:
-    """An entity from the entities module, whatever shape it returns (Entity, dataclass, dict, tuple)."""
-    if isinstance(item, Entity):
-        return item
-    if isinstance(item, dict):
-        data = item
-    elif hasattr(item, "__dataclass_fields__"):
-        data = asdict(item)
-    elif isinstance(item, tuple | list) and len(item) == 5:
-        data = dict(zip(("entity", "value", "text", "start", "end"), item, strict=True))
-    else:
-        data = {k: getattr(item, k) for k in ("entity", "value", "text", "start", "end")}
-    return Entity(entity=str(data["entity"]), value=data.get("value"), text=str(data.get("text", "")),
-                  start=int(data.get("start", 0)), end=int(data.get("end", 0)))
