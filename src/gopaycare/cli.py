@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -70,6 +71,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from .kb.service import ensure_loaded
 
     ensure_loaded(services)
+    # Load (or, the first time, train) the assistant's model in the background, so the server answers at
+    # once and the first customer message does not wait for training.
+    threading.Thread(target=lambda: services.assistant, name="assistant-warm-up", daemon=True).start()
     app = create_app(services, run_jobs_in_process=not settings.redis_url)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

@@ -6,6 +6,7 @@ there is no module-level state to reset between tests.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ from .platform.jobs import make_huey
 from .platform.settings import Settings
 from .refunds.service import RefundRequests
 from .wallet.service import ReferenceWallet
+
+_ASSISTANT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -53,11 +56,12 @@ class Services:
     def assistant(self) -> Assistant:
         """Built on first use: the NLU model loads from its cache or trains from the project's
         data (minutes at most, once per data version)."""
-        if self._assistant is None:
-            from .assistant.engine import Assistant
-            from .assistant.nlu import load_product_nlu
+        with _ASSISTANT_LOCK:  # a warm-up thread and a first request may ask at once
+            if self._assistant is None:
+                from .assistant.engine import Assistant
+                from .assistant.nlu import load_product_nlu
 
-            self._assistant = Assistant(self, load_product_nlu(self.settings.model_dir))
+                self._assistant = Assistant(self, load_product_nlu(self.settings.model_dir))
         return self._assistant
 
     def close(self) -> None:
