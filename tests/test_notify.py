@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -582,3 +583,41 @@ def test_outbox_count_is_exact_after_many_codes(sms_svc, twilio, clock):
                          .where(OutboxMessage.status == "sent")).scalar_one() == 5
     assert len(twilio.delivered) == 5
     assert len({d["sid"] for d in twilio.delivered}) == 5
+
+
+def test_a_message_being_sent_is_not_sent_twice_and_an_abandoned_claim_expires(settings, clock):
+    """The send happens outside any transaction; a claim keeps a second worker (or the sweep) off it,
+    and a worker that died mid-send leaves a claim that expires."""
+    from gopaycare.container import build
+    from gopaycare.identity.models import OutboxMessage
+
+    class Recorder:
+        def __init__(self):
+            self.bodies, self.inside = [], None
+
+        def send(self, message):
+            # While this send runs, another worker tries the same message
+            self.inside = svc.outbox.deliver(message.id) if self.inside is None else self.inside
+            self.bodies.append(message.body)
+            return "sms-1"
+
+    sender = Recorder()
+    svc = build(settings, clock=clock, immediate_jobs=True, senders={"sms": sender})
+    svc.wallet.bootstrap()
+    try:
+        customer = svc.identity.register(phone="+6281230000001", name="Claim Test", password="Secret-pass1",
+                                         pin="258147", language="en")
+        svc.identity.send_code(customer.id, "login", "sms")
+        assert sender.inside == "sending" and len(sender.bodies) == 1
+
+        # A worker that claimed a message and died: the sweep leaves it alone until the claim expires
+        with svc.db.transaction() as s:
+            row = s.get(OutboxMessage, 1)
+            row.status, row.claimed_until = "queued", clock.now() + timedelta(seconds=120)
+        clock.advance(seconds=90)
+        assert svc.outbox.pending_ids() == []
+        clock.advance(seconds=31)
+        assert svc.outbox.pending_ids() == [1]
+        assert svc.outbox.deliver(1) == "sent" and len(sender.bodies) == 2
+    finally:
+        svc.close()

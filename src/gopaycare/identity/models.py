@@ -99,6 +99,8 @@ class OutboxMessage(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While a worker sends, the message is claimed until this time; no lock is held during the send.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sent', 'held', 'failed')", name="status"),

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..platform.clock import Clock
@@ -27,6 +27,14 @@ from ..platform.settings import Settings
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+
+CLAIM_SECONDS = 120  # longer than any sender's timeout
+MAX_ATTEMPTS = 5
+
+
+def _masked(message: OutboxMessage) -> str | None:
+    return mask_email(message.destination) if message.channel == "email" else mask_phone(message.destination)
 
 
 class DeliveryError(Exception):
@@ -112,40 +120,53 @@ class Outbox:
         return message
 
     def deliver(self, message_id: int) -> str:
-        """Deliver one queued message; returns its new status. Safe to run twice."""
+        """Deliver one queued message; returns its status. Safe to run twice and at once.
+
+        The message is first claimed for CLAIM_SECONDS in a short transaction, then sent with no
+        lock held (on SQLite a lock held through an SMTP timeout would stop every writer), then
+        the outcome is recorded. A worker that dies mid-send leaves the claim to expire; the sweep
+        sends it again (delivery is at least once)."""
+        now = self.clock.now()
         with self.db.transaction() as s:
-            # The row lock makes a job and the sweep never send the same message at once.
-            message = s.execute(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                                .with_for_update()).scalar_one_or_none()
-            if message is None or message.status in ("sent", "held"):
-                return message.status if message else "missing"
+            claimed = s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == "queued",
+                       or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxMessage.attempts + 1)
+            ).rowcount
+            message = s.get(OutboxMessage, message_id)
+            if message is None:
+                return "missing"
+            if not claimed:
+                return "sending" if message.status == "queued" else message.status
             sender = self.senders.get(message.channel)
-            masked = mask_email(message.destination) if message.channel == "email" else mask_phone(
-                message.destination)
             if sender is None:
-                message.status = "held"
+                message.status, message.claimed_until, message.attempts = "held", None, message.attempts - 1
                 log.info("no %s sender configured; message held in outbox", message.channel,
-                         extra={"outbox_id": message.id, "to": masked})
+                         extra={"outbox_id": message.id, "to": _masked(message)})
                 return message.status
-            message.attempts += 1
-            failure: DeliveryError | None = None
-            try:
-                message.provider_message_id = sender.send(message)
-            except DeliveryError as exc:
-                failure = exc
-                message.last_error = str(exc)[:500]
-                message.status = "failed" if message.attempts >= 5 else "queued"
-                log.warning("delivery failed", extra={"outbox_id": message.id, "to": masked,
-                                                      "error": str(exc)})
+            s.expunge(message)  # sent below, outside the transaction
+        failure: DeliveryError | None = None
+        provider_id = None
+        try:
+            provider_id = sender.send(message)
+        except DeliveryError as exc:
+            failure = exc
+        with self.db.transaction() as s:
+            row = s.get(OutboxMessage, message_id)
+            assert row is not None
+            row.claimed_until = None
+            if failure is None:
+                row.status, row.sent_at, row.provider_message_id = "sent", self.clock.now(), provider_id
+                log.info("message delivered", extra={"outbox_id": row.id, "to": _masked(row),
+                                                     "channel": row.channel})
             else:
-                message.status = "sent"
-                message.sent_at = self.clock.now()
-                log.info("message delivered", extra={"outbox_id": message.id, "to": masked,
-                                                     "channel": message.channel})
-            status = message.status
-        # Raised only after the block has committed the attempt and its error: raising inside it
-        # rolled them back, so `attempts` never grew (the 5-attempt limit was never reached) and
-        # `last_error` stayed empty. The job runner still sees the error and retries.
+                row.last_error = str(failure)[:500]
+                row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "queued"
+                log.warning("delivery failed", extra={"outbox_id": row.id, "to": _masked(row),
+                                                      "error": str(failure)})
+            status = row.status
+        # Raised only after the outcome is committed, so the job runner retries with the count kept.
         if failure is not None and status == "queued":
             raise failure
         return status
@@ -154,9 +175,10 @@ class Outbox:
         """Queued messages old enough that their own job should have run by now."""
         cutoff = self.clock.now() - timedelta(seconds=older_than_seconds)
         with self.db.read() as s:
-            return list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "queued",
-                                                                  OutboxMessage.created_at < cutoff)
-                                  .order_by(OutboxMessage.id).limit(limit)))
+            return list(s.scalars(select(OutboxMessage.id).where(
+                OutboxMessage.status == "queued", OutboxMessage.created_at < cutoff,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= self.clock.now()))
+                .order_by(OutboxMessage.id).limit(limit)))
 
     def latest(self, *, destination: str | None = None, limit: int = 10) -> list[OutboxMessage]:
         stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
