@@ -58,8 +58,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from common import checkpoint, copy_rows, database_url, drop_database, positive_counts, recreate_database
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from gopaycare.container import Services, build
@@ -175,7 +176,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=200, help="agents to seed (about 1 in 10 a supervisor)")
     parser.add_argument("--seconds", type=float, default=10, help="measured seconds per ticket-creation run")
     parser.add_argument("--queries", type=int, default=300, help="measured calls per query kind")
-    parser.add_argument("--threads", type=_counts, default=[1, 8], help="ticket-creation thread counts, e.g. 1,8")
+    parser.add_argument("--threads", type=positive_counts, default=[1, 8],
+                        help="ticket-creation thread counts, e.g. 1,8")
     parser.add_argument("--pg-admin-url", default=DEFAULT_ADMIN_URL,
                         help="a superuser URL on the server to benchmark (any existing database)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -187,37 +189,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _counts(value: str) -> list[int]:
-    try:
-        counts = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected comma-separated integers, e.g. 1,8") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError("thread counts must be positive")
-    return counts
 
 
 # ---------------------------------------------------------------- databases
 
 
-def database_url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def recreate_database(admin: Engine, name: str) -> None:
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
-def drop_database(admin: Engine, name: str) -> None:
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def checkpoint(admin: Engine) -> None:
-    with admin.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
 
 
 # ---------------------------------------------------------------- seeding helpers
@@ -290,13 +272,6 @@ def _person(rng: random.Random, language: str) -> str:
     return f"{rng.choice(ID_FIRST)} {rng.choice(ID_LAST)}"
 
 
-def copy_rows(conn: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    if not rows:
-        return
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 AGENT_COLUMNS = ("id", "email", "name", "role", "password_hash", "active", "presence", "capacity", "languages", "areas",

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from common import checkpoint, copy_rows, database_url, drop_database, positive_counts, recreate_database
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 
@@ -81,7 +82,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per client count (pgbench -T)")
-    parser.add_argument("--clients", type=_client_counts, default=[8, 32],
+    parser.add_argument("--clients", type=positive_counts, default=[8, 32],
                         help="comma-separated client (thread) counts, e.g. 8,32")
     parser.add_argument("--wallets", type=int, default=20_000, help="wallets to seed")
     parser.add_argument("--merchants", type=int, default=200, help="merchants to create")
@@ -97,38 +98,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _client_counts(value: str) -> list[int]:
-    try:
-        counts = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected comma-separated integers, e.g. 8,32") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError("client counts must be positive")
-    return counts
 
 
 # ---------------------------------------------------------------- databases
 
 
-def database_url(admin_url: str, name: str) -> str:
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def recreate_database(admin: Engine, name: str) -> None:
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
-def drop_database(admin: Engine, name: str) -> None:
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def checkpoint(admin: Engine) -> None:
-    """Flush dirty pages before each measured run, so no run pays for the previous one's writes."""
-    with admin.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
 
 
 # ---------------------------------------------------------------- the application side
@@ -186,7 +166,8 @@ def seed_wallets(services: Services, count: int, balance: int) -> list[int]:
                 credit_account_id=account_id, amount=balance, currency=settings.currency, created_at=now))
         for table, rows in (("ledger_accounts", accounts), ("wallet_transactions", txns),
                             ("ledger_transfers", transfers)):
-            copy_rows(conn, table, rows)
+            columns = list(rows[0])
+            copy_rows(conn, table, columns, [[row[c] for c in columns] for row in rows])
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT MAX(id) FROM {table}))"))
     with services.db.engine.connect() as conn:
@@ -194,12 +175,6 @@ def seed_wallets(services: Services, count: int, balance: int) -> list[int]:
     return customer_ids
 
 
-def copy_rows(conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 # ---------------------------------------------------------------- the load
