@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gopaycare.platform.errors import Conflict, NotFound, ValidationFailed
+from gopaycare.platform.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
 from gopaycare.wallet.verify import verify
 from tests.conftest import ledger_snapshot
 
@@ -343,13 +343,21 @@ def test_unknown_customer_or_merchant_is_not_found(svc, make_customer, make_merc
     assert ledger_snapshot(svc)["transactions"] == before["transactions"]
 
 
-def test_record_declined_for_pin_checks(svc, make_customer, make_merchant):
+def test_a_declined_payment_is_stored_as_that_payment(svc, make_customer, make_merchant):
     customer = make_customer(balance=10_000)
-    txn = svc.wallet.record_declined(customer, "payment", 5_000, "d-1", reason="PIN_INVALID",
-                                     merchant_id=make_merchant(), details={"attempts_left": 4})
-    assert (txn.status, txn.failure_reason, txn.failure_details) == ("failed", "PIN_INVALID", {"attempts_left": 4})
+    merchant = make_merchant()
+    txn = svc.wallet.decline_payment(customer, merchant, 5_000, "d-1", reason="PIN_INVALID",
+                                     details={"attempts_left": 4})
+
+    assert (txn.status, txn.failure_reason, txn.failure_details, txn.merchant_id) == (
+        "failed", "PIN_INVALID", {"attempts_left": 4}, merchant)
+    # A retry of the same payment with the same key returns the decline and moves nothing
+    assert svc.wallet.pay_merchant(customer, merchant, 5_000, "d-1") == txn
+    assert svc.wallet.summary(customer).balance == 10_000
+    with pytest.raises(IdempotencyConflict):
+        svc.wallet.pay_merchant(customer, merchant, 6_000, "d-1")
     with pytest.raises(ValidationFailed):
-        svc.wallet.record_declined(customer, "payment", 5_000, "d-2", reason="NOT_A_REASON")
+        svc.wallet.decline_payment(customer, merchant, 5_000, "d-2", reason="NOT_A_REASON")
 
 
 def test_history_is_newest_first_and_paginates(svc, make_customer, make_merchant):

@@ -8,7 +8,7 @@ payment is recorded as ACCOUNT_LOCKED.
 from __future__ import annotations
 
 from ..identity.service import IdentityService
-from ..platform.errors import IdempotencyConflict, PermissionDenied, Unauthenticated
+from ..platform.errors import PermissionDenied, Unauthenticated
 from ..wallet.port import TransactionView
 from ..wallet.rules import FailureReason
 from ..wallet.service import ReferenceWallet
@@ -21,34 +21,24 @@ class Checkout:
 
     def pay(self, customer_id: int, merchant_id: int, amount: int, pin: str, idempotency_key: str, *,
             channel: str = "qr") -> TransactionView:
-        if self.wallet.find_by_idempotency_key(idempotency_key, customer_id=customer_id) is not None:
-            # A retry: the first attempt was already authorized (or declined); do not ask the PIN
-            # again, return its result (or IdempotencyConflict if the request differs).
-            return self._retry(customer_id, merchant_id, amount, idempotency_key, channel)
-        try:
-            self.identity.verify_pin(customer_id, pin)
-        except Unauthenticated as exc:
-            return self.wallet.record_declined(
-                customer_id, "payment", amount, idempotency_key, reason=FailureReason.PIN_INVALID,
-                merchant_id=merchant_id, details={"attempts_left": exc.details.get("attempts_left")})
-        except PermissionDenied as exc:
-            # The attempt that locks the account was itself a wrong PIN.
-            if exc.details.get("locked_by_this_attempt"):
-                return self.wallet.record_declined(
-                    customer_id, "payment", amount, idempotency_key, reason=FailureReason.PIN_INVALID,
-                    merchant_id=merchant_id, details={"attempts_left": 0, "account_locked": True})
-            return self.wallet.record_declined(
-                customer_id, "payment", amount, idempotency_key, reason=FailureReason.ACCOUNT_LOCKED,
-                merchant_id=merchant_id)
+        if self.wallet.find_by_idempotency_key(idempotency_key, customer_id=customer_id) is None:
+            # A first attempt: the PIN decides. A retry was already authorized (or declined) and
+            # must not count a failure again; pay_merchant returns its first result.
+            try:
+                self.identity.verify_pin(customer_id, pin)
+            except Unauthenticated as exc:
+                return self._decline(customer_id, merchant_id, amount, idempotency_key, channel,
+                                     FailureReason.PIN_INVALID, attempts_left=exc.details.get("attempts_left"))
+            except PermissionDenied as exc:
+                if exc.details.get("locked_by_this_attempt"):
+                    # The attempt that locks the account was itself a wrong PIN.
+                    return self._decline(customer_id, merchant_id, amount, idempotency_key, channel,
+                                         FailureReason.PIN_INVALID, attempts_left=0, account_locked=True)
+                return self._decline(customer_id, merchant_id, amount, idempotency_key, channel,
+                                     FailureReason.ACCOUNT_LOCKED)
         return self.wallet.pay_merchant(customer_id, merchant_id, amount, idempotency_key, channel=channel)
 
-    def _retry(self, customer_id: int, merchant_id: int, amount: int, key: str, channel: str) -> TransactionView:
-        first = self.wallet.find_by_idempotency_key(key, customer_id=customer_id)
-        if first is not None and first.status == "failed" and first.failure_reason in (
-                FailureReason.PIN_INVALID, FailureReason.ACCOUNT_LOCKED):
-            # Declined before the ledger: its fingerprint is the decline's, so compare by hand.
-            if (first.amount, first.merchant_id) != (amount, merchant_id):
-                raise IdempotencyConflict("this idempotency key was already used for a different request",
-                                          idempotency_key=key, reference=first.reference)
-            return first
-        return self.wallet.pay_merchant(customer_id, merchant_id, amount, key, channel=channel)
+    def _decline(self, customer_id: int, merchant_id: int, amount: int, key: str, channel: str,
+                 reason: FailureReason, **details: object) -> TransactionView:
+        return self.wallet.decline_payment(customer_id, merchant_id, amount, key, reason=reason, channel=channel,
+                                           details=details or None)

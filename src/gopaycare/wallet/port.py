@@ -101,9 +101,9 @@ class WalletBackend(Protocol):
     def complete(
         self, reference: str, *, succeeded: bool, failure_reason: str | None = None
     ) -> TransactionView: ...
-    def record_declined(
-        self, customer_id: int, kind: str, amount: int, idempotency_key: str, *, reason: str,
-        merchant_id: int | None = None, details: dict[str, Any] | None = None,
+    def decline_payment(
+        self, customer_id: int, merchant_id: int, amount: int, idempotency_key: str, *, reason: str,
+        channel: str = "qr", details: dict[str, Any] | None = None,
     ) -> TransactionView: ...
 
     def get_transaction(self, reference: str) -> TransactionView: ...

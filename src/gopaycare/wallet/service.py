@@ -72,12 +72,7 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
         self, customer_id: int, merchant_id: int, amount: int, idempotency_key: str, *,
         channel: str = "qr", via_provider: bool = False, description: str | None = None,
     ) -> TransactionView:
-        check_amount(amount)
-        if channel not in PAYMENT_CHANNELS:
-            raise ValidationFailed(f"channel must be one of {', '.join(PAYMENT_CHANNELS)}", field="channel")
-        req = MoneyRequest("payment", idempotency_key, amount,
-                           {"merchant": merchant_id, "channel": channel, "via_provider": via_provider},
-                           customer_id=customer_id)
+        req = self._payment_request(customer_id, merchant_id, amount, idempotency_key, channel, via_provider)
         if self._fast is not None and not via_provider and amount <= self.settings.risk_max_single_payment:
             check_key(idempotency_key)
             if (view := self._fast_payment(req, merchant_id, channel, description)) is not None:
@@ -361,23 +356,31 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
         else:
             raise Conflict(f"{txn.kind} transactions are never pending", code="not_pending")
 
-    def record_declined(
-        self, customer_id: int, kind: str, amount: int, idempotency_key: str, *, reason: str,
-        merchant_id: int | None = None, details: dict[str, Any] | None = None,
+    def decline_payment(
+        self, customer_id: int, merchant_id: int, amount: int, idempotency_key: str, *, reason: str,
+        channel: str = "qr", details: dict[str, Any] | None = None,
     ) -> TransactionView:
-        """Record an attempt refused before it reached the ledger (a wrong PIN, say)."""
-        check_amount(amount)
-        if kind not in ("payment", "p2p", "withdrawal", "topup"):
-            raise ValidationFailed("kind cannot be declined this way", field="kind")
+        """Record a payment refused before it reached the ledger (a wrong PIN, say). It is stored
+        under the payment's own fingerprint, so a retry of that payment with the same key returns
+        this decline like any other first result."""
         try:
             declined = Declined(FailureReason(reason), **(details or {}))
         except ValueError:
             raise ValidationFailed("unknown failure reason", field="reason") from None
-        req = MoneyRequest(kind, idempotency_key, amount, {"merchant": merchant_id, "declined": reason},
-                       customer_id=customer_id)
+        req = self._payment_request(customer_id, merchant_id, amount, idempotency_key, channel, False)
 
         def attempt(s: Session, now: datetime) -> Any:
             self._wallet_id(s, customer_id)
             raise declined
 
-        return self._run(req, attempt, {"merchant_id": merchant_id})
+        return self._run(req, attempt, {"merchant_id": merchant_id, "method": channel})
+
+    @staticmethod
+    def _payment_request(customer_id: int, merchant_id: int, amount: int, key: str, channel: str,
+                         via_provider: bool) -> MoneyRequest:
+        check_amount(amount)
+        if channel not in PAYMENT_CHANNELS:
+            raise ValidationFailed(f"channel must be one of {', '.join(PAYMENT_CHANNELS)}", field="channel")
+        return MoneyRequest("payment", key, amount,
+                            {"merchant": merchant_id, "channel": channel, "via_provider": via_provider},
+                            customer_id=customer_id)
