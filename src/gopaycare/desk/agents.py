@@ -19,7 +19,7 @@ from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.clock import Clock
 from ..platform.db import Database
-from ..platform.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from ..platform.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .models import SERVICE_AREAS, Agent, ApiToken, CustomRole, Team, TeamMember
 
@@ -262,8 +262,3 @@ class AgentDirectory:
             self._agent(s, agent_id)
             if s.get(TeamMember, (team_id, agent_id)) is None:
                 s.add(TeamMember(team_id=team_id, agent_id=agent_id))
-
-
-def require(agent: AgentView, permission: str) -> None:
-    if not agent.can(permission):
-        raise PermissionDenied(f"this needs the {permission} permission", permission=permission)

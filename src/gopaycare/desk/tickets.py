@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from ..platform import audit
 from ..platform.audit import Actor, AuditEntry
@@ -234,6 +233,3 @@ class Tickets:
             self.ctx.search.index(s, new, now)
             self.ctx.search.index(s, ticket, now)
             return new
-
-    def tickets_of_contact(self, s: Session, contact_id: int) -> list[Ticket]:
-        return list(s.scalars(select(Ticket).where(Ticket.contact_id == contact_id).order_by(Ticket.id.desc())))

@@ -12,9 +12,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ...platform.errors import DomainError, NotFound, RateLimited, Unauthenticated, ValidationFailed
-from ..texts import say
-
 if TYPE_CHECKING:
     from ..engine import Assistant, Outcome, Turn
 
@@ -83,16 +80,10 @@ class Flow:
         return False
 
 
-def needs_customer(t: Turn) -> bool:
-    return t.customer_id is None
-
 
 def yes(text: str) -> bool:
     return bool(YES.search(text)) and not NO.search(text)
 
-
-def no(text: str) -> bool:
-    return bool(NO.search(text))
 
 
 def code_in(text: str) -> str | None:
@@ -100,8 +91,6 @@ def code_in(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-__all__ = ["CODE", "FLOWS", "INTENT_AREA", "DomainError", "Flow", "NotFound", "RateLimited", "Unauthenticated",
-           "ValidationFailed", "code_in", "intent_label", "needs_customer", "no", "say", "yes"]
 
 FLOWS: dict[str, Any] = {}
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from ...identity.contacts import normalize_email, normalize_phone
 from ...identity.recovery import KnowledgeAnswers
 from ...platform.audit import Actor
-from ...platform.errors import Conflict, PermissionDenied
-from ..texts import when, word
-from . import Flow, RateLimited, ValidationFailed, code_in, say, yes
+from ...platform.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
+from ..texts import say, when, word
+from . import Flow, code_in, yes
 from .identify import STEPS as IDENTIFY_STEPS
 from .identify import identify
 

@@ -13,7 +13,9 @@ from ...desk.models import Conversation
 from ...identity.contacts import normalize_phone
 from ...identity.models import Customer
 from ...platform.audit import Actor
-from . import Flow, RateLimited, ValidationFailed, code_in, say
+from ...platform.errors import RateLimited, ValidationFailed
+from ..texts import say
+from . import Flow, code_in
 
 if TYPE_CHECKING:
     from ..engine import Assistant, Outcome, Turn

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ...platform.errors import Conflict
+from ...platform.errors import Conflict, NotFound, ValidationFailed
 from ...wallet.port import TransactionView
 from ...wallet.rules import FailureReason
 from ..texts import money, reset_time, say, when, word
-from . import NUMBER, Flow, NotFound, ValidationFailed, yes
+from . import NUMBER, Flow, yes
 from .account import LOCKED, _AccountFlow
 from .identify import identify
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import Flow, say, yes
+from ..texts import say
+from . import Flow, yes
 
 if TYPE_CHECKING:
     from ..engine import Assistant, Outcome, Turn
