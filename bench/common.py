@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,3 +51,10 @@ def copy_rows(conn: Any, table: str, columns: Sequence[str], rows: Sequence[Sequ
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def percentile(values: Sequence[float], q: int) -> float:
+    """The q-th percentile (1..99) of latencies; NaN when there are none."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]

@@ -58,7 +58,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from common import checkpoint, copy_rows, database_url, drop_database, positive_counts, recreate_database
+from common import (
+    checkpoint,
+    copy_rows,
+    database_url,
+    drop_database,
+    percentile,
+    positive_counts,
+    recreate_database,
+)
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
@@ -659,10 +667,7 @@ class QueryResult:
     plan: list[str] = field(default_factory=list, repr=False)
 
     def percentile(self, q: int) -> float:
-        values = [s.ms for s in self.samples]
-        if len(values) < 2:
-            return values[0] if values else float("nan")
-        return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        return percentile([s.ms for s in self.samples], q)
 
     @property
     def slowest(self) -> Sample:
@@ -810,9 +815,7 @@ class CreateResult:
         return self.created / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: int) -> float:
-        if len(self.latencies_ms) < 2:
-            return self.latencies_ms[0] if self.latencies_ms else float("nan")
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+        return percentile(self.latencies_ms, q)
 
 
 class Intake:

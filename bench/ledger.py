@@ -42,7 +42,6 @@ import os
 import random
 import re
 import secrets
-import statistics
 import subprocess
 import sys
 import threading
@@ -53,7 +52,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from common import checkpoint, copy_rows, database_url, drop_database, positive_counts, recreate_database
+from common import (
+    checkpoint,
+    copy_rows,
+    database_url,
+    drop_database,
+    percentile,
+    positive_counts,
+    recreate_database,
+)
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 
@@ -193,9 +200,7 @@ class LoadResult:
         return self.succeeded / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: int) -> float:
-        if len(self.latencies_ms) < 2:
-            return self.latencies_ms[0] if self.latencies_ms else float("nan")
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+        return percentile(self.latencies_ms, q)
 
 
 class PaymentPlan:
