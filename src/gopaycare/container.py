@@ -27,6 +27,7 @@ from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.settings import Settings
+from .promotions.service import Promotions
 from .refunds.service import RefundRequests
 from .wallet.service import ReferenceWallet
 
@@ -49,6 +50,7 @@ class Services:
     hub: EventHub
     refunds: RefundRequests
     kb: KnowledgeBase
+    promotions: Promotions
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -83,7 +85,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet),
         desk=Desk(db, clock, wallet, agents, hub), hub=hub, refunds=RefundRequests(db, clock, wallet),
-        kb=KnowledgeBase(db, clock),
+        kb=KnowledgeBase(db, clock), promotions=Promotions(db, clock, wallet, identity, settings.tz),
     )
     from .tasks import register_tasks
 

@@ -63,8 +63,20 @@ def register_tasks(services: Services) -> None:
             deliver_reply(message_id)
         return len(ids)
 
+    @huey.task(name="award_cashback", retries=4, retry_delay=30, timeout=60)
+    def award_cashback(customer_id: int, reference: str) -> str:
+        """Decide (once) whether a payment earns cashback, and credit it when due."""
+        return services.promotions.award(customer_id, reference).status
+
+    @huey.periodic_task(crontab(minute="*"), name="promotions_sweep", timeout=50)
+    def promotions_sweep() -> dict[str, int]:
+        """Payments whose award job was lost or that settled later; cashback whose time has come."""
+        return services.promotions.sweep()
+
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
+    services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
     services.desk.ctx.dispatch_outbound = lambda message_id: deliver_reply(message_id)
     services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
                           drain_queue=drain_queue, run_automations=run_automations, deliver_reply=deliver_reply,
-                          sweep_replies=sweep_replies)
+                          sweep_replies=sweep_replies, award_cashback=award_cashback,
+                          promotions_sweep=promotions_sweep)

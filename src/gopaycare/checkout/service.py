@@ -7,6 +7,8 @@ payment is recorded as ACCOUNT_LOCKED.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..identity.service import IdentityService
 from ..platform.errors import PermissionDenied, Unauthenticated
 from ..wallet.port import TransactionView
@@ -18,6 +20,8 @@ class Checkout:
     def __init__(self, identity: IdentityService, wallet: ReferenceWallet) -> None:
         self.identity = identity
         self.wallet = wallet
+        # Set by the jobs: a succeeded payment is handed on (to the promotions engine's award job).
+        self.on_paid: Callable[[int, str], object] | None = None
 
     def pay(self, customer_id: int, merchant_id: int, amount: int, pin: str, idempotency_key: str, *,
             channel: str = "qr") -> TransactionView:
@@ -36,7 +40,10 @@ class Checkout:
                                          FailureReason.PIN_INVALID, attempts_left=0, account_locked=True)
                 return self._decline(customer_id, merchant_id, amount, idempotency_key, channel,
                                      FailureReason.ACCOUNT_LOCKED)
-        return self.wallet.pay_merchant(customer_id, merchant_id, amount, idempotency_key, channel=channel)
+        payment = self.wallet.pay_merchant(customer_id, merchant_id, amount, idempotency_key, channel=channel)
+        if payment.status == "succeeded" and self.on_paid is not None:
+            self.on_paid(customer_id, payment.reference)
+        return payment
 
     def _decline(self, customer_id: int, merchant_id: int, amount: int, key: str, channel: str,
                  reason: FailureReason, **details: object) -> TransactionView:

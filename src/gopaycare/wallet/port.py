@@ -42,6 +42,22 @@ class TransactionView:
 
 
 @dataclass(frozen=True)
+class MerchantView:
+    id: int
+    name: str
+    category: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PaidPayment:
+    """A succeeded payment with the customer who paid it (what the promotions engine listens to)."""
+
+    customer_id: int
+    payment: TransactionView
+
+
+@dataclass(frozen=True)
 class LimitUsage:
     limit: int
     used: int
@@ -111,3 +127,5 @@ class WalletBackend(Protocol):
         self, customer_id: int, *, limit: int = 20, before: str | None = None, status: str | None = None
     ) -> list[TransactionView]: ...
     def overdue_pending(self, *, limit: int = 100) -> list[TransactionView]: ...
+    def recent_payments(self, since: datetime, *, limit: int = 500) -> list[PaidPayment]: ...
+    def merchant(self, merchant_id: int) -> MerchantView: ...

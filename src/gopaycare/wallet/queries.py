@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from ..platform.errors import ValidationFailed
-from .ledger import TXNS, LedgerCore
-from .port import LimitUsage, TransactionView, WalletSummary
+from ..platform.errors import NotFound, ValidationFailed
+from .ledger import ACCOUNTS, TXNS, LedgerCore
+from .models import Merchant
+from .port import LimitUsage, MerchantView, PaidPayment, TransactionView, WalletSummary
 from .rules import (
     Periods,
     tier_limits,
@@ -86,3 +87,24 @@ class WalletQueries(LedgerCore):
                 .order_by(TXNS.c.created_at).limit(limit)
             ).all()
             return self._views(s, rows, perspective=None)
+
+    def recent_payments(self, since: datetime, *, limit: int = 500) -> list[PaidPayment]:
+        """Succeeded merchant payments created at or after `since`, oldest first, with their payer."""
+        if not 1 <= limit <= 5000:
+            raise ValidationFailed("limit must be between 1 and 5000", field="limit")
+        with self.db.read() as s:
+            rows = s.execute(
+                select(TXNS, ACCOUNTS.c.customer_id.label("payer"))
+                .join(ACCOUNTS, ACCOUNTS.c.id == TXNS.c.account_id)
+                .where(TXNS.c.status == "succeeded", TXNS.c.created_at >= since, TXNS.c.kind == "payment")
+                .order_by(TXNS.c.created_at, TXNS.c.id).limit(limit)
+            ).all()
+            views = self._views(s, rows, perspective=None)
+        return [PaidPayment(row.payer, view) for row, view in zip(rows, views, strict=True)]
+
+    def merchant(self, merchant_id: int) -> MerchantView:
+        with self.db.read() as s:
+            row = s.execute(select(Merchant).where(Merchant.id == merchant_id)).scalar_one_or_none()
+            if row is None:
+                raise NotFound("merchant not found", merchant_id=merchant_id)
+            return MerchantView(row.id, row.name, row.category, row.status)

@@ -1,0 +1,1 @@
+"""Cashback campaigns: eligibility rules, one decision per payment, credit through the wallet."""
