@@ -156,6 +156,25 @@ def ledger_snapshot(svc: Services) -> dict[str, Any]:
         }
 
 
+# ---------------------------------------------------------------- assistant
+
+
+@pytest.fixture(scope="session")
+def product_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The product model, trained once per run (or reused from GOPAYCARE_TEST_MODEL_DIR when its
+    fingerprint still matches the data)."""
+    from gopaycare.assistant.nlu import load_product_nlu
+
+    return load_product_nlu(os.environ.get("GOPAYCARE_TEST_MODEL_DIR") or str(tmp_path_factory.mktemp("model")))
+
+
+@pytest.fixture
+def bot(svc: Services, product_nlu: Any) -> Any:
+    from gopaycare.assistant.engine import Assistant
+
+    return Assistant(svc, product_nlu)
+
+
 # ---------------------------------------------------------------- help desk
 
 

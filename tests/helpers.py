@@ -26,3 +26,13 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a racing call hung (deadlock?)"
     return results
+
+
+def say(bot: Any, phone: str, text: str, lang: str, channel: str = "whatsapp") -> Any:
+    """One customer message to the assistant, from a registered phone on WhatsApp (or the phone line)."""
+    kind = "whatsapp" if channel == "whatsapp" else "phone"
+    return bot.chat(channel=channel, identity_kind=kind, identity_value=phone, body=text, language=lang)
+
+
+def joined(answer: Any) -> str:
+    return "\n".join(answer.replies)

@@ -8,37 +8,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from gopaycare.assistant.engine import Assistant
 from gopaycare.desk.models import Conversation, Message, Ticket
 from gopaycare.platform.audit import Actor
 from gopaycare.refunds.models import RefundRequest
+from tests.helpers import joined, say
 
 LANGS = ["zh-CN", "en", "id"]
-
-
-@pytest.fixture(scope="session")
-def product_nlu(tmp_path_factory):
-    """The product model, trained once per run (or reused from GOPAYCARE_TEST_MODEL_DIR when its
-    fingerprint still matches the data)."""
-    import os
-
-    from gopaycare.assistant.nlu import load_product_nlu
-
-    return load_product_nlu(os.environ.get("GOPAYCARE_TEST_MODEL_DIR") or str(tmp_path_factory.mktemp("model")))
-
-
-@pytest.fixture
-def bot(svc, product_nlu):
-    return Assistant(svc, product_nlu)
-
-
-def say(bot, phone, text, lang, channel="whatsapp"):
-    kind = "whatsapp" if channel == "whatsapp" else "phone"
-    return bot.chat(channel=channel, identity_kind=kind, identity_value=phone, body=text, language=lang)
-
-
-def joined(answer):
-    return "\n".join(answer.replies)
 
 
 def code_sent_to(svc, destination):

@@ -407,20 +407,62 @@ T: dict[str, dict[str, str]] = {
               "dan semua yang sudah dicoba.",
     },
     # ---------------------------------------------------------------- promotions
-    "cashback_missing": {
-        "zh-CN": "我查看了您最近的付款：{findings}",
-        "en": "I checked your recent payments: {findings}",
-        "id": "Saya cek pembayaran terbaru Anda: {findings}",
+    "promo_credited": {
+        "zh-CN": "{ref}（{amount}，{merchant}，{when}）已获得「{campaign}」返现{cashback}，已于{credited}到账（流水号{cashback_ref}）。",
+        "en": "{ref} ({amount} at {merchant}, {when}) earned {cashback} cashback from \"{campaign}\"; it was credited "
+              "{credited} (reference {cashback_ref}).",
+        "id": "{ref} ({amount} di {merchant}, {when}) dapat cashback {cashback} dari \"{campaign}\", sudah masuk "
+              "{credited} (ref. {cashback_ref}).",
     },
-    "cashback_got": {
-        "zh-CN": "{ref}（{amount}）已获得返现{cashback}（活动{campaign}）。",
-        "en": "{ref} ({amount}) got {cashback} cashback (campaign {campaign}).",
-        "id": "{ref} ({amount}) sudah dapat cashback {cashback} (promo {campaign}).",
+    "promo_awarded_now": {
+        "zh-CN": "{ref}（{amount}，{merchant}，{when}）符合「{campaign}」的条件，但返现还没发放。我已为您补发{cashback}，"
+                 "现在已到账（流水号{cashback_ref}）。",
+        "en": "{ref} ({amount} at {merchant}, {when}) qualifies for \"{campaign}\" but its cashback had not been "
+              "given. I have credited {cashback} now (reference {cashback_ref}).",
+        "id": "{ref} ({amount} di {merchant}, {when}) memenuhi syarat \"{campaign}\" tapi cashback-nya belum "
+              "diberikan. Sudah saya kirim {cashback} sekarang (ref. {cashback_ref}).",
     },
-    "cashback_none": {
-        "zh-CN": "{ref}（{amount}）没有返现记录。", "en": "{ref} ({amount}) has no cashback.",
-        "id": "{ref} ({amount}) belum ada cashback.",
+    "promo_scheduled": {
+        "zh-CN": "{ref}（{amount}，{merchant}，{when}）符合「{campaign}」的条件，返现{cashback}将于{due}前到账。",
+        "en": "{ref} ({amount} at {merchant}, {when}) qualifies for \"{campaign}\": {cashback} cashback will be "
+              "credited by {due}.",
+        "id": "{ref} ({amount} di {merchant}, {when}) memenuhi syarat \"{campaign}\": cashback {cashback} akan "
+              "masuk paling lambat {due}.",
     },
+    "promo_cancelled": {
+        "zh-CN": "{ref}（{amount}）已全额退款，「{campaign}」的返现{cashback}随之取消。",
+        "en": "{ref} ({amount}) was refunded in full, so its {cashback} cashback from \"{campaign}\" was cancelled.",
+        "id": "{ref} ({amount}) sudah di-refund penuh, jadi cashback {cashback} dari \"{campaign}\" dibatalkan.",
+    },
+    "promo_credit_failed": {
+        "zh-CN": "{ref}符合「{campaign}」的条件，但返现{cashback}未能入账（{reason}）。我把详情转给人工客服处理。",
+        "en": "{ref} qualifies for \"{campaign}\", but the {cashback} cashback could not be credited ({reason}). "
+              "I'm passing the details to an agent.",
+        "id": "{ref} memenuhi syarat \"{campaign}\", tapi cashback {cashback} gagal masuk ({reason}). Detailnya "
+              "saya teruskan ke agen.",
+    },
+    "promo_not_eligible": {
+        "zh-CN": "{ref}（{amount}，{merchant}，{when}）没有获得返现，原因如下：\n{reasons}",
+        "en": "{ref} ({amount} at {merchant}, {when}) did not earn cashback:\n{reasons}",
+        "id": "{ref} ({amount} di {merchant}, {when}) tidak dapat cashback:\n{reasons}",
+    },
+    "promo_reason_line": {"zh-CN": "• 「{campaign}」（{code}）：{why}", "en": "• \"{campaign}\" ({code}): {why}",
+                          "id": "• \"{campaign}\" ({code}): {why}"},
+    "promo_no_campaigns": {
+        "zh-CN": "{ref}（{amount}，{when}）付款时没有进行中的返现活动，所以没有返现。",
+        "en": "No cashback campaign was running when you paid {ref} ({amount}, {when}), so it earned none.",
+        "id": "Tidak ada promo cashback yang berjalan saat transaksi {ref} ({amount}, {when}), jadi tidak ada cashback.",
+    },
+    "promo_offers": {"zh-CN": "您现在可以参加的返现活动：\n{offers}", "en": "Cashback campaigns open to you now:\n{offers}",
+                     "id": "Promo cashback yang bisa Anda ikuti sekarang:\n{offers}"},
+    "promo_offers_public": {"zh-CN": "正在进行的返现活动：\n{offers}", "en": "Cashback campaigns running now:\n{offers}",
+                            "id": "Promo cashback yang sedang berjalan:\n{offers}"},
+    "promo_uses_left": {"zh-CN": "（您还可以参加{n}次）", "en": " ({n} left for you)", "id": " (sisa {n}x untuk Anda)"},
+    "promo_no_offers": {"zh-CN": "目前没有您可以参加的返现活动。", "en": "There is no cashback campaign open to you right now.",
+                        "id": "Saat ini belum ada promo cashback yang bisa Anda ikuti."},
+    "promo_reason_BALANCE_CAP_EXCEEDED": {"zh-CN": "余额已达上限", "en": "your balance is at its cap",
+                                          "id": "saldo Anda sudah mencapai batas"},
+    "promo_reason_other": {"zh-CN": "系统原因：{reason}", "en": "reason: {reason}", "id": "alasan: {reason}"},
 }
 
 WORDS: dict[str, dict[str, str]] = {

@@ -85,6 +85,11 @@ def yes(text: str) -> bool:
     return bool(YES.search(text)) and not NO.search(text)
 
 
+def yes_or_no(text: str) -> bool:
+    """Is this an answer to a yes/no question (and not a new question)?"""
+    return bool(YES.search(text) or NO.search(text))
+
+
 
 def code_in(text: str) -> str | None:
     match = CODE.search(text)
@@ -98,9 +103,10 @@ FLOWS: dict[str, Any] = {}
 def _register() -> None:
     from .account import ACCOUNT_FLOWS
     from .money import MONEY_FLOWS
+    from .promotions import PROMOTION_FLOWS
     from .support import SUPPORT_FLOWS
 
-    for flow in (*ACCOUNT_FLOWS, *MONEY_FLOWS, *SUPPORT_FLOWS):
+    for flow in (*ACCOUNT_FLOWS, *MONEY_FLOWS, *PROMOTION_FLOWS, *SUPPORT_FLOWS):
         FLOWS[flow.intent] = flow
 
 

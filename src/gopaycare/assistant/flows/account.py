@@ -10,7 +10,7 @@ from ...identity.recovery import KnowledgeAnswers
 from ...platform.audit import Actor
 from ...platform.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
 from ..texts import say, when, word
-from . import Flow, code_in, yes
+from . import Flow, code_in, yes, yes_or_no
 from .identify import STEPS as IDENTIFY_STEPS
 from .identify import identify
 
@@ -44,6 +44,8 @@ class _AccountFlow(Flow):
             return t.entity("phone") is not None
         if step in ("identify_code", "stepup_code", "change_codes"):
             return code_in(t.text) is not None
+        if step == "offer_agent":  # "want an agent?": a yes or a no; anything else may be a new topic
+            return yes_or_no(t.text)
         return step is not None and self.answers(t)
 
     def answers(self, t: Turn) -> bool:

@@ -1,5 +1,5 @@
-"""Money flows: failed payments, money not credited, limits, top-up, history, refunds, disputes,
-cashback. Every answer is read from the customer's real wallet."""
+"""Money flows: failed payments, money not credited, limits, top-up, history, refunds, disputes.
+Every answer is read from the customer's real wallet. (Cashback: `promotions`.)"""
 
 from __future__ import annotations
 
@@ -287,38 +287,5 @@ class Dispute(_AccountFlow):
         return None
 
 
-class CashbackMissing(_AccountFlow):
-    """Which recent payments earned cashback and which did not. (Evaluating each campaign's rules
-    comes with the promotions engine; until then a person checks the ones without.)"""
-
-    intent = "promo_cashback_missing"
-
-    def start(self, a: Assistant, t: Turn) -> Outcome:
-        if (waiting := identify(self, a, t)) is not None:
-            return waiting
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=50)
-        cashbacks = {x.original_reference: x for x in history if x.kind == "cashback" and x.original_reference}
-        payments = [x for x in history if x.kind == "payment" and x.status == "succeeded"][:3]
-        if not payments:
-            return _outcome().reply(say("no_payments", t.lang), resolved=True)
-        findings = []
-        for p in payments:
-            got = cashbacks.get(p.reference)
-            findings.append(say("cashback_got", t.lang, ref=p.reference, amount=money(p.amount),
-                                cashback=money(got.amount), campaign=got.description or "-") if got else
-                            say("cashback_none", t.lang, ref=p.reference, amount=money(p.amount)))
-        t.checked("recent payments checked for cashback")
-        if all(cashbacks.get(p.reference) for p in payments):
-            return _outcome().reply(say("cashback_missing", t.lang, findings=" ".join(findings)), resolved=True)
-        t.state["step"] = "offer_agent"
-        return _outcome().wait(say("cashback_missing", t.lang, findings=" ".join(findings)),
-                               say("retry_or_agent", t.lang))
-
-    def step(self, a: Assistant, t: Turn) -> Outcome:
-        if yes(t.text):
-            return _outcome().hand_over()
-        return _outcome().reply(say("anything_else", t.lang), resolved=True)
-
-
 MONEY_FLOWS: tuple[Flow, ...] = (PaymentFailed(), NotReceived(), Limits(), TopUp(), History(), RefundApply(),
-                                 RefundStatus(), Dispute(), CashbackMissing())
+                                 RefundStatus(), Dispute())

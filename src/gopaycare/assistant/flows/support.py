@@ -1,4 +1,4 @@
-"""App faults (walk the steps, then a technical ticket), promotions, contacts, greeting."""
+"""App faults (walk the steps, then a technical ticket), contacts, greeting."""
 
 from __future__ import annotations
 
@@ -73,6 +73,6 @@ class Answer(Flow):
 
 SUPPORT_FLOWS: tuple[Flow, ...] = (
     AppFault("tech_app_crash"), AppFault("tech_app_slow"), AppFault("tech_app_update"),
-    Answer("promo_current"), Answer("contact_channels", "contact_channels"), Answer("greeting", "greeting"),
+    Answer("contact_channels", "contact_channels"), Answer("greeting", "greeting"),
     Answer("thanks", "thanks"), Answer("goodbye", "goodbye"),
 )
