@@ -53,6 +53,20 @@ PEOPLE = [
     Person("zhang", "张伟", "+6281222223333", "zhang.wei@example.com", "zh-CN", "basic", "3171040909910010"),
 ]
 
+# code, titles, start and end (days after the story begins, 40 days ago), reward, rules
+CAMPAIGNS = [
+    ("JAJAN10", {"zh-CN": "美食返现", "en": "Food cashback", "id": "Cashback kuliner"}, 0, 70,
+     {"percent": 10, "max_cashback": 10_000},
+     {"merchant_categories": ["food"], "channels": ["qr"], "min_amount": 50_000, "max_per_customer_per_day": 1}),
+    ("GORIDE3", {"zh-CN": "出行立减", "en": "Ride saver", "id": "Hemat GoRide"}, 33, 60,
+     {"flat_amount": 3_000, "budget": 50_000_000}, {"merchant_categories": ["ride"], "max_per_customer_per_day": 2}),
+    ("PLUSFOOD", {"zh-CN": "Plus会员美食专享", "en": "Plus food treat", "id": "Spesial Plus kuliner"}, 0, 60,
+     {"percent": 5, "max_cashback": 25_000, "credit_delay_hours": 24},
+     {"tiers": ["plus"], "merchant_categories": ["food"], "min_amount": 100_000}),
+    ("HARBOLNAS", {"zh-CN": "购物节返现", "en": "Shopping festival", "id": "Harbolnas"}, 0, 20,
+     {"percent": 15, "max_cashback": 50_000}, {"merchant_categories": ["ecommerce"]}),
+]
+
 AGENTS = [("agent@gopay.test", "agent", "Ayu (Agent)"), ("supervisor@gopay.test", "supervisor", "Hendra (Supervisor)"),
           ("admin@gopay.test", "admin", "Admin")]
 
@@ -83,8 +97,19 @@ class _Story:
         return f"demo-{who}-{self.keys}"
 
     def pay(self, who: str, merchant: str, amount: int, **kw: object) -> str:
-        return self.svc.wallet.pay_merchant(self.ids[who], self.merchants[merchant], amount, self.key(who),
-                                            **kw).reference  # type: ignore[arg-type]
+        payment = self.svc.wallet.pay_merchant(self.ids[who], self.merchants[merchant], amount, self.key(who),
+                                               **kw)  # type: ignore[arg-type]
+        if payment.status == "succeeded":  # what the award job does after a live payment
+            self.svc.promotions.award(self.ids[who], payment.reference)
+        return payment.reference
+
+    def campaigns(self) -> None:
+        """The running cashback campaigns (and one that ended), with rules the story's payments meet
+        or miss: everyone's Rp32.000 coffee last month is under JAJAN10's minimum."""
+        start, admin = self.now - timedelta(days=40), Actor.system()
+        for code, titles, begins, ends, reward, rules in CAMPAIGNS:
+            self.svc.promotions.create(code, titles, start + timedelta(days=begins), start + timedelta(days=ends),
+                                       rules=rules, actor=admin, **reward)
 
     def topup(self, who: str, amount: int, method: str = "bank_transfer", **kw: object) -> str:
         return self.svc.wallet.topup(self.ids[who], amount, method, self.key(who), **kw).reference  # type: ignore[arg-type]
@@ -95,6 +120,7 @@ class _Story:
         for name, category in MERCHANTS:
             self.merchants[name] = w.add_merchant(name, category)
         w.set_merchant_status(self.merchants["Sate Madura Cak Man"], "unavailable")
+        self.campaigns()
         for email, role, name in AGENTS:
             svc.agents.create(email, role, name=name, password=DEMO_AGENT_PASSWORD)
         for p in PEOPLE:
@@ -180,11 +206,10 @@ class _Story:
         self.at(days=5)
         full = self.pay("chen", "TokoMurah Online", 250_000)
         partial = self.pay("chen", "Bukaloka", 480_000)
-        refundable = self.pay("chen", "Martabak Bangka 88", 95_000)
+        self.pay("chen", "Martabak Bangka 88", 95_000)  # JAJAN10 cashback: 10% = Rp9.500
         self.at(days=4)
         w.refund(full, 250_000, self.key("chen"), reason="item never arrived")
         w.refund(partial, 180_000, self.key("chen"), reason="one item missing")
-        w.credit_cashback(self.ids["chen"], 9_500, self.key("chen"), campaign="JAJAN10", original_reference=refundable)
         self.at(days=2)
         svc.payments.pay(self.ids["chen"], self.merchants["GoFood"], 75_000, "000111", self.key("chen"))  # PIN_INVALID
         self.pay("chen", "Bukaloka", 12_000_000)  # RISK_DECLINED
