@@ -32,6 +32,7 @@ PERMISSIONS = (
     "refund.request",
     "refund.approve",
     "wallet.reverse",     # give back a debited-but-failed payment
+    "promotion.manage",   # create, pause and end cashback campaigns
     "ticket.view_all",    # see every ticket, not only mine, unassigned and my teams'
     "ticket.assign",      # assign tickets to others (override routing)
     "ticket.merge",
@@ -46,7 +47,8 @@ ROLES: dict[str, frozenset[str]] = {
     "agent": frozenset({"customer.view", "account.freeze", "refund.request"}),
     "supervisor": frozenset({"customer.view", "account.freeze", "account.unfreeze", "account.unlock",
                              "refund.request", "refund.approve", "wallet.reverse", "pii.reveal", "ticket.view_all",
-                             "ticket.assign", "ticket.merge", "macro.manage", "reports.view"}),
+                             "ticket.assign", "ticket.merge", "macro.manage", "reports.view",
+                             "promotion.manage"}),
     "admin": frozenset(PERMISSIONS),
 }
 SESSION_TTL = timedelta(hours=12)

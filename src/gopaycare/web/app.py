@@ -14,7 +14,7 @@ from ..platform.jobs import start_in_process_consumer
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
-from .routes import admin, agent, assistant, customer, desk, events, health, kb
+from .routes import admin, agent, assistant, customer, desk, events, health, kb, promotions
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -42,6 +42,7 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     app.include_router(admin.csat_router)
     app.include_router(assistant.router)
     app.include_router(kb.router)
+    app.include_router(promotions.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
