@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..platform.i18n import format_rupiah, normalize_language, render
+from ..platform.i18n import format_rupiah, normalize_language, render, short_date
 
 T: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- general
@@ -280,6 +280,21 @@ T: dict[str, dict[str, str]] = {
         "en": "This {amount} transaction needs GoPay Plus (a verified account); upgrade and try again.",
         "id": "Transaksi {amount} ini butuh GoPay Plus (akun terverifikasi); upgrade lalu coba lagi.",
     },
+    "topup_BALANCE_CAP_EXCEEDED": {
+        "zh-CN": "您{when}充值{amount}未成功：余额上限是{cap}，当时余额{balance}，最多只能再充{room}。请充值不超过{room}的金额，"
+                 "或升级GoPay Plus提高上限。",
+        "en": "Your {amount} top-up {when} didn't go through: the balance cap is {cap} and your balance was {balance}, "
+              "so at most {room} more fits. Top up {room} or less, or upgrade to GoPay Plus for a higher cap.",
+        "id": "Top-up {amount} {when} gagal: batas saldo {cap}, saldo Anda saat itu {balance}, jadi maksimal {room} "
+              "lagi. Isi maksimal {room}, atau upgrade ke GoPay Plus untuk batas lebih tinggi.",
+    },
+    "topup_MONTHLY_LIMIT_EXCEEDED": {
+        "zh-CN": "您{when}充值{amount}未成功：每月转入限额{limit}，本月已用{used}，还剩{remaining}，{resets}重置。",
+        "en": "Your {amount} top-up {when} didn't go through: the monthly incoming limit is {limit}, {used} is used "
+              "this month and {remaining} is left; it resets {resets}.",
+        "id": "Top-up {amount} {when} gagal: batas dana masuk bulanan {limit}, bulan ini terpakai {used}, sisa "
+              "{remaining}; direset {resets}.",
+    },
     "pay_other": {
         "zh-CN": "您{when}的{amount}付款失败（{reason}）。请重启App后重试，或回复「转人工」带上错误信息联系客服。",
         "en": "Your {amount} payment {when} failed ({reason}). Restart the app and try again, or type \"agent\" "
@@ -516,7 +531,7 @@ def when(at: datetime, now: datetime, lang: str, tz: ZoneInfo) -> str:
         return f"{word('yesterday', lang)} {clock}" if lang != "zh-CN" else f"昨天{clock}"
     if lang == "zh-CN":
         return f"{local.month}月{local.day}日{clock}"
-    return f"{local.day} {local.strftime('%b')} {clock}"
+    return f"{short_date(local.date(), lang)} {clock}"
 
 
 def reset_time(at: datetime, lang: str, tz: ZoneInfo) -> str:
@@ -525,4 +540,4 @@ def reset_time(at: datetime, lang: str, tz: ZoneInfo) -> str:
     zone = "WIB" if name == "Jakarta" else name
     if lang == "zh-CN":
         return f"{local.month}月{local.day}日 {local:%H:%M} ({zone})"
-    return f"{local.day} {local:%b} {local:%H:%M} {zone}"
+    return f"{short_date(local.date(), lang)} {local:%H:%M} {zone}"

@@ -6,6 +6,7 @@ Each domain keeps its own catalog (a dict of key -> {language: template}) and ca
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 LANGUAGES = ("zh-CN", "en", "id")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -33,3 +34,16 @@ def format_rupiah(amount: int) -> str:
     """2000000 -> 'Rp2.000.000' (Indonesian grouping, no decimals)."""
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp{abs(amount):,}".replace(",", ".")
+
+
+MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+          "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")}
+
+
+def short_date(day: date, lang: str | None, *, year: bool = False) -> str:
+    """'25 Dec' / '25 Des' / '12月25日' (with the year when asked), independent of the process locale."""
+    lang = normalize_language(lang)
+    if lang == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
+    text = f"{day.day} {MONTHS[lang][day.month - 1]}"
+    return f"{text} {day.year}" if year else text

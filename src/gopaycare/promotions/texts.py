@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..platform.i18n import format_rupiah, normalize_language, render
+from ..platform.i18n import format_rupiah, normalize_language, render, short_date
 from .rules import CampaignTerms, Check
 
 WORDS: dict[str, dict[str, str]] = {
@@ -16,6 +16,7 @@ WORDS: dict[str, dict[str, str]] = {
     "shopping": {"zh-CN": "购物", "en": "shopping", "id": "belanja"},
     "pulsa": {"zh-CN": "话费", "en": "phone credit", "id": "pulsa"},
     "bills": {"zh-CN": "账单", "en": "bills", "id": "tagihan"},
+    "ecommerce": {"zh-CN": "电商", "en": "online shopping", "id": "belanja online"},
     "qr": {"zh-CN": "QRIS扫码", "en": "QRIS", "id": "QRIS"},
     "online": {"zh-CN": "线上", "en": "online", "id": "online"},
     "basic": {"zh-CN": "GoPay基础版", "en": "GoPay basic", "id": "GoPay basic"},
@@ -26,7 +27,6 @@ WORDS: dict[str, dict[str, str]] = {
     "pending": {"zh-CN": "处理中", "en": "pending", "id": "diproses"},
     "reversed": {"zh-CN": "已退回", "en": "reversed", "id": "dikembalikan"},
 }
-MONTHS_ID = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 SEPARATOR = {"zh-CN": "、", "en": ", ", "id": ", "}
 
 T: dict[str, dict[str, str]] = {
@@ -101,12 +101,8 @@ def words(values: list[Any], lang: str) -> str:
 
 
 def day(at: datetime | date, lang: str, tz: ZoneInfo | None = None, *, year: bool = True) -> str:
-    local = at.astimezone(tz) if isinstance(at, datetime) else at
-    lang = normalize_language(lang)
-    if lang == "zh-CN":
-        return f"{local.year}年{local.month}月{local.day}日" if year else f"{local.month}月{local.day}日"
-    month = MONTHS_ID[local.month - 1] if lang == "id" else f"{local:%b}"
-    return f"{local.day} {month} {local.year}" if year else f"{local.day} {month}"
+    local = at.astimezone(tz).date() if isinstance(at, datetime) else at
+    return short_date(local, lang, year=year)
 
 
 def reward(terms: CampaignTerms, lang: str) -> str:

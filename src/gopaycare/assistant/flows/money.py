@@ -4,6 +4,7 @@ Every answer is read from the customer's real wallet. (Cashback: `promotions`.)"
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ...platform.errors import Conflict, NotFound, ValidationFailed
@@ -28,6 +29,28 @@ def _when(a: Assistant, t: Turn, txn: TransactionView) -> str:
     return when(txn.created_at, t.now, t.lang, a.svc.settings.tz)
 
 
+RECENT_FAILURE = timedelta(days=7)
+
+
+def recent_failure(a: Assistant, t: Turn, history: list[TransactionView], *,
+                   kinds: tuple[str, ...]) -> TransactionView | None:
+    """The latest transaction of these kinds, if it failed in the last week (an older failure is
+    rarely what the customer means now)."""
+    latest = next((x for x in history if x.kind in kinds), None)
+    if latest is not None and latest.status == "failed" and t.now - latest.created_at <= RECENT_FAILURE:
+        return latest
+    return None
+
+
+def explain_failure(a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
+    """Answer with the failure's reason from the payment-failed flow, which then owns the conversation
+    (its follow-up questions: retry, an agent, unlocking)."""
+    t.state["flow"] = PAYMENT_FAILED.intent
+    t.checked(f"latest failed {txn.kind} {txn.reference}: {txn.failure_reason}")
+    t.slots["reference"] = txn.reference
+    return PAYMENT_FAILED.explain(a, t, txn)
+
+
 class PaymentFailed(_AccountFlow):
     intent = "txn_payment_failed"
 
@@ -36,19 +59,23 @@ class PaymentFailed(_AccountFlow):
             return waiting
         history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
         payments = [x for x in history if x.kind in ("payment", "p2p")]
-        if not payments:
-            return _outcome().reply(say("no_payments", t.lang), resolved=True)
         failed = next((x for x in payments if x.status == "failed"), None)
         if failed is None:
-            latest = payments[0]
-            t.checked(f"no failed payment; latest {latest.reference} {latest.status}")
-            return _outcome().reply(say("no_failed_payment", t.lang, ref=latest.reference, amount=money(latest.amount),
-                                        status=word(latest.status, t.lang)), resolved=True)
-        t.checked(f"latest failed payment {failed.reference}: {failed.failure_reason}")
-        t.slots["reference"] = failed.reference
-        return self._explain(a, t, failed)
+            # "It failed" may be a top-up or a withdrawal the customer calls a payment.
+            failed = recent_failure(a, t, history, kinds=("topup", "withdrawal"))
+        if failed is not None:
+            t.checked(f"latest failed {failed.kind} {failed.reference}: {failed.failure_reason}")
+            t.slots["reference"] = failed.reference
+            return self.explain(a, t, failed)
+        if not payments:
+            return _outcome().reply(say("no_payments", t.lang), resolved=True)
+        latest = payments[0]
+        t.checked(f"no failed payment; latest {latest.reference} {latest.status}")
+        return _outcome().reply(say("no_failed_payment", t.lang, ref=latest.reference, amount=money(latest.amount),
+                                    status=word(latest.status, t.lang)), resolved=True)
 
-    def _explain(self, a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
+    def explain(self, a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
+        """The failure's exact reason with its numbers (other flows hand a failure over to this)."""
         d, lang, tz = txn.failure_details, t.lang, a.svc.settings.tz
         base = {"when": _when(a, t, txn), "amount": money(txn.amount), "merchant": txn.merchant_name or "-"}
         reason = txn.failure_reason
@@ -61,6 +88,14 @@ class PaymentFailed(_AccountFlow):
             text = say("pay_DAILY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]), used=money(daily.used),
                        remaining=money(daily.remaining),
                        resets=reset_time(summary.daily_outgoing.resets_at, lang, tz), **base)
+        elif reason == FailureReason.BALANCE_CAP_EXCEEDED:
+            return _outcome().reply(say("topup_BALANCE_CAP_EXCEEDED", lang, cap=money(d["cap"]),
+                                        balance=money(d["balance"]), room=money(d["room"]), **base), resolved=True)
+        elif reason == FailureReason.MONTHLY_LIMIT_EXCEEDED:
+            resets = a.svc.wallet.summary(t.customer_id).monthly_incoming.resets_at
+            return _outcome().reply(say("topup_MONTHLY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]),
+                                        used=money(d["used"]), remaining=money(d["remaining"]),
+                                        resets=reset_time(resets, lang, tz), **base), resolved=True)
         elif reason == FailureReason.ACCOUNT_FROZEN:
             return _outcome().hand_over(say("pay_ACCOUNT_FROZEN", lang, **base))
         elif reason == FailureReason.ACCOUNT_LOCKED:
@@ -116,6 +151,8 @@ class NotReceived(_AccountFlow):
             latest = history[0] if history else None
             if latest is None:
                 return _outcome().reply(say("no_payments", t.lang), resolved=True)
+            if (failed := recent_failure(a, t, history[:1], kinds=(latest.kind,))) is not None:
+                return explain_failure(a, t, failed)
             return _outcome().reply(say("nothing_pending", t.lang, ref=latest.reference, amount=money(latest.amount),
                                         status=word(latest.status, t.lang)), resolved=True)
         txn = pending[0]
@@ -156,6 +193,9 @@ class TopUp(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
+        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        if (failed := recent_failure(a, t, history, kinds=("topup",))) is not None:
+            return explain_failure(a, t, failed)
         s = a.svc.wallet.summary(t.customer_id)
         return _outcome().reply(say("topup", t.lang, balance=money(s.balance), cap=money(s.balance_cap),
                                     room=money(max(s.balance_cap - s.balance, 0))), resolved=True)
@@ -287,5 +327,6 @@ class Dispute(_AccountFlow):
         return None
 
 
-MONEY_FLOWS: tuple[Flow, ...] = (PaymentFailed(), NotReceived(), Limits(), TopUp(), History(), RefundApply(),
+PAYMENT_FAILED = PaymentFailed()
+MONEY_FLOWS: tuple[Flow, ...] = (PAYMENT_FAILED, NotReceived(), Limits(), TopUp(), History(), RefundApply(),
                                  RefundStatus(), Dispute())
