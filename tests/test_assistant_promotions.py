@@ -147,3 +147,26 @@ def test_missing_cashback_through_the_channel_api(svc, bot, make_customer, make_
     body = response.json()
     assert body["intent"] == "promo_cashback_missing"
     assert "Rp25.000" in "\n".join(body["replies"]) and "Rp20.000" in "\n".join(body["replies"])
+
+
+FOLLOW_UP = {"zh-CN": "那我150000元那笔付款的返现呢", "en": "and what about the cashback for my Rp150.000 payment?",
+             "id": "kalau cashback transaksi 150rb saya gimana?"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_asking_about_another_payment_after_an_explanation_starts_afresh(svc, bot, make_customer, make_merchant,
+                                                                          lang):
+    phone = "+6281234500008"
+    food_campaign(svc)
+    customer = make_customer(phone=phone, balance=300_000)
+    merchant = make_merchant("Bakmi GM", "food")
+    rewarded = svc.payments.pay(customer, merchant, 150_000, PIN, "pay-1")
+    svc.payments.pay(customer, merchant, 20_000, PIN, "pay-2")
+
+    first = joined(say(bot, phone, MISSING[lang], lang))
+    follow_up = say(bot, phone, FOLLOW_UP[lang], lang)
+
+    assert "Rp25.000" in first  # the latest payment without cashback: under the minimum
+    assert follow_up.intent == "promo_cashback_missing"
+    text = joined(follow_up)
+    assert rewarded.reference in text and "Rp10.000" in text

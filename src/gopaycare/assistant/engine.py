@@ -165,8 +165,12 @@ class Assistant:
             # the classifier makes of it out of context.
             if flow.accepts(self, turn):
                 return flow.resume(self, turn), active
-            switching = intent == HANDOFF_INTENT or (
-                intent != active and intent not in SOFT_INTENTS and parse.intent.confidence >= SWITCH_CONFIDENCE)
+            if intent in NOT_UNDERSTOOD and active in [r.name for r in parse.intent_ranking[:3]]:
+                intent = active  # an unsure reading that fits the conversation so far
+            # Not an answer to the pending step: a confident other intent switches topic, and the same
+            # intent asks its question again ("and my 150rb payment?" after "want an agent?").
+            switching = intent == HANDOFF_INTENT or (intent not in SOFT_INTENTS and (
+                intent == active or parse.intent.confidence >= SWITCH_CONFIDENCE))
             if not switching:
                 return flow.resume(self, turn), active
         if intent == HANDOFF_INTENT:
