@@ -156,6 +156,15 @@ def ledger_snapshot(svc: Services) -> dict[str, Any]:
         }
 
 
+@pytest.fixture
+def client(svc: Services) -> Iterator[Any]:
+    """The HTTP API on these services, through FastAPI's TestClient."""
+    from tests.helpers import api_client
+
+    with api_client(svc) as test_client:
+        yield test_client
+
+
 # ---------------------------------------------------------------- assistant
 
 

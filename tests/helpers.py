@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,3 +37,14 @@ def say(bot: Any, phone: str, text: str, lang: str, channel: str = "whatsapp") -
 
 def joined(answer: Any) -> str:
     return "\n".join(answer.replies)
+
+
+def api_client(svc: Any) -> Any:
+    """A TestClient over the whole app built on these services (use it as a context manager)."""
+    with warnings.catch_warnings():
+        # Starlette 1.x asks for httpx2 behind its TestClient; httpx (already a dependency) works.
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    from gopaycare.web.app import create_app
+
+    return TestClient(create_app(svc))

@@ -4,20 +4,14 @@ zh-CN, en and id, with the numbers checked."""
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 
 import pytest
 
 from gopaycare.desk.models import Conversation
 from gopaycare.platform.audit import Actor
-from gopaycare.web.app import create_app
 from tests.conftest import PIN, START
-from tests.helpers import joined, say
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from tests.helpers import api_client, joined, say
 
 LANGS = ["zh-CN", "en", "id"]
 MISSING = {"zh-CN": "我的返现没到账", "en": "I didn't get my cashback", "id": "cashback saya belum masuk"}
@@ -138,7 +132,7 @@ def test_missing_cashback_through_the_channel_api(svc, bot, make_customer, make_
     token = svc.agents.create_token("bridge@gopay.test")
     svc._assistant = bot
 
-    with TestClient(create_app(svc)) as client:
+    with api_client(svc) as client:
         response = client.post("/api/v1/assistant/messages", headers={"Authorization": f"Bearer {token}"}, json={
             "channel": "whatsapp", "identity_kind": "whatsapp", "identity_value": phone,
             "body": "kok cashback saya belum masuk ya", "language": "id"})

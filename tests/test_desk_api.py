@@ -3,24 +3,9 @@ another agent's ticket answers 404, and the event stream resumes from the last i
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
-from gopaycare.web.app import create_app
-
-with warnings.catch_warnings():
-    # Starlette's TestClient asks for httpx2; httpx (a dependency already) works.
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
 PHONE = "+6281234567890"
-
-
-@pytest.fixture
-def client(svc):
-    with TestClient(create_app(svc)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,7 @@ from gopaycare.platform.audit import AuditEntry
 from gopaycare.platform.errors import NotFound, ValidationFailed
 from gopaycare.platform.i18n import LANGUAGES
 from gopaycare.platform.text import segment
-from gopaycare.web.app import create_app
-from tests.helpers import race
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from tests.helpers import api_client, race
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "intents.yaml"
 INTENTS = (
@@ -452,7 +446,7 @@ def test_embeddings_are_stored_and_find_what_words_miss(kb, svc):
 
 @pytest.fixture
 def client(svc, kb):
-    with TestClient(create_app(svc)) as c:
+    with api_client(svc) as c:
         yield c
 
 

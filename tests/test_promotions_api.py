@@ -3,27 +3,15 @@ agent's view of one payment's cashback with every rule checked."""
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 
 import pytest
 
-from gopaycare.web.app import create_app
 from tests.conftest import START
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 CAMPAIGN = {"code": "JAJAN10", "titles": {"zh-CN": "美食返现", "en": "Food cashback", "id": "Cashback kuliner"},
             "starts_at": (START - timedelta(days=1)).isoformat(), "ends_at": (START + timedelta(days=30)).isoformat(),
             "percent": 10, "max_cashback": 10_000, "rules": {"merchant_categories": ["food"], "min_amount": 25_000}}
-
-
-@pytest.fixture
-def client(svc):
-    with TestClient(create_app(svc)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,12 +27,6 @@ with warnings.catch_warnings():
 PHONE = "+6281234560001"
 NIK = "3171012345670001"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
-
-
-@pytest.fixture
-def client(svc: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(svc)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

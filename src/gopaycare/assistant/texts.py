@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..platform.i18n import format_rupiah, normalize_language, render, short_date
+from ..platform.i18n import STATUS_AND_TIER_WORDS, format_rupiah, normalize_language, render, short_date
 
 T: dict[str, dict[str, str]] = {
     # ---------------------------------------------------------------- general
@@ -481,6 +481,7 @@ T: dict[str, dict[str, str]] = {
 }
 
 WORDS: dict[str, dict[str, str]] = {
+    **STATUS_AND_TIER_WORDS,
     "password": {"zh-CN": "密码", "en": "password", "id": "kata sandi"},
     "pin": {"zh-CN": "PIN", "en": "PIN", "id": "PIN"},
     "phone": {"zh-CN": "手机号", "en": "phone number", "id": "nomor HP"},
@@ -492,17 +493,11 @@ WORDS: dict[str, dict[str, str]] = {
     "refund": {"zh-CN": "退款", "en": "refund", "id": "Refund"},
     "cashback": {"zh-CN": "返现", "en": "cashback", "id": "Cashback"},
     "reversal": {"zh-CN": "退回", "en": "reversal", "id": "Pengembalian"},
-    "succeeded": {"zh-CN": "成功", "en": "succeeded", "id": "berhasil"},
-    "failed": {"zh-CN": "失败", "en": "failed", "id": "gagal"},
-    "pending": {"zh-CN": "处理中", "en": "pending", "id": "diproses"},
-    "reversed": {"zh-CN": "已退回", "en": "reversed", "id": "dikembalikan"},
     "submitted": {"zh-CN": "已提交", "en": "submitted", "id": "diajukan"},
     "under_review": {"zh-CN": "审核中", "en": "under review", "id": "ditinjau"},
     "approved": {"zh-CN": "已批准", "en": "approved", "id": "disetujui"},
     "rejected": {"zh-CN": "已拒绝", "en": "rejected", "id": "ditolak"},
     "refunded": {"zh-CN": "已退款", "en": "refunded", "id": "sudah dikembalikan"},
-    "basic": {"zh-CN": "GoPay基础版", "en": "GoPay basic", "id": "GoPay basic"},
-    "plus": {"zh-CN": "GoPay Plus", "en": "GoPay Plus", "id": "GoPay Plus"},
     "today": {"zh-CN": "今天", "en": "today", "id": "hari ini"},
     "yesterday": {"zh-CN": "昨天", "en": "yesterday", "id": "kemarin"},
 }

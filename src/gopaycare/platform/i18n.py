@@ -11,6 +11,16 @@ from datetime import date
 LANGUAGES = ("zh-CN", "en", "id")
 DEFAULT_LANGUAGE = "zh-CN"
 
+# Words several catalogs need: transaction statuses and wallet tiers.
+STATUS_AND_TIER_WORDS: dict[str, dict[str, str]] = {
+    "succeeded": {"zh-CN": "成功", "en": "succeeded", "id": "berhasil"},
+    "failed": {"zh-CN": "失败", "en": "failed", "id": "gagal"},
+    "pending": {"zh-CN": "处理中", "en": "pending", "id": "diproses"},
+    "reversed": {"zh-CN": "已退回", "en": "reversed", "id": "dikembalikan"},
+    "basic": {"zh-CN": "GoPay基础版", "en": "GoPay basic", "id": "GoPay basic"},
+    "plus": {"zh-CN": "GoPay Plus", "en": "GoPay Plus", "id": "GoPay Plus"},
+}
+
 
 def normalize_language(lang: str | None) -> str:
     if not lang:

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..platform.i18n import format_rupiah, normalize_language, render, short_date
+from ..platform.i18n import STATUS_AND_TIER_WORDS, format_rupiah, normalize_language, render, short_date
 from .rules import CampaignTerms, Check
 
 WORDS: dict[str, dict[str, str]] = {
+    **STATUS_AND_TIER_WORDS,
     "food": {"zh-CN": "餐饮", "en": "food", "id": "makanan"},
     "ride": {"zh-CN": "出行", "en": "ride", "id": "transportasi"},
     "shopping": {"zh-CN": "购物", "en": "shopping", "id": "belanja"},
@@ -19,13 +20,8 @@ WORDS: dict[str, dict[str, str]] = {
     "ecommerce": {"zh-CN": "电商", "en": "online shopping", "id": "belanja online"},
     "qr": {"zh-CN": "QRIS扫码", "en": "QRIS", "id": "QRIS"},
     "online": {"zh-CN": "线上", "en": "online", "id": "online"},
-    "basic": {"zh-CN": "GoPay基础版", "en": "GoPay basic", "id": "GoPay basic"},
-    "plus": {"zh-CN": "GoPay Plus", "en": "GoPay Plus", "id": "GoPay Plus"},
     "paused": {"zh-CN": "已暂停", "en": "paused", "id": "dihentikan sementara"},
     "ended": {"zh-CN": "已结束", "en": "ended", "id": "sudah berakhir"},
-    "failed": {"zh-CN": "未成功", "en": "failed", "id": "gagal"},
-    "pending": {"zh-CN": "处理中", "en": "pending", "id": "diproses"},
-    "reversed": {"zh-CN": "已退回", "en": "reversed", "id": "dikembalikan"},
 }
 SEPARATOR = {"zh-CN": "、", "en": ", ", "id": ", "}
 
