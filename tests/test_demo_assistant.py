@@ -69,3 +69,4 @@ def test_a_failed_provider_payment_is_given_back_once(demo, bot):
     assert "Rp120.000" in first and "Bukaloka" in first and "given it back" in first
     assert "given it back" not in again
     assert demo.wallet.summary(customer).balance == before + 120_000
+

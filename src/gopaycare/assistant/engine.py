@@ -86,8 +86,10 @@ class Outcome:
         return cls(list(messages), done=done, resolved=resolved)
 
     @classmethod
-    def wait(cls, *messages: str) -> Outcome:
-        return cls(list(messages), done=False)
+    def wait(cls, *messages: str, resolved: bool = False) -> Outcome:
+        """Wait for the customer's next message. `resolved`: the question is already answered (an
+        explanation followed by an optional offer), so going quiet now still counts as contained."""
+        return cls(list(messages), done=False, resolved=resolved)
 
     @classmethod
     def hand_over(cls, *messages: str) -> Outcome:

@@ -109,9 +109,10 @@ class PaymentFailed(_AccountFlow):
                         FailureReason.KYC_UPGRADE_REQUIRED):
             text = say(f"pay_{reason}", lang, **base)
         else:
-            text = say("pay_other", lang, reason=reason or "-", **base)
+            t.state["step"] = "offer_agent"
+            return _outcome().wait(say("pay_other", lang, reason=reason or "-", **base), say("retry_or_agent", lang))
         t.state["step"] = "offer_agent"
-        return _outcome().wait(text, say("retry_or_agent", lang))
+        return _outcome().wait(text, say("retry_or_agent", lang), resolved=True)
 
     def _provider_failed(self, a: Assistant, t: Turn, txn: TransactionView, base: dict[str, str]) -> Outcome:
         """Debited but failed: give the money back now (safe: the reversal is idempotent)."""

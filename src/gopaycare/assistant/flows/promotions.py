@@ -72,7 +72,7 @@ class CashbackMissing(_AccountFlow):
                 say("promo_reason_other", t.lang, reason=reason)
             return _outcome().hand_over(say("promo_credit_failed", t.lang, reason=text, **base))
         t.state["step"] = "offer_agent"
-        return _outcome().wait(self._why_not(evaluation, t, base, a), say("retry_or_agent", t.lang))
+        return _outcome().wait(self._why_not(evaluation, t, base, a), say("retry_or_agent", t.lang), resolved=True)
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         if yes(t.text):

@@ -3,12 +3,14 @@ integrations and for the logged-in customer's in-app chat."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from ...assistant.engine import Answer
+from ...assistant.report import containment
 from ...container import Services
 from ...desk.agents import AgentView
 from ..deps import agent_with, current_customer, services
@@ -63,3 +65,21 @@ def my_chat(body: ChatIn, customer_id: int = Depends(current_customer),
     phone = svc.identity.get(customer_id).phone
     return answer_out(svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone,
                                          body=body.body, language=body.language))
+
+
+@router.get("/reports/containment")
+def containment_report(since: datetime | None = Query(None), until: datetime | None = Query(None),
+                       _: AgentView = Depends(agent_with("reports.view")),
+                       svc: Services = Depends(services)) -> dict[str, Any]:
+    """Conversations the assistant finished without a person (default: the last 7 days)."""
+    until = _aware(until) or svc.clock.now()
+    since = _aware(since) or until - timedelta(days=7)
+    report = containment(svc.db, since, until)
+    return {"since": report.since.isoformat(), "until": report.until.isoformat(), **report.total.as_dict(),
+            "by_channel": {k: v.as_dict() for k, v in sorted(report.by_channel.items())},
+            "by_area": {k: v.as_dict() for k, v in sorted(report.by_area.items())}}
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """A time given without a zone is read as UTC."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
