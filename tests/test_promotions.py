@@ -261,15 +261,33 @@ def test_a_pin_payment_is_awarded_by_the_job(svc, make_customer, make_merchant):
     assert svc.wallet.summary(customer).balance == 62_500
 
 
-def test_the_sweep_decides_payments_nobody_decided(svc, make_customer, make_merchant):
+def test_the_sweep_decides_payments_nobody_decided(svc, clock, make_customer, make_merchant):
     campaign(svc, flat_amount=1_000)
     customer, merchant = make_customer(balance=100_000), make_merchant()
     refs = [svc.wallet.pay_merchant(customer, merchant, 10_000, f"p-{n}").reference for n in range(3)]
     svc.promotions.award(customer, refs[0])
 
+    assert svc.promotions.sweep() == {"decided": 0, "credited": 0}  # younger than a minute: next run
+    clock.advance(minutes=2)
     assert svc.promotions.sweep() == {"decided": 2, "credited": 0}
     assert svc.promotions.sweep() == {"decided": 0, "credited": 0}
     assert [svc.promotions.decision(r).status for r in refs] == ["credited"] * 3
+
+
+def test_the_sweep_reads_past_decided_payments_batch_by_batch(svc, clock, make_customer, make_merchant):
+    customer, merchant = make_customer(balance=500_000), make_merchant()
+    refs = []
+    for n in range(7):
+        refs.append(svc.wallet.pay_merchant(customer, merchant, 1_000, f"p-{n}").reference)
+        clock.advance(seconds=1)
+    for ref in refs[:4]:  # decided by their jobs
+        svc.promotions.award(customer, ref)
+    clock.advance(minutes=2)
+
+    runs = [svc.promotions.sweep(batch=2, batches=1)["decided"] for _ in range(5)]
+
+    assert runs == [0, 0, 2, 1, 0]
+    assert all(svc.promotions.decision(r) is not None for r in refs)
 
 
 # ---------------------------------------------------------------- offers

@@ -6,6 +6,7 @@
   campaign's row lock so that the budget holds when payments race.
 - `promo_decisions`: one row per payment the engine has looked at, eligible or not, so a payment is
   never rewarded twice (unique payment reference) and support can see what was decided and when.
+- `promo_sweep_cursor`: where the sweep has read up to in the wallet's payments.
 """
 
 from __future__ import annotations
@@ -76,4 +77,14 @@ class Decision(Base):
     )
 
 
-__all__ = ["CAMPAIGN_STATUSES", "DECISION_STATUSES", "Campaign", "Decision"]
+class SweepCursor(Base):
+    """How far the sweep has read the wallet's succeeded payments: (created_at, reference)."""
+
+    __tablename__ = "promo_sweep_cursor"
+
+    name: Mapped[str] = mapped_column(String(24), primary_key=True)
+    position_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    position_reference: Mapped[str] = mapped_column(String(24), nullable=False)
+
+
+__all__ = ["CAMPAIGN_STATUSES", "DECISION_STATUSES", "Campaign", "Decision", "SweepCursor"]

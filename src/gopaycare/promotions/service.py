@@ -31,10 +31,13 @@ from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from ..wallet.port import TransactionView, WalletBackend
-from .models import CAMPAIGN_STATUSES, Campaign, Decision
+from .models import CAMPAIGN_STATUSES, Campaign, Decision, SweepCursor
 from .rules import CampaignTerms, Check, PaymentFacts, Usage, check, customer_checks, validate_rules
 
 REWARDED = ("scheduled", "credited")
+SWEEP = "payments"
+SETTLE = timedelta(minutes=1)
+FIRST_LOOKBACK = timedelta(hours=48)
 # How far around a payment to look for campaigns that explain why it earned nothing ("it ended on ...").
 NEARBY = timedelta(days=30)
 
@@ -277,20 +280,45 @@ class Promotions:
                 .order_by(Decision.due_at).limit(limit)).all()
         return sum(1 for ref in refs if self._credit(ref).status != "scheduled")
 
-    def sweep(self, *, lookback: timedelta = timedelta(hours=48), limit: int = 500) -> dict[str, int]:
-        """Decide recent payments nobody decided yet (a lost job, a payment settled later), then credit
-        what is due. Bounded by `limit` per run."""
-        recent = self.wallet.recent_payments(self.clock.now() - lookback, limit=limit)
-        refs = [p.payment.reference for p in recent]
+    def sweep(self, *, batch: int = 500, batches: int = 20) -> dict[str, int]:
+        """Decide the payments nobody decided yet (a job lost between commit and enqueue), reading the
+        wallet's succeeded payments once, in order, from a stored cursor; then credit what is due.
+        Payments younger than `SETTLE` are left for the next run: one that commits a little after its
+        created_at must not fall behind the cursor."""
+        until = self.clock.now() - SETTLE
+        position = self._cursor()
+        decided = 0
+        for _ in range(batches):
+            paid = self.wallet.paid_after(position, until, limit=batch)
+            refs = [p.payment.reference for p in paid]
+            with self.db.read() as s:
+                known = set(s.scalars(select(Decision.payment_reference)
+                                      .where(Decision.payment_reference.in_(refs)))) if refs else set()
+            for p in paid:
+                if p.payment.reference not in known:
+                    self.award(p.customer_id, p.payment.reference)
+                    decided += 1
+            if paid:
+                position = (paid[-1].payment.created_at, paid[-1].payment.reference)
+                self._save_cursor(position)
+            if len(paid) < batch:
+                break
+        return {"decided": decided, "credited": self.credit_due()}
+
+    def _cursor(self) -> tuple[datetime, str]:
         with self.db.read() as s:
-            decided = set(s.scalars(select(Decision.payment_reference)
-                                    .where(Decision.payment_reference.in_(refs)))) if refs else set()
-        awarded = 0
-        for paid in recent:
-            if paid.payment.reference not in decided:
-                self.award(paid.customer_id, paid.payment.reference)
-                awarded += 1
-        return {"decided": awarded, "credited": self.credit_due()}
+            row = s.get(SweepCursor, SWEEP)
+        if row is None:  # first run: look back far enough for any payment a lost job left behind
+            return self.clock.now() - FIRST_LOOKBACK, ""
+        return row.position_at, row.position_reference
+
+    def _save_cursor(self, position: tuple[datetime, str]) -> None:
+        with self.db.transaction() as s:
+            row = s.get(SweepCursor, SWEEP, with_for_update=True)
+            if row is None:
+                s.add(SweepCursor(name=SWEEP, position_at=position[0], position_reference=position[1]))
+            elif (row.position_at, row.position_reference) < position:  # a concurrent sweep may be ahead
+                row.position_at, row.position_reference = position
 
     def _credit(self, reference: str) -> DecisionView:
         with self.db.read() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 
 from ..platform.errors import NotFound, ValidationFailed
 from .ledger import ACCOUNTS, TXNS, LedgerCore
@@ -88,16 +88,18 @@ class WalletQueries(LedgerCore):
             ).all()
             return self._views(s, rows, perspective=None)
 
-    def recent_payments(self, since: datetime, *, limit: int = 500) -> list[PaidPayment]:
-        """Succeeded merchant payments created at or after `since`, oldest first, with their payer."""
+    def paid_after(self, after: tuple[datetime, str], until: datetime, *, limit: int = 500) -> list[PaidPayment]:
+        """Succeeded merchant payments created after `after` (created_at, reference) and before
+        `until`, in that order, with their payer: a cursor for readers that must see each one."""
         if not 1 <= limit <= 5000:
             raise ValidationFailed("limit must be between 1 and 5000", field="limit")
         with self.db.read() as s:
             rows = s.execute(
                 select(TXNS, ACCOUNTS.c.customer_id.label("payer"))
                 .join(ACCOUNTS, ACCOUNTS.c.id == TXNS.c.account_id)
-                .where(TXNS.c.status == "succeeded", TXNS.c.created_at >= since, TXNS.c.kind == "payment")
-                .order_by(TXNS.c.created_at, TXNS.c.id).limit(limit)
+                .where(TXNS.c.status == "succeeded", TXNS.c.created_at >= after[0], TXNS.c.created_at < until,
+                       tuple_(TXNS.c.created_at, TXNS.c.reference) > tuple_(*after), TXNS.c.kind == "payment")
+                .order_by(TXNS.c.created_at, TXNS.c.reference).limit(limit)
             ).all()
             views = self._views(s, rows, perspective=None)
         return [PaidPayment(row.payer, view) for row, view in zip(rows, views, strict=True)]

@@ -78,7 +78,16 @@ def upgrade() -> None:
 
 
 
+    op.create_table('promo_sweep_cursor',
+    sa.Column('name', sa.String(length=24), nullable=False),
+    sa.Column('position_at', gopaycare.platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('position_reference', sa.String(length=24), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_promo_sweep_cursor'))
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('promo_sweep_cursor')
     with op.batch_alter_table('promo_decisions', schema=None) as batch_op:
         batch_op.drop_index('ix_promo_decisions_use')
         batch_op.drop_index('ix_promo_decisions_due')
