@@ -72,3 +72,49 @@ def test_an_agent_sees_why_a_payment_earned_nothing(client, tokens, svc, make_cu
     assert failed == [{"rule": "min_amount", "passed": False, "facts": {"required": 25_000, "actual": 20_000},
                        "why": "minimal transaksi Rp25.000, transaksi Anda Rp20.000"}]
     assert hidden.status_code == 404
+
+
+def test_a_supervisor_grants_a_cashback_once_within_the_budget(client, tokens, svc, make_customer, make_merchant):
+    client.post("/api/v1/admin/promotions", headers=tokens["lead"], json={**CAMPAIGN, "budget": 12_000})
+    customer = make_customer(balance=300_000)
+    merchant = make_merchant("Bakmi GM", "food")
+    small = svc.wallet.pay_merchant(customer, merchant, 20_000, "p-small")  # under the minimum: earns nothing
+    big = svc.wallet.pay_merchant(customer, merchant, 150_000, "p-big")
+    for ref in (small.reference, big.reference):
+        svc.promotions.award(customer, ref)
+    url = f"/api/v1/customers/{customer}/payments/{small.reference}/cashback"
+    body = {"campaign": "JAJAN10", "reason": "customer was told the minimum was Rp20.000"}
+    before = (svc.wallet.summary(customer).balance, svc.promotions.get("JAJAN10").granted_total)
+
+    denied = client.post(url, headers=tokens["ayu"], json=body)
+    no_reason = client.post(url, headers=tokens["lead"], json={"campaign": "JAJAN10", "reason": ""})
+    rewarded = client.post(f"/api/v1/customers/{customer}/payments/{big.reference}/cashback",
+                           headers=tokens["lead"], json=body)
+    assert (denied.status_code, no_reason.status_code) == (403, 422)
+    assert (rewarded.status_code, rewarded.json()["error"]["code"]) == (409, "already_decided")
+    assert (svc.wallet.summary(customer).balance, svc.promotions.get("JAJAN10").granted_total) == before
+
+    granted = client.post(url, headers=tokens["lead"], json=body)
+    again = client.post(url, headers=tokens["lead"], json=body)
+
+    assert granted.status_code == 200, granted.text
+    decision = granted.json()["decision"]
+    assert (decision["status"], decision["campaign"], decision["amount"]) == ("credited", "JAJAN10", 2_000)
+    assert svc.wallet.get_transaction(decision["cashback_reference"]).original_reference == small.reference
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_decided")
+    assert svc.wallet.summary(customer).balance == before[0] + 2_000
+    assert svc.promotions.get("JAJAN10").granted_total == 12_000
+
+
+def test_a_grant_the_budget_cannot_cover_changes_nothing(client, tokens, svc, make_customer, make_merchant):
+    client.post("/api/v1/admin/promotions", headers=tokens["lead"], json={**CAMPAIGN, "budget": 1_000})
+    customer = make_customer(balance=100_000)
+    payment = svc.wallet.pay_merchant(customer, make_merchant("Bakmi GM", "food"), 20_000, "p-1")
+    svc.promotions.award(customer, payment.reference)
+    before = (svc.wallet.summary(customer).balance, svc.promotions.decision(payment.reference))
+
+    refused = client.post(f"/api/v1/customers/{customer}/payments/{payment.reference}/cashback",
+                          headers=tokens["lead"], json={"campaign": "JAJAN10", "reason": "goodwill"})
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "budget_exhausted")
+    assert (svc.wallet.summary(customer).balance, svc.promotions.decision(payment.reference)) == before

@@ -33,6 +33,7 @@ PERMISSIONS = (
     "refund.approve",
     "wallet.reverse",     # give back a debited-but-failed payment
     "promotion.manage",   # create, pause and end cashback campaigns
+    "promotion.grant",    # give a payment a campaign's cashback it did not earn (audited, within budget)
     "ticket.view_all",    # see every ticket, not only mine, unassigned and my teams'
     "ticket.assign",      # assign tickets to others (override routing)
     "ticket.merge",
@@ -48,7 +49,7 @@ ROLES: dict[str, frozenset[str]] = {
     "supervisor": frozenset({"customer.view", "account.freeze", "account.unfreeze", "account.unlock",
                              "refund.request", "refund.approve", "wallet.reverse", "pii.reveal", "ticket.view_all",
                              "ticket.assign", "ticket.merge", "macro.manage", "reports.view",
-                             "promotion.manage"}),
+                             "promotion.manage", "promotion.grant"}),
     "admin": frozenset(PERMISSIONS),
 }
 SESSION_TTL = timedelta(hours=12)

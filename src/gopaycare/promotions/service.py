@@ -272,6 +272,42 @@ class Promotions:
             return self._credit(facts.reference)
         return view_now
 
+    def grant(self, customer_id: int, reference: str, *, campaign: str, reason: str, actor: Actor) -> DecisionView:
+        """A person decides that a payment which earned nothing gets this campaign's cashback after all
+        (say, its quota was full at the time and the customer was told otherwise). The budget still
+        holds; the reason is audited. Only a payment decided as "none" (or not yet decided) can be
+        granted: a reward stands, and a refused credit needs the wallet fixed first."""
+        reason = " ".join((reason or "").split())
+        if not 3 <= len(reason) <= 500:
+            raise ValidationFailed("say why this cashback is granted", field="reason")
+        facts, _ = self._facts(customer_id, reference)
+        if facts.status != "succeeded" or facts.refunded_amount >= facts.amount:
+            raise Conflict("only a completed payment that was not refunded earns cashback", code="not_eligible",
+                           reference=facts.reference)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            chosen = self._campaign(s, campaign, for_update=True)
+            decision = s.execute(select(Decision).where(Decision.payment_reference == facts.reference)
+                                 .with_for_update()).scalar_one_or_none()
+            if decision is not None and decision.status != "none":
+                raise Conflict("this payment's cashback is already decided", code="already_decided",
+                               reference=facts.reference, status=decision.status)
+            amount = _campaign_view(chosen).cashback_for(facts.amount)
+            if chosen.budget is not None and chosen.granted_total + amount > chosen.budget:
+                raise Conflict("the campaign's budget cannot cover it", code="budget_exhausted",
+                               campaign=chosen.code, left=chosen.budget - chosen.granted_total)
+            if decision is None:
+                decision = Decision(payment_reference=facts.reference, customer_id=customer_id,
+                                    payment_at=facts.at, created_at=now)
+                s.add(decision)
+            chosen.granted_total += amount
+            decision.campaign_id, decision.amount, decision.status = chosen.id, amount, "scheduled"
+            decision.due_at, decision.updated_at = now, now
+            audit.record(s, at=now, actor=actor, action="promotion.granted", subject_type="payment",
+                         subject_id=facts.reference, reason=reason, campaign=chosen.code, amount=amount,
+                         customer_id=customer_id)
+        return self._credit(facts.reference)
+
     def credit_due(self, *, limit: int = 200) -> int:
         """Credit the scheduled cashback whose time has come; returns how many were settled."""
         with self.db.read() as s:

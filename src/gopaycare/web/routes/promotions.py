@@ -15,7 +15,7 @@ from ...desk.agents import AgentView
 from ...platform.audit import Actor
 from ...platform.i18n import normalize_language
 from ...promotions.rules import Check
-from ...promotions.service import CampaignView
+from ...promotions.service import CampaignView, DecisionView
 from ...promotions.texts import describe, why
 from ..deps import agent_with, services
 
@@ -33,6 +33,11 @@ class CampaignIn(BaseModel):
     rules: dict[str, Any] = Field(default_factory=dict)
     budget: int | None = None
     credit_delay_hours: int = 0
+
+
+class GrantIn(BaseModel):
+    campaign: str = Field(min_length=3, max_length=24)
+    reason: str = Field(min_length=3, max_length=500)
 
 
 class StatusIn(BaseModel):
@@ -84,6 +89,22 @@ def set_status(code: str, body: StatusIn, agent: AgentView = Depends(agent_with(
     return campaign_out(svc.promotions.set_status(code, body.status, actor=Actor.agent(agent.id)), "en", svc)
 
 
+def decision_out(d: DecisionView | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {"status": d.status, "campaign": d.campaign_code, "amount": d.amount,
+            "due_at": d.due_at.isoformat() if d.due_at else None, "cashback_reference": d.cashback_reference,
+            "failure_reason": d.failure_reason}
+
+
+@router.post("/customers/{customer_id}/payments/{reference}/cashback")
+def grant(customer_id: int, reference: str, body: GrantIn, agent: AgentView = Depends(agent_with("promotion.grant")),
+          svc: Services = Depends(services)) -> dict[str, Any]:
+    """Give the payment a campaign's cashback it did not earn (within the budget; the reason is audited)."""
+    return {"decision": decision_out(svc.promotions.grant(customer_id, reference, campaign=body.campaign,
+                                                          reason=body.reason, actor=Actor.agent(agent.id)))}
+
+
 @router.get("/customers/{customer_id}/payments/{reference}/cashback")
 def cashback(customer_id: int, reference: str, lang: str | None = Query(None, max_length=10),
              agent: AgentView = Depends(agent_with("customer.view")),
@@ -95,10 +116,7 @@ def cashback(customer_id: int, reference: str, lang: str | None = Query(None, ma
     return {
         "payment": {"reference": evaluation.payment.reference, "amount": evaluation.payment.amount,
                     "merchant": evaluation.payment.merchant_name, "at": evaluation.payment.created_at.isoformat()},
-        "decision": None if d is None else {
-            "status": d.status, "campaign": d.campaign_code, "amount": d.amount,
-            "due_at": d.due_at.isoformat() if d.due_at else None, "cashback_reference": d.cashback_reference,
-            "failure_reason": d.failure_reason},
+        "decision": decision_out(d),
         "campaigns": [{"code": r.campaign.code, "title": r.campaign.title(lang), "eligible": r.eligible,
                        "cashback": r.cashback, "checks": [check_out(c, lang, svc) for c in r.checks]}
                       for r in evaluation.results],
