@@ -1,8 +1,9 @@
 """NLU benchmark: latency of `NLU.parse` (what /parse and the assistant call per customer message).
 
-What it measures. The product model (`load_product_nlu`: e5 + USE embeddings + char/word TF-IDF into
-a calibrated linear SVM, trained on src/gopaycare/assistant/data/train, loaded from the cache when its
-fingerprint matches) and, in the same run, a baseline: the TF-IDF-only engine trained on the same data.
+What it measures. The product model (`load_product_nlu`: the preset `product.PRODUCT_ENGINE`, USE
+embeddings + char/word TF-IDF into a calibrated linear SVM unless GOPAYCARE_NLU_ENGINE says otherwise,
+trained on src/gopaycare/assistant/data/train, loaded from the cache when its fingerprint matches) and,
+in the same run, a baseline: the TF-IDF-only engine trained on the same data.
 Each model parses --queries messages, one call at a time (as a chat turn does), cycling through the
 held-out test phrasings (data/test, zh-CN, en and id mixed) after --warmup calls; every call is the
 whole `parse`: language detection, entity extraction, encoders, features, SVM, calibration, ranking.

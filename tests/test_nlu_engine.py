@@ -111,8 +111,33 @@ def test_threshold_is_chosen_on_held_out_data() -> None:
     threshold, rule, _ = choose_threshold(confidence, correct, none, none)
     assert 0.35 < threshold <= 0.8 and "wrong-rejected" in rule
     gold_oos = np.array([False, False, False, True, True, False])
-    threshold, rule, stats = choose_threshold(confidence, correct, gold_oos, none)
-    assert 0.35 < threshold <= 0.8 and stats["oos_recall"] == 1.0 and "OOS" in rule
+    # With OOS examples: max in-scope accuracy + OOS recall among thresholds within the in-scope budget.
+    threshold, rule, stats = choose_threshold(confidence, correct, gold_oos, none, budget=0.25)
+    assert 0.35 < threshold <= 0.8 and stats["oos_recall"] == 1.0 and stats["in_scope_accuracy"] == 0.75
+    assert "OOS recall" in rule and "25 point" in rule
+    threshold, _, stats = choose_threshold(confidence, correct, gold_oos, none, budget=0.01)
+    assert threshold <= 0.2 and stats["in_scope_accuracy"] == 1.0  # no in-scope answer may be lost
+
+
+def test_few_oos_examples_cannot_buy_much_in_scope_accuracy() -> None:
+    """CLINC150 trains with 15,000 in-scope examples and 100 OOS ones: one OOS example is a point of recall,
+    so the plain sum would trade many in-scope answers for it. The budget bounds that trade."""
+    import numpy as np
+
+    from gopaycare.assistant.nlu.engine import IN_SCOPE_BUDGET, choose_threshold
+
+    rng = np.random.default_rng(0)
+    in_conf = rng.beta(8, 2, 2000)
+    in_correct = rng.random(2000) < in_conf
+    confidence = np.concatenate([in_conf, rng.beta(2, 5, 100)])
+    correct = np.concatenate([in_correct, np.zeros(100, dtype=bool)])
+    gold_oos = np.arange(len(confidence)) >= 2000
+    none = np.zeros(len(confidence), dtype=bool)
+    threshold, _, stats = choose_threshold(confidence, correct, gold_oos, none)
+    assert in_correct.mean() - IN_SCOPE_BUDGET - 1e-9 <= stats["in_scope_accuracy"] < in_correct.mean()
+    unbounded, _, loose = choose_threshold(confidence, correct, gold_oos, none, budget=1.0)
+    assert unbounded > threshold > 0 and loose["in_scope_accuracy"] < in_correct.mean() - 2 * IN_SCOPE_BUDGET
+    assert loose["oos_recall"] > stats["oos_recall"]
 
 
 def test_csv_and_yaml_loading(tmp_path: Path) -> None:
@@ -216,6 +241,36 @@ def test_real_product_configuration_trains_and_parses_quickly(tmp_path: Path, en
     assert nlu.model.config.encoders == config.encoders
 
 
+def test_knn_vote_follows_the_nearest_examples() -> None:
+    import numpy as np
+
+    from gopaycare.assistant.nlu.engine import knn_vote
+
+    memory = np.array([[1.0, 0.0], [0.99, 0.141], [0.0, 1.0], [0.141, 0.99]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 1])
+    votes = knn_vote(np.array([[0.95, 0.31], [0.2, 0.98]], dtype=np.float32), memory, labels, 2, k=3)
+    assert votes.shape == (2, 2) and np.allclose(votes.sum(axis=1), 1)
+    assert votes[0, 0] > 0.9 and votes[1, 1] > 0.9
+    assert knn_vote(memory[:1], memory, labels, 2, k=10).shape == (1, 2)  # k larger than the memory
+
+
+def test_knn_member_is_calibrated_saved_and_reloaded(tmp_path: Path) -> None:
+    """The SVM + kNN ensemble (encoder USE only, to stay fast): its own SVM temperature, probabilities that
+    sum to one, the same answers after a save/load round trip."""
+    from dataclasses import replace
+
+    config = replace(PRESETS["full-knn"], encoders=("use",), knn=5)
+    nlu = NLU.train(EXAMPLES, tmp_path / "knn", config=config)
+    assert nlu.model.calibration.svm_temperature != 1.0 and nlu.model._memory is not None
+    assert nlu.model._memory.shape == (len(EXAMPLES), 512)
+    texts = ["how can I top up my balance", "我的退款到哪了", "lupa pin saya"]
+    probs = nlu.rank(texts)
+    assert probs.shape == (3, len(nlu.intents)) and abs(probs.sum(axis=1) - 1).max() < 1e-6
+    assert [nlu.intents[i] for i in probs.argmax(axis=1)] == ["txn_topup", "refund_status", "account_password_reset"]
+    loaded = NLU.load(tmp_path / "knn")
+    assert (loaded.rank(texts) == probs).all() and loaded.model.config.knn == 5
+
+
 # ------------------------------------------------------------------ CLI
 
 
@@ -244,6 +299,23 @@ def test_cli_train_and_test(tmp_path: Path) -> None:
     result = runner.invoke(main, ["nlu", "evaluate", "--model", str(tmp_path / "m"), "--data", str(test), "--json"])
     report = json.loads(result.output)
     assert {"accuracy", "macro_f1", "per_intent", "confusions", "in_scope_accuracy", "oos_recall"} <= set(report)
+    stored = report["threshold"]
+    assert "threshold_override" not in report and stored == NLU.load(tmp_path / "m").threshold
+    # --threshold overrides the stored threshold for one run: 1.0 rejects everything, 0.0 nothing.
+    for value, oos_recall, fallback in ((1.0, 1.0, 1.0), (0.0, None, 0.0)):
+        result = runner.invoke(main, ["nlu", "test", "--model", str(tmp_path / "m"), "--data", str(test), "--json",
+                                      "--threshold", str(value)])
+        assert result.exit_code == 0, result.output
+        override = json.loads(result.output)
+        assert override["threshold"] == value and override["threshold_override"] is True
+        assert override["stored_threshold"] == stored and override["fallback_rate"] == fallback
+        assert oos_recall is None or override["oos_recall"] == oos_recall
+    result = runner.invoke(main, ["nlu", "test", "--model", str(tmp_path / "m"), "--data", str(test),
+                                  "--threshold", "0.5"])
+    assert result.exit_code == 0 and "threshold 0.500 (--threshold; stored" in result.output
+    result = runner.invoke(main, ["nlu", "test", "--model", str(tmp_path / "m"), "--data", str(test),
+                                  "--threshold", "1.5"])
+    assert result.exit_code == 2 and "1.5" in result.output
     in_scope = _write_csv(tmp_path / "in.csv", [("cara top up gopay", "txn_topup")])
     result = runner.invoke(main, ["nlu", "test", "--model", str(tmp_path / "m"), "--data", str(in_scope)])
     assert result.exit_code == 0 and "OOS recall" not in result.output

@@ -216,14 +216,15 @@ def nlu() -> None:
     """Train, test and try the assistant's intent engine."""
 
 
-_NLU_ENGINES = ["full", "e5", "use", "tfidf"]
+_NLU_ENGINES = ["full", "full-knn", "e5", "use", "tfidf"]
 
 
 @nlu.command("train")
 @click.option("--data", "data_path", required=True, type=click.Path(), help="CSV (text,category) or YAML file/dir")
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="model directory to write")
 @click.option("--engine", default="full", show_default=True, type=click.Choice(_NLU_ENGINES),
-              help="features: full = e5 + USE embeddings + char/word TF-IDF; tfidf = TF-IDF only")
+              help="features: full = e5 + USE embeddings + char/word TF-IDF; full-knn = full averaged with a "
+                   "nearest-neighbour vote over the embeddings; tfidf = TF-IDF only")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="print the model's manifest as JSON")
 def nlu_train(data_path: str, out_dir: str, engine: str, seed: int, as_json: bool) -> None:
@@ -252,7 +253,8 @@ def nlu_train(data_path: str, out_dir: str, engine: str, seed: int, as_json: boo
         click.echo("out-of-fold: " + "  ".join(f"{k} {v}" for k, v in oof.items()))
 
 
-def _nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+def _nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None,
+              threshold: float | None = None) -> None:
     from .assistant.nlu import NLU, load_examples
     from .assistant.nlu.engine import EngineConfig, preset
     from .assistant.nlu.evaluate import cross_validate, evaluate, format_report
@@ -266,12 +268,12 @@ def _nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | No
                 config = EngineConfig.from_dict(NLU.read_manifest(model_dir)["config"])
             else:
                 config = preset(engine or "full")
-            report = cross_validate(examples, config, cv)
+            report = cross_validate(examples, config, cv, threshold=threshold)
             title = f"{cv}-fold cross-validation of the {'/'.join(config.encoders) or 'tfidf'} engine on {data_path}"
         else:
             assert model_dir is not None
             model = NLU.load(model_dir)
-            report = evaluate(model.model, examples)
+            report = evaluate(model.model, examples, threshold=threshold)
             title = f"model {model_dir} on {data_path}"
     except _nlu_errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -289,6 +291,8 @@ _test_options = [
                  help="K-fold cross-validation on --data instead (trains K models)"),
     click.option("--engine", default=None, type=click.Choice(_NLU_ENGINES),
                  help="engine for --cv (default: the --model's, else full)"),
+    click.option("--threshold", default=None, type=click.FloatRange(0.0, 1.0),
+                 help="fallback threshold for this run instead of the model's stored one (to study the trade-off)"),
 ]
 
 
@@ -300,16 +304,18 @@ def _with_test_options(func: Any) -> Any:
 
 @nlu.command("test")
 @_with_test_options
-def nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+def nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None,
+             threshold: float | None) -> None:
     """Accuracy, macro-F1, per-intent figures, confusions (in-scope accuracy and OOS recall with oos data)."""
-    _nlu_test(model_dir, data_path, as_json, cv, engine)
+    _nlu_test(model_dir, data_path, as_json, cv, engine, threshold)
 
 
 @nlu.command("evaluate")
 @_with_test_options
-def nlu_evaluate(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None) -> None:
+def nlu_evaluate(model_dir: str | None, data_path: str, as_json: bool, cv: int | None, engine: str | None,
+                 threshold: float | None) -> None:
     """The same as `nlu test`."""
-    _nlu_test(model_dir, data_path, as_json, cv, engine)
+    _nlu_test(model_dir, data_path, as_json, cv, engine, threshold)
 
 
 @nlu.command("build")

@@ -3,6 +3,10 @@
 An `nlu_fallback` answer counts as "out of scope": right for an out-of-scope example, wrong for an
 in-scope one. With out-of-scope examples in the data the report adds CLINC150's figures (Larson et
 al. 2019): in-scope accuracy (an in-scope example rejected or misrouted is wrong) and OOS recall.
+
+The fallback threshold is the one each model stores (chosen on its own training data); a `threshold`
+argument overrides it for one measurement, so an operator can study the in-scope / OOS trade-off
+without retraining. The report says which threshold was used and, when overridden, the stored one.
 """
 
 from __future__ import annotations
@@ -62,29 +66,44 @@ def score(gold: list[str], predicted: list[str], sources: list[str] | None = Non
     return report
 
 
-def _predict(model: IntentModel, texts: list[str], dense: np.ndarray | None) -> tuple[list[str], list[str]]:
+def _predict(model: IntentModel, texts: list[str], dense: np.ndarray | None,
+             threshold: float | None = None) -> tuple[list[str], list[str]]:
     probs = model.predict_proba(texts, dense)
     best = probs.argmax(axis=1)
     top1 = [model.labels[i] for i in best]
-    threshold = model.calibration.threshold
+    if threshold is None:
+        threshold = model.calibration.threshold
     predicted = [label if probs[row, i] >= threshold else FALLBACK_INTENT
                  for row, (i, label) in enumerate(zip(best, top1, strict=True))]
     return predicted, top1
 
 
-def evaluate(model: IntentModel, examples: list[Example]) -> dict[str, Any]:
+def _check_threshold(threshold: float | None) -> None:
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise NLUDataError(f"the threshold is a probability: 0 <= threshold <= 1, got {threshold}")
+
+
+def evaluate(model: IntentModel, examples: list[Example], threshold: float | None = None) -> dict[str, Any]:
+    """Score the model on examples, at its stored threshold or at `threshold` when given."""
+    _check_threshold(threshold)
     started = time.perf_counter()
-    predicted, top1 = _predict(model, [e.text for e in examples], None)
-    report = score([e.intent for e in examples], predicted, [e.source for e in examples],
-                   threshold=model.calibration.threshold, top1=top1)
+    predicted, top1 = _predict(model, [e.text for e in examples], None, threshold)
+    used = model.calibration.threshold if threshold is None else threshold
+    report = score([e.intent for e in examples], predicted, [e.source for e in examples], threshold=used, top1=top1)
+    if threshold is not None:
+        report["threshold_override"] = True
+        report["stored_threshold"] = model.calibration.threshold
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report
 
 
-def cross_validate(examples: list[Example], config: EngineConfig, k: int = 5) -> dict[str, Any]:
-    """Stratified K-fold: each fold trains a whole model (with its own calibration) on the rest."""
+def cross_validate(examples: list[Example], config: EngineConfig, k: int = 5,
+                   threshold: float | None = None) -> dict[str, Any]:
+    """Stratified K-fold: each fold trains a whole model (with its own calibration) on the rest; `threshold`
+    replaces every fold's stored threshold when given."""
     from sklearn.model_selection import StratifiedKFold
 
+    _check_threshold(threshold)
     if k < 2:
         raise NLUDataError("--cv needs K >= 2")
     counts = Counter(e.intent for e in examples)
@@ -103,13 +122,17 @@ def cross_validate(examples: list[Example], config: EngineConfig, k: int = 5) ->
     for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
         model = IntentModel(config).fit([texts[i] for i in train_idx], y[train_idx].tolist(),
                                         None if dense is None else dense[train_idx])
-        answers, best = _predict(model, [texts[i] for i in test_idx], None if dense is None else dense[test_idx])
+        answers, best = _predict(model, [texts[i] for i in test_idx], None if dense is None else dense[test_idx],
+                                 threshold)
         predicted[test_idx] = answers
         top1[test_idx] = best
         fold_accuracy.append(float(np.mean([_effective(a) == y[i] for a, i in zip(answers, test_idx, strict=True)])))
         thresholds.append(model.calibration.threshold)
         train_seconds.append(model.train_seconds)
-    report = score(y.tolist(), predicted.tolist(), [e.source for e in examples], top1=top1.tolist())
+    report = score(y.tolist(), predicted.tolist(), [e.source for e in examples], top1=top1.tolist(),
+                   threshold=threshold)
+    if threshold is not None:
+        report["threshold_override"] = True
     report["cv"] = {"folds": k, "fold_accuracy": fold_accuracy, "accuracy_std": float(np.std(fold_accuracy)),
                     "thresholds": thresholds, "embed_seconds": round(embed_seconds, 1),
                     "fold_train_seconds": [round(s, 1) for s in train_seconds]}
@@ -133,6 +156,9 @@ def format_report(report: dict[str, Any], title: str = "") -> str:
         extra += f"  top-1 accuracy without threshold {_pct(report['top1_accuracy'])}"
     if "threshold" in report:
         extra += f"  threshold {report['threshold']:.3f}"
+        if report.get("threshold_override"):
+            stored = report.get("stored_threshold")
+            extra += " (--threshold" + (f"; stored {stored:.3f})" if stored is not None else ")")
     lines.append(extra)
     if "cv" in report:
         cv = report["cv"]
