@@ -42,7 +42,7 @@ CASES = [
 # in a second conversation each (another channel), so the cases above are not disturbed.
 MORE_CASES = [
     ("chen", {"zh-CN": "我想申请退款", "en": "I want a refund for an order", "id": "saya mau ajukan refund"},
-     "refund_apply", ["Martabak Bangka 88", "Rp95.000", "Bukaloka"], False),
+     "refund_apply", ["Martabak Bangka 88", "Rp95.000", "Bukaloka", "Rp480.000", "Rp300.000"], False),
     ("wang", {"zh-CN": "App一直闪退", "en": "the app keeps crashing", "id": "aplikasinya keluar sendiri terus"},
      "tech_app_crash", [], False),
     ("siti", {"zh-CN": "现在有什么优惠活动", "en": "any promos right now?", "id": "ada promo apa sekarang"},

@@ -350,6 +350,8 @@ T: dict[str, dict[str, str]] = {
         "zh-CN": "以下付款可以申请退款，请回复序号：\n{lines}", "en": "These payments can be refunded; reply with a number:\n{lines}",
         "id": "Pembayaran ini bisa di-refund; balas dengan nomornya:\n{lines}",
     },
+    "refund_left": {"zh-CN": "（已退部分，还可退{left}）", "en": " (partly refunded: {left} left)",
+                    "id": " (sebagian sudah di-refund, sisa {left})"},
     "refund_none": {
         "zh-CN": "您最近没有可以退款的付款。", "en": "You have no recent payments that can be refunded.",
         "id": "Tidak ada pembayaran terbaru yang bisa di-refund.",

@@ -239,7 +239,9 @@ class RefundApply(_AccountFlow):
             t.state["step"] = "reason"
             return _outcome().wait(say("refund_ask_reason", t.lang))
         t.state["step"] = "pick"
-        lines = "\n".join(_line(a, t, x, i) for i, x in enumerate(options, 1))
+        lines = "\n".join(_line(a, t, x, i) + (say("refund_left", t.lang, left=money(x.refundable_amount))
+                                                if x.refunded_amount else "")
+                          for i, x in enumerate(options, 1))
         return _outcome().wait(say("refund_pick", t.lang, lines=lines))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
