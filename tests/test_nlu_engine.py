@@ -271,6 +271,96 @@ def test_knn_member_is_calibrated_saved_and_reloaded(tmp_path: Path) -> None:
     assert (loaded.rank(texts) == probs).all() and loaded.model.config.knn == 5
 
 
+def test_knn_similarity_is_the_mean_of_the_nearest_cosines() -> None:
+    import numpy as np
+
+    from gopaycare.assistant.nlu.engine import knn_similarity
+
+    memory = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+    query = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    assert np.allclose(knn_similarity(query, memory, k=1), [1.0, 1.0])
+    assert np.allclose(knn_similarity(query, memory, k=2), [0.8, 0.9])
+    assert np.allclose(knn_similarity(query, memory, k=10, block=1), [1.6 / 3, 1.8 / 3])  # k > memory, blocks
+    assert np.allclose(knn_similarity(query, memory[:0], k=5), [-1.0, -1.0])  # an empty memory: nothing is near
+
+
+def test_novelty_lifts_oos_recall_at_the_chosen_threshold() -> None:
+    """Synthetic out-of-fold data where out-of-scope texts are as confident as in-scope ones but unlike the
+    training data: the probability alone cannot reject them, probability * P(in scope | novelty) can."""
+    import numpy as np
+
+    from gopaycare.assistant.nlu.engine import calibrate_scores
+
+    rng = np.random.default_rng(0)
+    n_in, n_oos = 2000, 60
+    classes = ["a", "b", "oos"]
+    y = np.array(["a"] * (n_in // 2) + ["b"] * (n_in // 2) + ["oos"] * n_oos)
+    scores = np.zeros((len(y), 3))
+    gold = np.searchsorted(classes, y)
+    scores[np.arange(len(y)), gold] = rng.normal(2.0, 1.0, len(y))
+    scores[n_in:, 0], scores[n_in:, 2] = rng.normal(2.0, 1.0, n_oos), 0.0  # OOS: confidently "a"
+    novelty = np.concatenate([rng.normal(0.85, 0.05, n_in), rng.normal(0.6, 0.05, n_oos)])
+    plain = calibrate_scores(scores, y, classes)
+    novel = calibrate_scores(scores, y, classes, novelty)
+    assert plain.novelty_slope == 0.0 and novel.novelty_slope > 0
+    assert novel.oof["oos_recall"] > plain.oof["oos_recall"] + 0.3
+    assert novel.oof["in_scope_accuracy"] >= novel.oof["accuracy_no_threshold"] - 0.02
+    # Without out-of-scope examples there is nothing to fit P(in scope | novelty) on: the probability alone.
+    keep = y != "oos"
+    alone = calibrate_scores(scores[keep][:, :2], y[keep], classes[:2], novelty[keep])
+    assert alone.novelty_slope == 0.0 and alone.threshold == calibrate_scores(scores[keep][:, :2], y[keep],
+                                                                               classes[:2]).threshold
+
+
+def test_novelty_changes_acceptance_not_ranking(tmp_path: Path) -> None:
+    """With `novelty_k` (USE only, to stay fast) the acceptance confidence is the top probability times
+    P(in scope | novelty): never above it, lower for text unlike the training data; the probabilities are the
+    classifier's, as without novelty; parse and evaluation apply the threshold to it; save/load keeps it."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from gopaycare.assistant.nlu.data import Example
+    from gopaycare.assistant.nlu.evaluate import evaluate
+
+    base = replace(PRESETS["use"], novelty_k=0)
+    nlu = NLU.train(EXAMPLES, tmp_path / "novel", config=replace(base, novelty_k=3))
+    plain = NLU.train(EXAMPLES, None, config=base)
+    calibration = nlu.model.calibration
+    assert calibration.novelty_slope > 0 and "ece_probability" in calibration.oof
+    assert nlu.model._novelty_memory is not None
+    assert nlu.model._novelty_memory.shape == (len(EXAMPLES) - len(_PHRASES["out_of_scope"]), 512)
+    texts = ["how can I top up my balance", "lupa pin saya", "the mitochondria is the powerhouse of the cell",
+             "who painted the mona lisa"]
+    probs, confidence = nlu.model.score(texts)
+    assert np.allclose(probs, plain.rank(texts), atol=1e-9)  # same classifier, same ranking
+    assert (confidence <= probs.max(axis=1) + 1e-12).all()
+    discount = confidence / probs.max(axis=1)
+    assert min(discount[:2]) > max(discount[2:])  # familiar phrasings keep more of their probability
+    for text, c in zip(texts, confidence, strict=True):
+        parse = nlu.parse(text)
+        assert parse.is_fallback == (c < nlu.threshold)
+        assert parse.intent.confidence < nlu.threshold if parse.is_fallback else parse.intent.confidence >= c
+    loaded = NLU.load(tmp_path / "novel")
+    again_probs, again = loaded.model.score(texts)
+    assert (again == confidence).all() and (again_probs == probs).all()
+    assert loaded.model.calibration.novelty_slope == calibration.novelty_slope
+    manifest = json.loads((tmp_path / "novel" / "manifest.json").read_text())
+    assert manifest["config"]["novelty_k"] == 3
+    assert manifest["calibration"]["novelty_slope"] == calibration.novelty_slope
+    # Without out-of-scope examples there is no novelty calibration and no memory kept for it.
+    in_scope = [(t, i) for t, i in EXAMPLES if i != "out_of_scope"]
+    no_oos = NLU.train(in_scope, None, config=replace(base, novelty_k=3))
+    assert no_oos.model.calibration.novelty_slope == 0.0 and no_oos.model._novelty_memory is None
+    no_oos_probs, no_oos_confidence = no_oos.model.score(texts)
+    assert (no_oos_confidence == no_oos_probs.max(axis=1)).all()
+    assert no_oos.threshold == NLU.train(in_scope, None, config=base).threshold
+    examples = [Example("cara top up gopay", "txn_topup"), Example("who painted the mona lisa", "out_of_scope")]
+    report = evaluate(nlu.model, examples)
+    expected = [name for name, _ in nlu.model.predict([e.text for e in examples])]
+    assert report["fallback_rate"] == np.mean([e == FALLBACK_INTENT for e in expected])
+
+
 # ------------------------------------------------------------------ CLI
 
 

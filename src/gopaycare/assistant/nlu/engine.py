@@ -16,6 +16,25 @@ the default. The scores become probabilities through a softmax whose temperature
 log-likelihood) on out-of-fold scores of a stratified K-fold over the training data, so a confidence
 of 0.8 means right about 80% of the time on held-out data.
 
+Novelty (`novelty_k > 0`: presets `full` and `full-knn`). The softmax only compares the intents with each
+other: a query unlike anything in the training data still gets a confident winner, so the probability
+alone separates out-of-scope text poorly. The acceptance confidence (what the threshold is applied to)
+is therefore a product of two calibrated probabilities:
+
+    confidence = P(top intent right) * P(in scope | novelty)
+
+The first is the calibrated softmax above. The second is a one-feature logistic model of the query's
+similarity to the training data: the mean cosine (over the encoders) of its `novelty_k` nearest in-scope
+training examples, fitted on out-of-fold similarities (each training example against the in-scope
+examples of the other folds: the values a new query gets) with in-scope = 1, out-of-scope = 0, at the
+training data's own class prior, so that the product stays a probability (taking the two as
+independent). A single slope and intercept generalize from a hundred OOS examples, where a model weighing
+several features against each other on them would not; and "is this prediction right?" on in-scope data
+alone cannot learn the weight: in-scope errors are confusions between neighbouring intents, not novel text.
+The intent ranking (probabilities) is the classifier's alone: only the acceptance changes. Without
+out-of-scope examples in the training data there is nothing to fit P(in scope | novelty) on, and the
+confidence is the probability.
+
 The same out-of-fold predictions choose the fallback threshold. Without out-of-scope examples it
 maximizes correct-and-accepted + wrong-and-rejected. With them (`oos` / `out_of_scope`) it maximizes
 in-scope accuracy + OOS recall among the thresholds that lose at most `IN_SCOPE_BUDGET` (1 point) of
@@ -44,7 +63,7 @@ from ...platform.text import normalize, segment
 from .data import NLUDataError, is_oos
 from .encoders import get_encoder
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,7 @@ class EngineConfig:
     encoder_weight: float = 1.5
     C: float = 0.5
     knn: int = 0  # neighbours of the kNN vote averaged with the SVM (0: SVM alone); needs an encoder
+    novelty_k: int = 0  # neighbours of the novelty signal in the acceptance confidence (0: off); needs an encoder
     calibration_folds: int = 5
     seed: int = 0
 
@@ -70,9 +90,15 @@ class EngineConfig:
         return cls(**known)
 
 
+NOVELTY_K = 5
+"""Neighbours averaged into the novelty signal: a few, so that one near-duplicate does not decide."""
+
 PRESETS: dict[str, EngineConfig] = {
-    "full": EngineConfig(encoders=("e5", "use")),
-    "full-knn": EngineConfig(encoders=("e5", "use"), knn=20),
+    "full": EngineConfig(encoders=("e5", "use"), novelty_k=NOVELTY_K),
+    "full-knn": EngineConfig(encoders=("e5", "use"), knn=20, novelty_k=NOVELTY_K),
+    # Without novelty: on the product's data (its own preset, `use`), with hundreds of out-of-scope examples
+    # for the SVM's own class, the novelty signal traded held-out in-scope accuracy for OOS recall at a loss
+    # in overall accuracy (96.9% vs 97.1%); see docs/adr/0005-assistant.md.
     "e5": EngineConfig(encoders=("e5",)),
     "use": EngineConfig(encoders=("use",)),
     "tfidf": EngineConfig(encoders=()),
@@ -116,7 +142,7 @@ KNN_TAU = 0.02
 def knn_vote(query: np.ndarray, memory: np.ndarray, memory_labels: np.ndarray, n_classes: int, k: int) -> np.ndarray:
     """Class probabilities from the k most similar remembered examples (rows L2-normalized: dot = cosine)."""
     k = min(k, len(memory))
-    sims = query @ memory.T
+    sims = _similarities(query, memory)
     nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     top = np.take_along_axis(sims, nearest, axis=1)
     weights = np.exp((top - top.max(axis=1, keepdims=True)) / KNN_TAU)
@@ -124,6 +150,38 @@ def knn_vote(query: np.ndarray, memory: np.ndarray, memory_labels: np.ndarray, n
     rows = np.repeat(np.arange(len(query)), k)
     np.add.at(votes, (rows, memory_labels[nearest].ravel()), weights.ravel())
     return votes / votes.sum(axis=1, keepdims=True)
+
+
+_blas_controller: Any = None
+
+
+def _similarities(query: np.ndarray, memory: np.ndarray) -> np.ndarray:
+    """query @ memory.T; for a few queries (a parse) on one BLAS thread: waking OpenBLAS's threads for a
+    matrix-vector product costs little here but leaves them spinning against the e5 encoder's OpenMP threads
+    on the next call (parse p50 x2 with the full preset)."""
+    global _blas_controller
+    if len(query) > 8:
+        return query @ memory.T
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        return query @ memory.T
+
+
+def knn_similarity(query: np.ndarray, memory: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """The mean cosine of each query row to its k most similar memory rows (rows L2-normalized)."""
+    out = np.empty(len(query), dtype=np.float64)
+    if len(memory) == 0:
+        out.fill(-1.0)
+        return out
+    k = min(k, len(memory))
+    for start in range(0, len(query), block):  # bounded memory on large batches
+        sims = _similarities(query[start:start + block], memory)
+        top = np.partition(sims, len(memory) - k, axis=1)[:, len(memory) - k:]
+        out[start:start + block] = top.mean(axis=1)
+    return out
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -138,6 +196,9 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 class Calibration:
     temperature: float = 1.0
     svm_temperature: float = 1.0  # with a kNN member: the SVM's own, before the two are averaged
+    # P(in scope | novelty) = sigmoid(novelty_slope * similarity + novelty_intercept); slope 0: not used
+    novelty_slope: float = 0.0
+    novelty_intercept: float = 0.0
     threshold: float = 0.0
     folds: int = 0
     rule: str = "none"
@@ -156,6 +217,7 @@ class IntentModel:
         self._svm: Any = None
         self._memory: np.ndarray | None = None  # L2-normalized dense rows of the training texts (kNN)
         self._memory_labels: np.ndarray | None = None
+        self._novelty_memory: np.ndarray | None = None  # the same rows, in-scope training examples only
         self.train_seconds = 0.0
         self.n_examples = 0
 
@@ -250,13 +312,19 @@ class IntentModel:
         if calibrate and folds >= 2:
             svm_oof = np.full((len(texts), len(classes)), -1e3)
             knn_oof = np.zeros((len(texts), len(classes))) if self._uses_knn() else None
+            # Novelty needs out-of-scope examples to calibrate against (and in-scope ones to compare with).
+            has_oos = [is_oos(label) for label in classes]
+            novelty_oof = np.zeros(len(texts)) if self._uses_novelty() and any(has_oos) and not all(has_oos) else None
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.config.seed)
             for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
                 fold_model = IntentModel(self.config)
                 fold_model._fit_plain([texts[i] for i in train_idx], y[train_idx],
                                       None if dense is None else dense[train_idx])
-                svm_scores, knn_probs = fold_model._member_scores([texts[i] for i in test_idx],
-                                                                  None if dense is None else dense[test_idx])
+                fold_texts = [texts[i] for i in test_idx]
+                fold_dense = None if dense is None else dense[test_idx]
+                svm_scores, knn_probs = fold_model._member_scores(fold_texts, fold_dense)
+                if novelty_oof is not None:
+                    novelty_oof[test_idx] = fold_model._novelty(fold_texts, fold_dense)
                 # A class absent from a training fold cannot happen with stratification and folds <= min count.
                 columns = [classes.index(c) for c in fold_model.labels]
                 svm_oof[np.ix_(test_idx, columns)] = svm_scores
@@ -265,15 +333,21 @@ class IntentModel:
             svm_temperature = 1.0
             if knn_oof is not None:
                 svm_temperature = fit_temperature(svm_oof, np.searchsorted(classes, y))
-            self.calibration = calibrate_scores(_combine(svm_oof, knn_oof, svm_temperature), y, classes)
+            self.calibration = calibrate_scores(_combine(svm_oof, knn_oof, svm_temperature), y, classes,
+                                                novelty_oof)
             self.calibration.svm_temperature = svm_temperature
             self.calibration.folds = folds
         self._fit_plain(texts, y, dense)
+        if not self.calibration.novelty_slope:
+            self._novelty_memory = None  # no novelty calibration: the confidence is the probability
         self.train_seconds = time.perf_counter() - started
         return self
 
     def _uses_knn(self) -> bool:
         return self.config.knn > 0 and bool(self.config.encoders)
+
+    def _uses_novelty(self) -> bool:
+        return self.config.novelty_k > 0 and bool(self.config.encoders)
 
     def _fit_plain(self, texts: list[str], y: np.ndarray, dense: np.ndarray | None) -> None:
         self.labels = sorted(set(y.tolist()))
@@ -281,13 +355,23 @@ class IntentModel:
             dense = embed(texts, self.config.encoders)
         X = self._features(texts, dense, fit=True)
         self._svm = self._fit_svm(X, y)
+        rows = self._knn_rows(texts, dense) if self._uses_knn() or self._uses_novelty() else None
         if self._uses_knn():
-            self._memory = self._knn_rows(texts, dense)
+            self._memory = rows
             self._memory_labels = np.searchsorted(self.labels, y)
+        if self._uses_novelty():
+            assert rows is not None
+            self._novelty_memory = np.ascontiguousarray(rows[~np.array([is_oos(label) for label in y.tolist()],
+                                                                       dtype=bool)])
 
     def _knn_rows(self, texts: list[str], dense: np.ndarray | None) -> np.ndarray:
         """Dense rows scaled to unit norm, so that a dot product is the mean cosine over the encoders."""
         return self._dense_blocks(texts, dense) / np.float32(np.sqrt(len(self.config.encoders)))
+
+    def _novelty(self, texts: list[str], dense: np.ndarray | None) -> np.ndarray:
+        """Mean cosine of each text to its `novelty_k` nearest in-scope training examples."""
+        assert self._novelty_memory is not None
+        return knn_similarity(self._knn_rows(texts, dense), self._novelty_memory, self.config.novelty_k)
 
     def _member_scores(self, texts: list[str], dense: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """The SVM's decision values and, with a kNN member, its vote (None without)."""
@@ -304,22 +388,31 @@ class IntentModel:
 
     def predict_proba(self, texts: list[str], dense: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities, one row per text, columns in `self.labels` order."""
-        svm_scores, knn_probs = self._member_scores(list(texts), dense)
+        return self.score(texts, dense)[0]
+
+    def score(self, texts: list[str], dense: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The calibrated probabilities (as `predict_proba`) and the acceptance confidence of each text's
+        top intent: the value the threshold applies to (the top probability, times P(in scope | novelty)
+        when the model has a novelty calibration)."""
+        texts = list(texts)
+        if self.config.encoders and dense is None:
+            dense = embed(texts, self.config.encoders)
+        svm_scores, knn_probs = self._member_scores(texts, dense)
         scores = _combine(svm_scores, knn_probs, self.calibration.svm_temperature)
-        return _softmax(scores, self.calibration.temperature)
+        probs = _softmax(scores, self.calibration.temperature)
+        confidence = probs.max(axis=1) if len(texts) else np.zeros(0)
+        if self.calibration.novelty_slope and self._novelty_memory is not None and len(texts):
+            confidence = confidence * in_scope_probability(self._novelty(texts, dense), self.calibration)
+        return probs, confidence
 
     def predict(self, texts: list[str], dense: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """(label, confidence) per text; label is "nlu_fallback" below the threshold."""
+        """(label, acceptance confidence) per text; label is "nlu_fallback" below the threshold."""
         from .types import FALLBACK_INTENT
 
-        probs = self.predict_proba(texts, dense)
+        probs, confidence = self.score(texts, dense)
         top = probs.argmax(axis=1)
-        out = []
-        for row, index in zip(probs, top, strict=True):
-            confidence = float(row[index])
-            name = self.labels[index] if confidence >= self.calibration.threshold else FALLBACK_INTENT
-            out.append((name, confidence))
-        return out
+        return [(self.labels[index] if c >= self.calibration.threshold else FALLBACK_INTENT, float(c))
+                for index, c in zip(top, confidence, strict=True)]
 
     def summary(self) -> dict[str, Any]:
         return {"engine_version": ENGINE_VERSION, "config": self.config.as_dict(), "labels": self.labels,
@@ -386,7 +479,26 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, gold_oos: np.n
     return float(grid[pick]), rule, stats
 
 
-def calibrate_scores(scores: np.ndarray, y: np.ndarray, classes: list[str]) -> Calibration:
+def in_scope_probability(similarity: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """P(in scope | novelty similarity) under the calibration's logistic model."""
+    z = calibration.novelty_slope * np.asarray(similarity, dtype=np.float64) + calibration.novelty_intercept
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
+def fit_novelty(similarity: np.ndarray, in_scope: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of P(in scope | similarity): a logistic regression on held-out similarities, at
+    the data's own class prior (not rebalanced: the product with the intent probability stays a probability)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, std = float(similarity.mean()), float(similarity.std()) or 1.0
+    fitted = LogisticRegression(C=1.0, max_iter=1000).fit(((similarity - mean) / std)[:, None], in_scope)
+    slope = float(fitted.coef_[0, 0]) / std
+    return slope, float(fitted.intercept_[0]) - slope * mean
+
+
+def calibrate_scores(scores: np.ndarray, y: np.ndarray, classes: list[str],
+                     novelty: np.ndarray | None = None) -> Calibration:
+    """Temperature, novelty model and threshold from out-of-fold scores (and novelty similarities)."""
     gold = np.array([classes.index(label) for label in y])
     temperature = fit_temperature(scores, gold)
     probs = _softmax(scores, temperature)
@@ -395,10 +507,21 @@ def calibrate_scores(scores: np.ndarray, y: np.ndarray, classes: list[str]) -> C
     correct = top == gold
     gold_oos = np.array([is_oos(label) for label in y])
     predicted_oos = np.array([is_oos(classes[i]) for i in top])
-    threshold, rule, stats = choose_threshold(confidence, correct, gold_oos, predicted_oos)
+    calibration = Calibration(temperature=temperature)
+    stats: dict[str, float] = {}
+    if novelty is not None and gold_oos.any() and (~gold_oos).any():
+        calibration.novelty_slope, calibration.novelty_intercept = fit_novelty(novelty, ~gold_oos)
+        if calibration.novelty_slope > 0:  # more similar, more likely in scope; anything else is noise
+            stats["ece_probability"] = expected_calibration_error(confidence, correct)
+            confidence = confidence * in_scope_probability(novelty, calibration)
+        else:
+            calibration.novelty_slope = calibration.novelty_intercept = 0.0
+    threshold, rule, threshold_stats = choose_threshold(confidence, correct, gold_oos, predicted_oos)
+    stats.update(threshold_stats)
     stats["ece"] = expected_calibration_error(confidence, correct)
-    return Calibration(temperature=temperature, threshold=threshold, rule=rule,
-                       oof={k: round(v, 4) for k, v in stats.items()})
+    calibration.threshold, calibration.rule = threshold, rule
+    calibration.oof = {k: round(v, 4) for k, v in stats.items()}
+    return calibration
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:

@@ -68,13 +68,13 @@ def score(gold: list[str], predicted: list[str], sources: list[str] | None = Non
 
 def _predict(model: IntentModel, texts: list[str], dense: np.ndarray | None,
              threshold: float | None = None) -> tuple[list[str], list[str]]:
-    probs = model.predict_proba(texts, dense)
+    probs, confidence = model.score(texts, dense)  # the threshold applies to the acceptance confidence
     best = probs.argmax(axis=1)
     top1 = [model.labels[i] for i in best]
     if threshold is None:
         threshold = model.calibration.threshold
-    predicted = [label if probs[row, i] >= threshold else FALLBACK_INTENT
-                 for row, (i, label) in enumerate(zip(best, top1, strict=True))]
+    predicted = [label if confidence[row] >= threshold else FALLBACK_INTENT
+                 for row, label in enumerate(top1)]
     return predicted, top1
 
 

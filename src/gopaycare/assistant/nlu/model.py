@@ -1,9 +1,9 @@
 """`NLU`: a trained intent model plus language detection and entity extraction, saved to a directory.
 
 A model directory holds `manifest.json` (engine version, configuration, labels, calibration, package
-versions, data fingerprint) and `model.joblib` (the fitted vectorizers and SVM; encoders are not
-saved, their packages carry the weights). Only load model directories you (or the product) wrote:
-like any pickle, `model.joblib` can run code.
+versions, data fingerprint) and `model.joblib` (the fitted vectorizers and SVM, and with kNN or novelty the
+training embeddings; encoders are not saved, their packages carry the weights). Only load model
+directories you (or the product) wrote: like any pickle, `model.joblib` can run code.
 """
 
 from __future__ import annotations
@@ -214,13 +214,16 @@ class NLU:
         if not text.strip():
             return Parse(text=text, intent=Intent(FALLBACK_INTENT, 0.0), intent_ranking=[], entities=entities,
                          lang=lang)
-        probs = self.model.predict_proba([text])[0]
+        all_probs, acceptance = self.model.score([text])
+        probs = all_probs[0]
         order = np.argsort(-probs, kind="stable")[:RANKING_SIZE]
         ranking = [Intent(self.model.labels[i], round(float(probs[i]), 6)) for i in order]
-        top = ranking[0]
-        if float(probs[order[0]]) < self.threshold:
-            top = Intent(FALLBACK_INTENT, top.confidence)
-        intent = top
+        # The threshold applies to the acceptance confidence (the top probability, discounted by novelty when
+        # the model has a novelty calibration). An accepted intent keeps its probability as in the ranking
+        # (>= the acceptance confidence); a fallback carries the acceptance confidence (< the threshold).
+        intent = ranking[0]
+        if float(acceptance[0]) < self.threshold:
+            intent = Intent(FALLBACK_INTENT, round(float(acceptance[0]), 6))
         return Parse(text=text, intent=intent, intent_ranking=ranking, entities=entities, lang=lang)
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
