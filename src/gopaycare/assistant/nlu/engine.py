@@ -394,10 +394,14 @@ class IntentModel:
         """The calibrated probabilities (as `predict_proba`) and the acceptance confidence of each text's
         top intent: the value the threshold applies to (the top probability, times P(in scope | novelty)
         when the model has a novelty calibration)."""
+        from sklearn import config_context
+
         texts = list(texts)
         if self.config.encoders and dense is None:
             dense = embed(texts, self.config.encoders)
-        svm_scores, knn_probs = self._member_scores(texts, dense)
+        # Our own, already valid inputs: skip scikit-learn's per-call checks (about 1 ms of a 7 ms parse).
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            svm_scores, knn_probs = self._member_scores(texts, dense)
         scores = _combine(svm_scores, knn_probs, self.calibration.svm_temperature)
         probs = _softmax(scores, self.calibration.temperature)
         confidence = probs.max(axis=1) if len(texts) else np.zeros(0)
