@@ -30,7 +30,7 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..platform.i18n import LANGUAGES
-from ..wallet.port import TransactionView, WalletBackend
+from ..wallet.port import PaidPayment, TransactionView, WalletBackend
 from .models import CAMPAIGN_STATUSES, Campaign, Decision, SweepCursor
 from .rules import CampaignTerms, Check, PaymentFacts, Usage, check, customer_checks, validate_rules
 
@@ -232,13 +232,14 @@ class Promotions:
                 results.append(CampaignResult(view, checks, view.cashback_for(facts.amount)))
         return PaymentEvaluation(payment, decision, results)
 
-    def award(self, customer_id: int, reference: str) -> DecisionView:
-        """Decide the payment's cashback once (see the module doc) and credit it if it is due."""
+    def award(self, customer_id: int, reference: str, *, paid: PaidPayment | None = None) -> DecisionView:
+        """Decide the payment's cashback once (see the module doc) and credit it if it is due. `paid`:
+        the payment as the wallet already gave it with its payer (the sweep), saving the history lookup."""
         with self.db.read() as s:
             existing = self._decision(s, (reference or "").strip().upper())
         if existing is not None:
             return existing
-        facts, _ = self._facts(customer_id, reference)
+        facts, _ = self._facts(customer_id, reference, paid)
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
@@ -332,7 +333,7 @@ class Promotions:
                                       .where(Decision.payment_reference.in_(refs)))) if refs else set()
             for p in paid:
                 if p.payment.reference not in known:
-                    self.award(p.customer_id, p.payment.reference)
+                    self.award(p.customer_id, p.payment.reference, paid=p)
                     decided += 1
             if paid:
                 position = (paid[-1].payment.created_at, paid[-1].payment.reference)
@@ -396,10 +397,14 @@ class Promotions:
 
     # ------------------------------------------------------------------ facts
 
-    def _facts(self, customer_id: int, reference: str) -> tuple[PaymentFacts, TransactionView]:
+    def _facts(self, customer_id: int, reference: str,
+               paid: PaidPayment | None = None) -> tuple[PaymentFacts, TransactionView]:
         reference = (reference or "").strip().upper()
-        payment = next((x for x in self.wallet.list_transactions(customer_id, limit=200)
-                        if x.reference == reference and x.kind == "payment"), None)
+        if paid is not None and paid.customer_id == customer_id and paid.payment.reference == reference:
+            payment: TransactionView | None = paid.payment
+        else:
+            payment = next((x for x in self.wallet.list_transactions(customer_id, limit=200)
+                            if x.reference == reference and x.kind == "payment"), None)
         if payment is None:  # another customer's payment answers like an unknown one
             raise NotFound("no such payment in your history", reference=reference)
         merchant = self.wallet.merchant(payment.merchant_id) if payment.merchant_id else None
