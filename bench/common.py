@@ -1,10 +1,15 @@
-"""What the benchmark scripts share: their bench databases, COPY, and argument parsing."""
+"""What the benchmark scripts share: their bench databases, COPY, argument parsing, and running
+workers together under load."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
-from collections.abc import Sequence
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -58,3 +63,55 @@ def percentile(values: Sequence[float], q: int) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+@dataclass
+class WorkerOutcome:
+    """What one load worker did: the latency of each success, its failures by kind, when it stopped."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    finished: float = 0.0
+
+
+@dataclass
+class LoadResult:
+    workers: int
+    seconds: float
+    done: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def per_second(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: int) -> float:
+        return percentile(self.latencies_ms, q)
+
+
+def run_together(workers: int, work: Callable[[int], WorkerOutcome]) -> LoadResult:
+    """`workers` threads start at one moment (a barrier) and each runs `work(index)`; the run lasts
+    from the start until the last one finishes."""
+    start_line = threading.Barrier(workers + 1)
+    outcomes: list[WorkerOutcome] = []  # list.append is atomic under the GIL
+
+    def worker(index: int) -> None:
+        start_line.wait()
+        outcomes.append(work(index))
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    result = LoadResult(workers, max(o.finished for o in outcomes) - began)
+    failures: Counter[str] = Counter()
+    for outcome in outcomes:
+        result.latencies_ms.extend(outcome.latencies_ms)
+        failures.update(outcome.failures)
+    result.done = len(result.latencies_ms)
+    result.failures = dict(failures)
+    return result

@@ -51,7 +51,6 @@ import statistics
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -59,6 +58,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common import (
+    LoadResult,
+    WorkerOutcome,
     checkpoint,
     copy_rows,
     database_url,
@@ -66,6 +67,7 @@ from common import (
     percentile,
     positive_counts,
     recreate_database,
+    run_together,
 )
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -802,22 +804,6 @@ def describe(params: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- ticket creation
 
 
-@dataclass
-class CreateResult:
-    threads: int
-    seconds: float
-    created: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
-
-    @property
-    def per_second(self) -> float:
-        return self.created / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: int) -> float:
-        return percentile(self.latencies_ms, q)
-
-
 class Intake:
     """Customers' first chat messages from new phone numbers (+62857 + a counter, unused by the seed)."""
 
@@ -836,16 +822,12 @@ class Intake:
                            body=body, language=language)
         return got.new_ticket
 
-    def run(self, threads: int, seconds: float) -> CreateResult:
-        start_line = threading.Barrier(threads + 1)
+    def run(self, threads: int, seconds: float) -> LoadResult:
         budget = self.MAX_PER_RUN // threads
-        outcomes: list[tuple[list[float], Counter[str], float]] = []
 
-        def client(index: int) -> None:
+        def client(index: int) -> WorkerOutcome:
             rng = random.Random(self.seed * 1000 + threads * 100 + index)
-            latencies: list[float] = []
-            failures: Counter[str] = Counter()
-            start_line.wait()
+            outcome = WorkerOutcome()
             deadline = time.perf_counter() + seconds
             for _ in range(budget):
                 if time.perf_counter() >= deadline:
@@ -854,29 +836,16 @@ class Intake:
                 try:
                     new = self._one(rng)
                 except Exception as exc:  # counted and reported, never hidden
-                    failures[type(exc).__name__] += 1
+                    outcome.failures[type(exc).__name__] += 1
                     continue
                 if new:
-                    latencies.append((time.perf_counter() - began) * 1000)
+                    outcome.latencies_ms.append((time.perf_counter() - began) * 1000)
                 else:
-                    failures["not_a_new_ticket"] += 1
-            outcomes.append((latencies, failures, time.perf_counter()))
+                    outcome.failures["not_a_new_ticket"] += 1
+            outcome.finished = time.perf_counter()
+            return outcome
 
-        workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(threads)]
-        for worker in workers:
-            worker.start()
-        start_line.wait()
-        began = time.perf_counter()
-        for worker in workers:
-            worker.join()
-        result = CreateResult(threads, max(o[2] for o in outcomes) - began)
-        failures: Counter[str] = Counter()
-        for latencies, fails, _ in outcomes:
-            result.latencies_ms.extend(latencies)
-            failures.update(fails)
-        result.created = len(result.latencies_ms)
-        result.failures = dict(failures)
-        return result
+        return run_together(threads, client)
 
 
 # ---------------------------------------------------------------- report
@@ -914,16 +883,16 @@ def print_plans(results: list[QueryResult]) -> list[QueryResult]:
     return shown
 
 
-def print_intake(results: list[CreateResult]) -> None:
+def print_intake(results: list[LoadResult]) -> None:
     header = f"{'threads':>7} {'tickets/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'created':>8} {'failed':>6}"
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r.threads:>7} {r.per_second:>10.1f} {r.percentile(50):>8.2f} {r.percentile(95):>8.2f} "
-              f"{r.percentile(99):>8.2f} {r.created:>8} {sum(r.failures.values()):>6}")
+        print(f"{r.workers:>7} {r.per_second:>10.1f} {r.percentile(50):>8.2f} {r.percentile(95):>8.2f} "
+              f"{r.percentile(99):>8.2f} {r.done:>8} {sum(r.failures.values()):>6}")
     for r in results:
         if r.failures:
-            print(f"  failures at {r.threads} threads: {r.failures}")
+            print(f"  failures at {r.workers} threads: {r.failures}")
 
 
 # ---------------------------------------------------------------- main
@@ -983,7 +952,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def write_json(args: argparse.Namespace, seeded: Seeded, queries: list[QueryResult], shown: list[QueryResult],
-               creations: list[CreateResult]) -> None:
+               creations: list[LoadResult]) -> None:
     payload = {
         "when": datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "pg_admin_url")},
@@ -991,9 +960,9 @@ def write_json(args: argparse.Namespace, seeded: Seeded, queries: list[QueryResu
         "seeding": {"seconds": {k: round(v, 1) for k, v in seeded.timings.items()}, "rows": seeded.counts},
         "queries": [r.row() | {"plan": r.plan, "slowest_run": describe(r.slowest.params)} for r in queries],
         "plans_shown": [f"{r.name} ({r.viewer})" for r in shown],
-        "ticket_creation": [{"threads": r.threads, "tickets_per_s": round(r.per_second, 1),
+        "ticket_creation": [{"threads": r.workers, "tickets_per_s": round(r.per_second, 1),
                              "p50_ms": round(r.percentile(50), 2), "p95_ms": round(r.percentile(95), 2),
-                             "p99_ms": round(r.percentile(99), 2), "created": r.created, "failures": r.failures,
+                             "p99_ms": round(r.percentile(99), 2), "created": r.done, "failures": r.failures,
                              "seconds": round(r.seconds, 2)} for r in creations],
     }
     with open(args.json, "w", encoding="utf-8") as out:

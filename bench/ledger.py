@@ -44,22 +44,22 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from common import (
+    LoadResult,
+    WorkerOutcome,
     checkpoint,
     copy_rows,
     database_url,
     drop_database,
-    percentile,
     positive_counts,
     recreate_database,
+    run_together,
 )
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import URL, Engine, make_url
@@ -187,22 +187,6 @@ def seed_wallets(services: Services, count: int, balance: int) -> list[int]:
 # ---------------------------------------------------------------- the load
 
 
-@dataclass
-class LoadResult:
-    clients: int
-    seconds: float
-    succeeded: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
-
-    @property
-    def per_second(self) -> float:
-        return self.succeeded / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: int) -> float:
-        return percentile(self.latencies_ms, q)
-
-
 class PaymentPlan:
     """Hands out (customer, merchant, amount, key): wallets in turn from a shuffled list, so no
     wallet is asked for more than `per_wallet` payments over the whole run, and the loop ends there."""
@@ -225,16 +209,9 @@ class PaymentPlan:
                 rng.randint(MIN_AMOUNT, MAX_AMOUNT), f"bench-{self._run}-{n}")
 
 
-@dataclass
-class _ClientOutcome:
-    latencies_ms: list[float]
-    failures: Counter[str]
-    finished: float
-
-
-def _pay_until(wallet: ReferenceWallet, plan: PaymentPlan, rng: random.Random, seconds: float) -> _ClientOutcome:
+def _pay_until(wallet: ReferenceWallet, plan: PaymentPlan, rng: random.Random, seconds: float) -> WorkerOutcome:
     """One client: pay merchants one after another for `seconds` (or until the plan runs out)."""
-    outcome = _ClientOutcome([], Counter(), 0.0)
+    outcome = WorkerOutcome()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline and (payment := plan.take(rng)) is not None:
         customer, merchant, amount, key = payment
@@ -254,29 +231,7 @@ def _pay_until(wallet: ReferenceWallet, plan: PaymentPlan, rng: random.Random, s
 
 def run_load(wallet: ReferenceWallet, plan: PaymentPlan, clients: int, seconds: float, seed: int) -> LoadResult:
     """`clients` threads start together and pay merchants for `seconds`."""
-    start_line = threading.Barrier(clients + 1)
-    outcomes: list[_ClientOutcome] = []  # list.append is atomic under the GIL
-
-    def client(index: int) -> None:
-        rng = random.Random(seed * 1000 + index)
-        start_line.wait()
-        outcomes.append(_pay_until(wallet, plan, rng, seconds))
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start_line.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    result = LoadResult(clients, max(o.finished for o in outcomes) - began)
-    failures: Counter[str] = Counter()
-    for outcome in outcomes:
-        result.latencies_ms.extend(outcome.latencies_ms)
-        failures.update(outcome.failures)
-    result.succeeded = len(result.latencies_ms)
-    result.failures = dict(failures)
-    return result
+    return run_together(clients, lambda index: _pay_until(wallet, plan, random.Random(seed * 1000 + index), seconds))
 
 
 def load_database(url: str, clients: int) -> Database:
@@ -353,10 +308,10 @@ def report_rows(ours: list[LoadResult], theirs: list[PgbenchResult]) -> list[dic
     rows = []
     for app, pg in zip(ours, theirs, strict=True):
         rows.append({
-            "clients": app.clients, "payments_per_s": round(app.per_second, 1), "pgbench_tps": round(pg.tps, 1),
+            "clients": app.workers, "payments_per_s": round(app.per_second, 1), "pgbench_tps": round(pg.tps, 1),
             "ratio": round(app.per_second / pg.tps, 3) if pg.tps else None,
             "p50_ms": round(app.percentile(50), 2), "p95_ms": round(app.percentile(95), 2),
-            "pgbench_latency_avg_ms": pg.latency_avg_ms, "succeeded": app.succeeded,
+            "pgbench_latency_avg_ms": pg.latency_avg_ms, "succeeded": app.done,
             "failed": sum(app.failures.values()), "failures": app.failures, "seconds": round(app.seconds, 2),
         })
     return rows
