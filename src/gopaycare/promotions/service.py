@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,11 @@ def _campaign_view(c: Campaign) -> CampaignView:
                         flat_amount=c.flat_amount, max_cashback=c.max_cashback, rules=dict(c.rules or {}),
                         budget=c.budget, granted_total=c.granted_total, id=c.id, titles=dict(c.titles),
                         credit_delay_hours=c.credit_delay_hours)
+
+
+def _running_at(at: datetime) -> Select[tuple[Campaign]]:
+    """Active campaigns whose period holds `at`."""
+    return select(Campaign).where(Campaign.status == "active", Campaign.starts_at <= at, Campaign.ends_at > at)
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,11 @@ class Promotions:
                 stmt = stmt.where(Campaign.status == status)
             return [_campaign_view(c) for c in s.scalars(stmt)]
 
+    def running(self) -> list[CampaignView]:
+        """The campaigns paying out now, ending soonest first (what the help center shows)."""
+        with self.db.read() as s:
+            return [_campaign_view(c) for c in s.scalars(_running_at(self.clock.now()).order_by(Campaign.ends_at))]
+
     @staticmethod
     def _campaign(s: Session, code: str, *, for_update: bool = False) -> Campaign:
         stmt = select(Campaign).where(Campaign.code == (code or "").strip().upper())
@@ -197,8 +207,7 @@ class Promotions:
         since = self.identity.get(customer_id).created_at
         out = []
         with self.db.read() as s:
-            campaigns = s.scalars(select(Campaign).where(Campaign.status == "active", Campaign.starts_at <= now,
-                                                         Campaign.ends_at > now).order_by(Campaign.ends_at)).all()
+            campaigns = s.scalars(_running_at(now).order_by(Campaign.ends_at)).all()
             for c in campaigns:
                 view = _campaign_view(c)
                 usage = self._usage(s, c.id, customer_id, now)
@@ -243,9 +252,8 @@ class Promotions:
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
-                campaigns = s.scalars(select(Campaign).where(
-                    Campaign.status == "active", Campaign.starts_at <= facts.at, Campaign.ends_at > facts.at)
-                    .order_by(Campaign.id).with_for_update()).all()
+                # Locked in id order, so racing awards cannot deadlock.
+                campaigns = s.scalars(_running_at(facts.at).order_by(Campaign.id).with_for_update()).all()
                 best: tuple[int, Campaign] | None = None
                 for c in campaigns:
                     view = _campaign_view(c)

@@ -4,11 +4,14 @@ The assistant says them to customers; the agent console and help center can show
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..platform.i18n import STATUS_AND_TIER_WORDS, format_rupiah, normalize_language, render, short_date
 from .rules import CampaignTerms, Check
+
+if TYPE_CHECKING:
+    from .service import CampaignView
 
 WORDS: dict[str, dict[str, str]] = {
     **STATUS_AND_TIER_WORDS,
@@ -110,7 +113,7 @@ def reward(terms: CampaignTerms, lang: str) -> str:
     return text
 
 
-def describe(terms: CampaignTerms, title: str, lang: str, tz: ZoneInfo, *, credit_delay_hours: int = 0) -> str:
+def describe(terms: CampaignView, lang: str, tz: ZoneInfo) -> str:
     """'Jajan hemat (JAJAN10): 10% cashback up to Rp10.000; at food merchants, ..., until 31 Dec 2026.'"""
     conditions = []
     for rule, value in terms.rules.items():
@@ -124,10 +127,10 @@ def describe(terms: CampaignTerms, title: str, lang: str, tz: ZoneInfo, *, credi
             conditions.append(render(T, f"term_{rule}", lang, limit=value))
         else:
             conditions.append(render(T, f"term_{rule}", lang))
-    if credit_delay_hours:
-        conditions.append(render(T, "term_credit_delay", lang, hours=credit_delay_hours))
+    if terms.credit_delay_hours:
+        conditions.append(render(T, "term_credit_delay", lang, hours=terms.credit_delay_hours))
     conditions.append(render(T, "term_until", lang, end=day(terms.ends_at, lang, tz)))
-    return render(T, "terms", lang, title=title, code=terms.code, reward=reward(terms, lang),
+    return render(T, "terms", lang, title=terms.title(lang), code=terms.code, reward=reward(terms, lang),
                   conditions=SEPARATOR[normalize_language(lang)].join(conditions))
 
 

@@ -64,9 +64,7 @@ class PaymentFailed(_AccountFlow):
             # "It failed" may be a top-up or a withdrawal the customer calls a payment.
             failed = recent_failure(a, t, history, kinds=("topup", "withdrawal"))
         if failed is not None:
-            t.checked(f"latest failed {failed.kind} {failed.reference}: {failed.failure_reason}")
-            t.slots["reference"] = failed.reference
-            return self.explain(a, t, failed)
+            return explain_failure(a, t, failed)
         if not payments:
             return _outcome().reply(say("no_payments", t.lang), resolved=True)
         latest = payments[0]

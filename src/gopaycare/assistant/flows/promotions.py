@@ -119,15 +119,12 @@ class CurrentPromotions(Flow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         promos, tz = a.svc.promotions, a.svc.settings.tz
         if t.customer_id is not None:
-            lines = [describe(o.campaign, o.campaign.title(t.lang), t.lang, tz,
-                              credit_delay_hours=o.campaign.credit_delay_hours)
+            lines = [describe(o.campaign, t.lang, tz)
                      + (say("promo_uses_left", t.lang, n=o.uses_left) if o.uses_left is not None else "")
                      for o in promos.offers(t.customer_id)]
             text = say("promo_offers", t.lang, offers="\n".join(lines)) if lines else say("promo_no_offers", t.lang)
         else:
-            running = [c for c in promos.list(status="active") if c.starts_at <= t.now < c.ends_at]
-            lines = [describe(c, c.title(t.lang), t.lang, tz, credit_delay_hours=c.credit_delay_hours)
-                     for c in running]
+            lines = [describe(c, t.lang, tz) for c in promos.running()]
             text = say("promo_offers_public", t.lang, offers="\n".join(lines)) if lines else \
                 (a.kb_answer(t.text, t.lang, intent=self.intent) or say("promo_no_offers", t.lang))
         parts = [text]

@@ -49,7 +49,7 @@ def campaign_out(c: CampaignView, lang: str, svc: Services) -> dict[str, Any]:
             "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat(), "percent": c.percent,
             "flat_amount": c.flat_amount, "max_cashback": c.max_cashback, "rules": c.rules, "budget": c.budget,
             "granted_total": c.granted_total, "credit_delay_hours": c.credit_delay_hours,
-            "terms": describe(c, c.title(lang), lang, svc.settings.tz, credit_delay_hours=c.credit_delay_hours)}
+            "terms": describe(c, lang, svc.settings.tz)}
 
 
 def check_out(check: Check, lang: str, svc: Services) -> dict[str, Any]:
@@ -61,8 +61,8 @@ def check_out(check: Check, lang: str, svc: Services) -> dict[str, Any]:
 @router.get("/promotions")
 def running(lang: str | None = Query(None, max_length=10), svc: Services = Depends(services)) -> dict[str, Any]:
     """The campaigns running now, with their terms in words (no login: the help center shows them)."""
-    lang, now = normalize_language(lang), svc.clock.now()
-    items = [c for c in svc.promotions.list(status="active") if c.starts_at <= now < c.ends_at]
+    lang = normalize_language(lang)
+    items = svc.promotions.running()
     public = ("code", "title", "starts_at", "ends_at", "percent", "flat_amount", "max_cashback", "rules", "terms")
     return {"items": [{k: v for k, v in campaign_out(c, lang, svc).items() if k in public} for c in items]}
 
