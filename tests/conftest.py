@@ -179,9 +179,7 @@ def product_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture
 def bot(svc: Services, product_nlu: Any) -> Any:
-    from gopaycare.assistant.engine import Assistant
-
-    return Assistant(svc, product_nlu)
+    return svc.make_assistant(product_nlu)
 
 
 # ---------------------------------------------------------------- help desk
@@ -201,14 +199,20 @@ def agent(svc):
 
 @pytest.fixture
 def dispatched(svc) -> list[tuple[int, bool]]:
-    """Outbound message ids handed to delivery, each with whether it was committed by then."""
+    """Desk messages handed to delivery (through the outbox), each with whether it was committed
+    by then."""
     from gopaycare.desk.models import Message
+    from gopaycare.platform.outbox import OutboxMessage
 
     sent: list[tuple[int, bool]] = []
+    deliver = svc.outbox.dispatch
 
-    def dispatch(message_id: int) -> None:
+    def dispatch(outbox_id: int) -> None:
         with svc.db.read() as s:
-            sent.append((message_id, s.get(Message, message_id) is not None))
+            row = s.get(OutboxMessage, outbox_id)
+            if row is not None and row.source_type == "message":
+                sent.append((row.source_id, s.get(Message, row.source_id) is not None))
+        deliver(outbox_id)
 
-    svc.desk.ctx.dispatch_outbound = dispatch
+    svc.outbox.dispatch = dispatch
     return sent

@@ -35,6 +35,12 @@ def say(bot: Any, phone: str, text: str, lang: str, channel: str = "whatsapp") -
     return bot.chat(channel=channel, identity_kind=kind, identity_value=phone, body=text, language=lang)
 
 
+def codes_to(svc: Any, destination: str) -> list[Any]:
+    """The one-time codes' messages sent to an address (not the assistant's replies, which go to
+    the same number on WhatsApp)."""
+    return [m for m in svc.outbox.messages_to(destination) if m.purpose != "reply"]
+
+
 def joined(answer: Any) -> str:
     return "\n".join(answer.replies)
 

@@ -18,8 +18,9 @@ from sqlalchemy import create_engine, func, select, text
 
 from gopaycare.cli import main
 from gopaycare.container import Services, build
-from gopaycare.identity.models import Customer, OutboxMessage
+from gopaycare.identity.models import Customer
 from gopaycare.platform.errors import Unauthenticated
+from gopaycare.platform.outbox import OutboxMessage
 from gopaycare.platform.settings import Settings
 from gopaycare.wallet.verify import CHECKS
 

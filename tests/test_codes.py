@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from gopaycare.identity.models import OneTimeCode, OutboxMessage
+from gopaycare.identity.models import OneTimeCode
 from gopaycare.platform import audit
 from gopaycare.platform.errors import NotFound, RateLimited, ValidationFailed
+from gopaycare.platform.outbox import OutboxMessage
 from tests.conftest import START
 
 PHONE = "+6281000000001"  # the first customer made by make_customer

@@ -87,7 +87,7 @@ def test_solving_asks_once_in_the_ticket_language(svc, supervisor, clock, dispat
     question = CATALOG["question"][language].format(ticket_id=got.ticket_id)
     assert messages(svc, supervisor, got.ticket_id)[-1] == ("out", "system", False, question)
     sent = svc.desk.conversations.messages(supervisor, got.ticket_id)[-1]
-    assert (sent.channel, sent.delivery_status) == ("chat", "pending")
+    assert (sent.channel, sent.delivery_status) == ("chat", "sent")
     assert dispatched == [(sent.id, True)]
     (entry,) = history(svc, got.ticket_id, "csat.asked")
     assert (entry.actor_type, entry.details) == (

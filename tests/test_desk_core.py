@@ -308,7 +308,7 @@ def test_agents_only_receive_events_they_may_see(svc, supervisor, agent):
 
 def test_initial_state_plus_events_equals_a_fresh_fetch(svc, supervisor, clock):
     """The contract of the event stream (Zulip's test_events idea)."""
-    from gopaycare.desk.context import ticket_summary
+    from gopaycare.desk.events import ticket_summary
 
     def fetch():
         return {t.id: ticket_summary(t) for t in svc.desk.inbox.tickets(supervisor, TicketFilter(
@@ -374,41 +374,60 @@ class RecordingSender:
     def __init__(self, fail: bool = False):
         self.sent, self.fail = [], fail
 
-    def send(self, message, conversation, address):
-        from gopaycare.desk.outbound import OutboundError
+    def send(self, message):
+        from gopaycare.platform.outbox import DeliveryError
 
         if self.fail:
-            raise OutboundError("provider down")
-        self.sent.append((message.body, conversation.channel, address))
+            raise DeliveryError("provider down")
+        self.sent.append((message.body, message.channel, message.destination))
         return f"prov-{message.id}"
+
+
+def _delivery(svc, message_id):
+    from gopaycare.platform.outbox import OutboxMessage
+
+    with svc.db.read() as s:
+        row = s.execute(select(OutboxMessage).where(OutboxMessage.source_type == "message",
+                                                    OutboxMessage.source_id == message_id)).scalar_one()
+        message = s.get(Message, message_id)
+        return row, message
 
 
 def test_replies_go_out_on_the_conversations_channel_once(svc, supervisor):
     sender = RecordingSender()
-    svc.desk.outbound.register("whatsapp", sender)
+    svc.outbox.register("whatsapp", sender)
     got = receive(svc, "halo", channel="whatsapp", kind="whatsapp")
 
     reply = svc.desk.conversations.reply(supervisor, got.ticket_id, "Halo, kami cek ya")
-    svc.tasks["deliver_reply"](reply)  # a repeated job sends nothing more
+    row, _ = _delivery(svc, reply)
+    svc.tasks["deliver_message"](row.id)  # a repeated job sends nothing more
 
     assert sender.sent == [("Halo, kami cek ya", "whatsapp", PHONE)]
-    message = [m for m in svc.desk.conversations.messages(supervisor, got.ticket_id) if m.id == reply][0]
-    assert (message.delivery_status, message.provider_message_id) == ("sent", f"prov-{reply}")
+    row, message = _delivery(svc, reply)
+    assert (row.status, row.attempts, row.provider_message_id) == ("sent", 1, f"prov-{row.id}")
+    assert (message.delivery_status, message.provider_message_id) == ("sent", f"prov-{row.id}")
 
 
-def test_a_failed_delivery_stays_pending_and_the_sweep_sends_it(svc, supervisor):
+def test_a_failed_delivery_waits_its_backoff_and_the_sweep_sends_it(svc, supervisor, clock):
     sender = RecordingSender(fail=True)
-    svc.desk.outbound.register("chat", sender)
-    got = receive(svc, "hi")
+    svc.outbox.register("whatsapp", sender)
+    got = receive(svc, "hi", channel="whatsapp", kind="whatsapp")
     reply = svc.desk.conversations.reply(supervisor, got.ticket_id, "hello")
-    assert svc.desk.outbound.pending_ids() == [reply]
+    row, message = _delivery(svc, reply)
+    assert (row.status, row.attempts, row.last_error, message.delivery_status) == (
+        "queued", 1, "provider down", "pending")
 
+    # The provider is back, but the first retry is due only 30 seconds after the failure
     sender.fail = False
-    assert svc.tasks["sweep_replies"].call_local() == 1
+    clock.advance(seconds=29)
+    assert svc.tasks["sweep_outbox"].call_local() == 0
+    clock.advance(seconds=1)
+    assert svc.tasks["sweep_outbox"].call_local() == 1
 
-    # A chat reply has no phone address: the chat adapter answers on the conversation itself
-    assert sender.sent == [("hello", "chat", None)]
-    assert svc.desk.outbound.pending_ids() == []
+    assert sender.sent == [("hello", "whatsapp", PHONE)]
+    row, message = _delivery(svc, reply)
+    assert (row.status, row.attempts, message.delivery_status) == ("sent", 2, "sent")
+    assert svc.tasks["sweep_outbox"].call_local() == 0
 
 
 def test_a_rating_sent_as_a_message_answers_csat_and_does_not_reopen(svc, supervisor):

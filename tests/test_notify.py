@@ -26,16 +26,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from gopaycare.channels.email_smtp import SmtpEmailSender
+from gopaycare.channels.registry import senders_from_settings
+from gopaycare.channels.sms_twilio import TwilioSmsSender
 from gopaycare.container import Services, build
-from gopaycare.identity.models import OutboxMessage
-from gopaycare.identity.notify import (
-    DeliveryError,
-    SmtpEmailSender,
-    TwilioSmsSender,
-    senders_from_settings,
-)
 from gopaycare.platform.clock import FakeClock
 from gopaycare.platform.errors import RateLimited, ValidationFailed
+from gopaycare.platform.outbox import OutboxMessage
 from gopaycare.platform.settings import Settings, load_settings
 
 from .conftest import PASSWORD, PIN, START
@@ -295,7 +292,7 @@ def test_sms_code_is_posted_to_the_provider_with_basic_auth(sms_svc, twilio, clo
     sms_svc.identity.verify_code(customer, "login", code)
 
 
-def test_provider_error_keeps_the_message_queued_then_a_later_delivery_sends_it_once(sms_svc, twilio):
+def test_provider_error_keeps_the_message_queued_then_a_later_delivery_sends_it_once(sms_svc, twilio, clock):
     # Given a provider that answers 500
     customer = _customer(sms_svc)
     twilio.fail_with = 500
@@ -303,17 +300,20 @@ def test_provider_error_keeps_the_message_queued_then_a_later_delivery_sends_it_
     # When a code is sent
     sms_svc.identity.send_code(customer, "login", "sms")
 
-    # Then the message stays queued, with the attempt and the provider's answer recorded
+    # Then the message stays queued, with the attempt, the provider's answer and the next try recorded
     row = _only_message(sms_svc)
     assert (row.status, row.attempts, row.last_error) == ("queued", 1, "SMS provider answered 500")
-    assert (row.sent_at, row.provider_message_id) == (None, None)
+    assert (row.sent_at, row.provider_message_id, row.next_attempt_at) == (None, None, START + timedelta(seconds=30))
     assert len(twilio.requests) == 1 and twilio.delivered == []
 
-    # When the provider recovers and the message is delivered again
+    # When the provider recovers: a delivery before the backoff is over does not send it
     twilio.fail_with = None
-    assert sms_svc.outbox.deliver(row.id) == "sent"
+    assert sms_svc.outbox.deliver(row.id) == "queued"
+    assert len(twilio.requests) == 1
 
-    # Then it reached the provider once, and a repeated delivery sends nothing more
+    # When the backoff is over, it is delivered, once: a repeated delivery sends nothing more
+    clock.advance(seconds=30)
+    assert sms_svc.outbox.deliver(row.id) == "sent"
     assert sms_svc.outbox.deliver(row.id) == "sent"
     assert len(twilio.delivered) == 1
     assert len(twilio.requests) == 2
@@ -322,43 +322,90 @@ def test_provider_error_keeps_the_message_queued_then_a_later_delivery_sends_it_
     assert row.provider_message_id == twilio.delivered[0]["sid"]
 
 
-def test_direct_delivery_while_the_provider_still_fails_raises_and_counts_the_attempt(sms_svc, twilio):
-    # Given a queued message after one failed attempt
+def test_each_failed_attempt_doubles_the_wait_and_is_counted(sms_svc, twilio, clock):
+    # Given a provider that keeps answering 503
     customer = _customer(sms_svc)
     twilio.fail_with = 503
     sms_svc.identity.send_code(customer, "login", "sms")
     message_id = _only_message(sms_svc).id
 
-    # When delivery is tried again while the provider still fails
-    with pytest.raises(DeliveryError, match="SMS provider answered 503"):
-        sms_svc.outbox.deliver(message_id)
+    # When each retry runs as soon as it is due
+    waits = []
+    for _ in range(3):
+        row = _only_message(sms_svc)
+        waits.append((row.next_attempt_at - clock.now()).total_seconds())
+        clock.set(row.next_attempt_at)
+        assert sms_svc.outbox.deliver(message_id) == "queued"
 
-    # Then the second attempt is counted (it is not rolled back with the error)
+    # Then the waits were 30, 60 and 120 seconds, and every attempt is counted (not rolled back)
+    assert waits == [30, 60, 120]
     row = _only_message(sms_svc)
-    assert (row.status, row.attempts, row.last_error) == ("queued", 2, "SMS provider answered 503")
+    assert (row.status, row.attempts, row.last_error) == ("queued", 4, "SMS provider answered 503")
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=240)
+
+
+def _notify(svc, clock, body="GoPay: your refund is on its way"):
+    """A notification that does not expire (unlike a code), written as a use case would."""
+    with svc.db.transaction() as s:
+        return svc.outbox.queue(s, channel="sms", destination=PHONE, body=body, purpose="notice",
+                                now=clock.now()).id
 
 
 def test_fifth_failed_attempt_gives_up_and_the_sweep_leaves_it_alone(sms_svc, twilio, clock):
     # Given a provider that keeps failing and a message with one failed attempt
-    customer = _customer(sms_svc)
     twilio.fail_with = 500
-    sms_svc.identity.send_code(customer, "login", "sms")
-    message_id = _only_message(sms_svc).id
+    message_id = _notify(sms_svc, clock)
 
-    # When it is tried three more times, then a fifth
-    for _ in range(3):
-        with pytest.raises(DeliveryError):
-            sms_svc.outbox.deliver(message_id)
-    assert sms_svc.outbox.deliver(message_id) == "failed"
+    # When it is tried three more times, then a fifth, each when due
+    for expected in ("queued", "queued", "queued", "failed"):
+        clock.set(_only_message(sms_svc).next_attempt_at)
+        assert sms_svc.outbox.deliver(message_id) == expected
 
     # Then it is failed after exactly 5 attempts and no sweep picks it up again
     row = _only_message(sms_svc)
-    assert (row.status, row.attempts, row.last_error) == ("failed", 5, "SMS provider answered 500")
+    assert (row.status, row.attempts, row.last_error, row.next_attempt_at) == (
+        "failed", 5, "SMS provider answered 500", None)
     twilio.fail_with = None
     clock.advance(minutes=10)
-    assert sms_svc.outbox.pending_ids() == []
+    assert sms_svc.outbox.due_ids() == []
     assert sms_svc.tasks["sweep_outbox"].call_local() == 0
     assert len(twilio.requests) == 5 and twilio.delivered == []
+
+
+def test_a_code_is_not_sent_after_it_expired(sms_svc, twilio, clock):
+    # Given a code whose delivery failed, with a provider down until after the code's 5 minutes
+    customer = _customer(sms_svc)
+    twilio.fail_with = 500
+    sms_svc.identity.send_code(customer, "login", "sms")
+    for _ in range(3):  # tries at 10:00:30, 10:01:30 and 10:03:30 fail too
+        clock.set(_only_message(sms_svc).next_attempt_at)
+        sms_svc.outbox.deliver(_only_message(sms_svc).id)
+
+    # When the provider is back for the next try (10:07:30, after the code expired at 10:05)
+    twilio.fail_with = None
+    clock.set(_only_message(sms_svc).next_attempt_at)
+    assert sms_svc.tasks["sweep_outbox"].call_local() == 1
+
+    # Then the stale code is not sent: it expired, and the customer asks for a new one
+    row = _only_message(sms_svc)
+    assert (row.status, row.attempts) == ("expired", 4)
+    assert twilio.delivered == []
+
+
+def test_a_message_the_provider_refuses_fails_at_once(sms_svc, twilio, clock):
+    # Given a provider that says the number is invalid (400: sending it again cannot help)
+    customer = _customer(sms_svc)
+    twilio.fail_with = 400
+
+    # When a code is sent
+    sms_svc.identity.send_code(customer, "login", "sms")
+
+    # Then it failed after one attempt, and nothing tries it again
+    row = _only_message(sms_svc)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, "SMS provider refused the message (400)")
+    clock.advance(hours=1)
+    assert sms_svc.tasks["sweep_outbox"].call_local() == 0
+    assert len(twilio.requests) == 1
 
 
 def test_unreachable_provider_is_a_delivery_error(settings, clock):
@@ -474,27 +521,23 @@ def test_a_rolled_back_transaction_sends_nothing(sms_svc, twilio, clock):
     assert [d["Body"] for d in twilio.delivered] == ["GoPay: second"]
 
 
-def test_the_sweep_delivers_queued_messages_older_than_a_minute(sms_svc, twilio, clock):
-    # Given a message whose delivery failed at 10:00:00
+def test_the_sweep_delivers_a_message_once_its_backoff_is_over(sms_svc, twilio, clock):
+    # Given a message whose delivery failed at 10:00:00 (next try at 10:00:30)
     customer = _customer(sms_svc)
     twilio.fail_with = 500
     sms_svc.identity.send_code(customer, "login", "sms")
     message_id = _only_message(sms_svc).id
     twilio.fail_with = None
 
-    # When the sweep runs 30 seconds later, then exactly 60 seconds later
-    clock.advance(seconds=30)
+    # When the sweep runs 29 seconds later
+    clock.advance(seconds=29)
     assert sms_svc.tasks["sweep_outbox"].call_local() == 0
-    clock.advance(seconds=30)
-    assert sms_svc.tasks["sweep_outbox"].call_local() == 0
-
-    # Then the message is left to its own job until it is more than a minute old
     assert twilio.delivered == []
     assert _only_message(sms_svc).status == "queued"
 
-    # When the sweep runs at 10:01:01
+    # When it runs at 10:00:30
     clock.advance(seconds=1)
-    assert sms_svc.outbox.pending_ids() == [message_id]
+    assert sms_svc.outbox.due_ids() == [message_id]
     assert sms_svc.tasks["sweep_outbox"].call_local() == 1
 
     # Then the message is sent once, and the next sweep finds nothing
@@ -504,19 +547,38 @@ def test_the_sweep_delivers_queued_messages_older_than_a_minute(sms_svc, twilio,
     assert len(twilio.delivered) == 1
 
 
+def test_the_sweep_picks_up_a_message_whose_job_was_lost(sms_svc, twilio, clock):
+    # Given a message committed at 10:00:00 whose delivery job never ran (a crash after commit)
+    sms_svc.outbox.dispatch = lambda message_id: None
+    _customer(sms_svc)
+    with sms_svc.db.transaction() as s:
+        sms_svc.outbox.queue(s, channel="sms", destination=PHONE, body="GoPay: hello", purpose="login",
+                             now=clock.now())
+
+    # When the sweep runs at 10:01:00, then at 10:01:01
+    clock.advance(seconds=60)
+    assert sms_svc.tasks["sweep_outbox"].call_local() == 0
+    clock.advance(seconds=1)
+    assert sms_svc.tasks["sweep_outbox"].call_local() == 1
+
+    # Then it was left to its own job for a minute, and then sent once
+    assert [d["Body"] for d in twilio.delivered] == ["GoPay: hello"]
+    assert (_only_message(sms_svc).status, _only_message(sms_svc).attempts) == ("sent", 1)
+
+
 def test_the_sweep_retries_and_counts_a_still_failing_message(sms_svc, twilio, clock):
-    # Given a queued message more than a minute old and a provider still down
+    # Given a queued message whose backoff is over and a provider still down
     customer = _customer(sms_svc)
     twilio.fail_with = 500
     sms_svc.identity.send_code(customer, "login", "sms")
     clock.advance(minutes=2)
 
-    # When the sweep runs (jobs are immediate: the failure does not escape the task)
+    # When the sweep runs (the failure does not escape the task: the outbox schedules its next try)
     assert sms_svc.tasks["sweep_outbox"].call_local() == 1
 
-    # Then the attempt is counted and the message is still queued
+    # Then the attempt is counted and the message is still queued, for 60 seconds later
     row = _only_message(sms_svc)
-    assert (row.status, row.attempts) == ("queued", 2)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("queued", 2, clock.now() + timedelta(seconds=60))
 
 
 def test_delivery_logs_mask_the_destination_and_never_hold_the_code(sms_svc, twilio, caplog):
@@ -589,7 +651,7 @@ def test_a_message_being_sent_is_not_sent_twice_and_an_abandoned_claim_expires(s
     """The send happens outside any transaction; a claim keeps a second worker (or the sweep) off it,
     and a worker that died mid-send leaves a claim that expires."""
     from gopaycare.container import build
-    from gopaycare.identity.models import OutboxMessage
+    from gopaycare.platform.outbox import OutboxMessage
 
     class Recorder:
         def __init__(self):
@@ -615,9 +677,9 @@ def test_a_message_being_sent_is_not_sent_twice_and_an_abandoned_claim_expires(s
             row = s.get(OutboxMessage, 1)
             row.status, row.claimed_until = "queued", clock.now() + timedelta(seconds=120)
         clock.advance(seconds=90)
-        assert svc.outbox.pending_ids() == []
+        assert svc.outbox.due_ids() == []
         clock.advance(seconds=31)
-        assert svc.outbox.pending_ids() == [1]
+        assert svc.outbox.due_ids() == [1]
         assert svc.outbox.deliver(1) == "sent" and len(sender.bodies) == 2
     finally:
         svc.close()

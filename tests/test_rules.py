@@ -134,8 +134,8 @@ def test_trigger_on_a_new_ticket_applies_its_actions_in_order(svc, supervisor, d
         ("out", "system", False, REPLY["id"]),
     ]
     reply = svc.desk.conversations.messages(supervisor, got.ticket_id)[-1]
-    assert (reply.channel, reply.delivery_status, reply.author_id) == ("chat", "pending", None)
-    # only the reply leaves, and only after commit
+    assert (reply.channel, reply.delivery_status, reply.author_id) == ("chat", "sent", None)
+    # only the reply leaves (the chat releases it at once), and only after commit
     assert dispatched == [(reply.id, True)]
     # and each action is audited as the system's
     entries = applied(svc, got.ticket_id, "trigger.applied")
@@ -369,7 +369,7 @@ def test_macro_applies_actions_and_replies_in_the_ticket_language(svc, superviso
         ("out", "agent", False, THANKS[language]),
     ]
     reply = svc.desk.conversations.messages(supervisor, got.ticket_id)[-1]
-    assert (reply.id, reply.author_id, reply.delivery_status) == (message_id, supervisor.agent.id, "pending")
+    assert (reply.id, reply.author_id, reply.delivery_status) == (message_id, supervisor.agent.id, "sent")
     assert dispatched == [(message_id, True)]
     (entry,) = applied(svc, got.ticket_id, "macro.applied")
     assert (entry.actor_type, entry.actor_id, entry.details["macro_id"], entry.details["message_id"]) == (

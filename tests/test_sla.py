@@ -771,8 +771,13 @@ def test_check_warns_then_breaches_and_escalates_once(svc, clock):
     budi = svc.agents.create("budi@x.test", "agent")
     assert [e.kind for e in svc.desk.events.since(0, agent_id=budi.id, team_ids=[], see_all=False)
             if e.kind.startswith("sla.")] == ["sla.breached"]
+    # (the escalation is a change of the ticket like any other, by the system: its own event and audit row)
     assert [e.payload["changes"] for e in desk_events(svc, "ticket.updated")] == [
-        {"sla_state": ["active", "warning"]}, {"priority": ["normal", "high"], "sla_state": ["warning", "breached"]}]
+        {"sla_state": ["active", "warning"]}, {"priority": ["normal", "high"]}, {"sla_state": ["warning", "breached"]}]
+    with svc.db.read() as s:
+        assert [(e.actor_type, e.reason, e.details) for e in audit.history(s, "ticket", received.ticket_id)
+                if e.action == "ticket.updated"] == [
+            ("system", "SLA first_response breached", {"changes": {"priority": ["normal", "high"]}})]
 
     # When the resolution (due 18:00) nears: only it is warned; the first response stays breached once
     assert svc.desk.sla.check(wib(25, 17, 50)) == {**NONE, "warned": 1}

@@ -15,17 +15,19 @@ from huey import Huey
 if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
+from .channels.chat import ChatSender
+from .channels.registry import senders_from_settings
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.events import EventHub
 from .desk.service import Desk
-from .identity.notify import Outbox, senders_from_settings
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
 from .kb.service import KnowledgeBase
 from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
+from .platform.outbox import Outbox
 from .platform.settings import Settings
 from .promotions.service import Promotions
 from .refunds.service import RefundRequests
@@ -60,11 +62,24 @@ class Services:
         data (minutes at most, once per data version)."""
         with _ASSISTANT_LOCK:  # a warm-up thread and a first request may ask at once
             if self._assistant is None:
-                from .assistant.engine import Assistant
                 from .assistant.nlu import load_product_nlu
 
-                self._assistant = Assistant(self, load_product_nlu(self.settings.model_dir))
+                self._assistant = self.make_assistant(load_product_nlu(self.settings.model_dir))
         return self._assistant
+
+    def make_assistant(self, nlu: Any) -> Assistant:
+        """An assistant on this application's services, with exactly the dependencies it uses."""
+        from .assistant.deps import AssistantDeps, AssistantPolicy
+        from .assistant.engine import Assistant
+
+        settings = self.settings
+        return Assistant(AssistantDeps(
+            db=self.db, clock=self.clock,
+            policy=AssistantPolicy(tz=settings.tz, max_failed_logins=settings.max_failed_logins,
+                                   pending_too_long_minutes=settings.pending_too_long_minutes),
+            identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
+            promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
+            expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
 
     def close(self) -> None:
         self.hub.close()
@@ -77,15 +92,18 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     db = Database(settings.database_url)
     huey = make_huey(settings, immediate=immediate_jobs)
     wallet = ReferenceWallet(db, clock, settings)
-    outbox = Outbox(db, clock, senders if senders is not None else senders_from_settings(settings))
+    # The chat is our own channel: its sender is always there; the others come from settings.
+    outbox = Outbox(db, clock, {"chat": ChatSender(),
+                                **(senders if senders is not None else senders_from_settings(settings))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
+    desk = Desk(db, clock, wallet, agents, hub, outbox, identity)
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
-        recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet),
-        desk=Desk(db, clock, wallet, agents, hub), hub=hub, refunds=RefundRequests(db, clock, wallet),
-        kb=KnowledgeBase(db, clock), promotions=Promotions(db, clock, wallet, identity, settings.tz),
+        recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
+        refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
+        promotions=Promotions(db, clock, wallet, identity, settings.tz),
     )
     from .tasks import register_tasks
 

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 
 from huey import crontab
 
-from .identity.notify import DeliveryError
-
 if TYPE_CHECKING:
     from .container import Services
 
@@ -18,19 +16,17 @@ log = logging.getLogger(__name__)
 def register_tasks(services: Services) -> None:
     huey = services.huey
 
-    @huey.task(name="deliver_message", retries=4, retry_delay=30, timeout=60)
+    @huey.task(name="deliver_message", timeout=60)
     def deliver_message(message_id: int) -> str:
-        try:
-            return services.outbox.deliver(message_id)
-        except DeliveryError:
-            if huey.immediate:
-                return "queued"  # tests: the sweep below retries it
-            raise
+        """One outbox message out on its channel: a code, a notification, an agent's or the bot's
+        reply. A failure schedules its own retry (the outbox's backoff), so the job never raises."""
+        return services.outbox.deliver(message_id)
 
     @huey.periodic_task(crontab(minute="*"), name="sweep_outbox", timeout=50)
     def sweep_outbox() -> int:
-        """Picks up messages whose job was lost (a crash between commit and enqueue)."""
-        ids = services.outbox.pending_ids()
+        """Messages due again after a backoff, whose job was lost (a crash between commit and
+        enqueue), or held until their channel got a sender."""
+        ids = services.outbox.release_held() + services.outbox.due_ids()
         for message_id in ids:
             deliver_message(message_id)
         return len(ids)
@@ -50,19 +46,6 @@ def register_tasks(services: Services) -> None:
         """Time-based rules: auto-close solved tickets, remind customers we are waiting for."""
         return services.desk.rules.run_automations(services.clock.now())
 
-    @huey.task(name="deliver_reply", retries=4, retry_delay=30, timeout=60)
-    def deliver_reply(message_id: int) -> str:
-        """An agent's (or system) message out on its conversation's channel."""
-        return services.desk.outbound.deliver(message_id)
-
-    @huey.periodic_task(crontab(minute="*"), name="sweep_replies", timeout=50)
-    def sweep_replies() -> int:
-        """Replies still pending on a channel that has a sender (a lost job, a provider outage)."""
-        ids = services.desk.outbound.pending_ids()
-        for message_id in ids:
-            deliver_reply(message_id)
-        return len(ids)
-
     @huey.task(name="award_cashback", retries=4, retry_delay=30, timeout=60)
     def award_cashback(customer_id: int, reference: str) -> str:
         """Decide (once) whether a payment earns cashback, and credit it when due."""
@@ -74,9 +57,8 @@ def register_tasks(services: Services) -> None:
         return services.promotions.sweep()
 
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
+    services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
     services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
-    services.desk.ctx.dispatch_outbound = lambda message_id: deliver_reply(message_id)
     services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
-                          drain_queue=drain_queue, run_automations=run_automations, deliver_reply=deliver_reply,
-                          sweep_replies=sweep_replies, award_cashback=award_cashback,
+                          drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep)

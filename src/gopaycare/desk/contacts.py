@@ -8,19 +8,31 @@ that customer's contact at once; other identities join a contact when verified, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..identity.contacts import normalize_email, normalize_phone
-from ..identity.models import Customer
 from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.errors import Conflict, NotFound, ValidationFailed
 from .models import Contact, ContactIdentity, Conversation, Ticket
 
 PHONE_KINDS = ("phone", "whatsapp")
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """What the desk knows of a wallet customer (from identity and the wallet, see customers.py)."""
+
+    id: int
+    name: str
+    language: str
+    phone: str
+    email: str | None
+    tier: str = "basic"
 IDENTITY_KINDS = ("phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "chat")
 
 
@@ -49,13 +61,10 @@ def live_contact(s: Session, contact_id: int) -> Contact:
     return contact
 
 
-def contact_for_customer(s: Session, customer_id: int, now: datetime) -> Contact:
-    contact = s.execute(select(Contact).where(Contact.customer_id == customer_id)).scalar_one_or_none()
+def contact_for_customer(s: Session, customer: CustomerRef, now: datetime) -> Contact:
+    contact = s.execute(select(Contact).where(Contact.customer_id == customer.id)).scalar_one_or_none()
     if contact is None:
-        customer = s.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("customer not found", customer_id=customer_id)
-        contact = Contact(customer_id=customer_id, name=customer.name, language=customer.language, created_at=now)
+        contact = Contact(customer_id=customer.id, name=customer.name, language=customer.language, created_at=now)
         s.add(contact)
         s.flush()
         for kind, value in (("phone", customer.phone), ("email", customer.email)):
@@ -70,28 +79,20 @@ def _identity(s: Session, kind: str, value: str) -> ContactIdentity | None:
                                                    ContactIdentity.value == value)).scalar_one_or_none()
 
 
-def _customer_by_address(s: Session, kind: str, value: str) -> int | None:
-    if kind in PHONE_KINDS:
-        return s.execute(select(Customer.id).where(Customer.phone == value)).scalar_one_or_none()
-    if kind == "email":
-        return s.execute(select(Customer.id).where(Customer.email == value)).scalar_one_or_none()
-    return None
-
-
 def resolve(s: Session, kind: str, value: str, now: datetime, *, name: str | None = None,
-            language: str | None = None) -> Contact:
-    """The contact behind a channel address, created on first contact."""
+            language: str | None = None, customer: CustomerRef | None = None) -> Contact:
+    """The contact behind a channel address, created on first contact. `customer`: the wallet
+    customer whose registered phone or email this address is, if any (looked up by the caller)."""
     value = normalize_identity(kind, value)
     identity = _identity(s, kind, value)
     if identity is not None:
         return live_contact(s, identity.contact_id)
-    customer_id = _customer_by_address(s, kind, value)
     # The same number on another phone-like channel is the same person: WhatsApp proves the number.
     sibling = s.execute(select(ContactIdentity).where(
         ContactIdentity.kind.in_([k for k in PHONE_KINDS if k != kind]), ContactIdentity.value == value)
     ).scalars().first() if kind in PHONE_KINDS else None
-    if customer_id is not None:
-        contact = contact_for_customer(s, customer_id, now)
+    if customer is not None:
+        contact = contact_for_customer(s, customer, now)
         verified = True
     elif sibling is not None:
         contact = live_contact(s, sibling.contact_id)

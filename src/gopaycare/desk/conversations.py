@@ -2,34 +2,43 @@
 
 `receive` takes a customer's message from any channel (chat, email, WhatsApp...). It is
 idempotent on the provider's message id, so a webhook delivered twice stores one message. It
-finds or opens the conversation and its ticket, reopens a waiting ticket, and starts or resumes
-the SLA clocks. `reply` and `note` are the agent's side: a reply goes out on the conversation's
-own channel after commit; a note stays internal.
+finds or opens the conversation and its ticket and posts the message (`posting.do_post`), whose
+handlers reopen a waiting ticket, start or resume the SLA clocks, run triggers and route. `reply`
+is the agent's side: a reply goes out on the conversation's own channel through the outbox; a note
+stays internal. The customer reads their own conversations in `customer_side.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..platform import audit
 from ..platform.audit import Actor
-from ..platform.db import on_commit
-from ..platform.errors import Conflict, ValidationFailed
+from ..platform.clock import Clock
+from ..platform.db import Database
+from ..platform.errors import Conflict, DomainError, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
-from .contacts import resolve
-from .context import DeskContext
-from .models import CHANNELS, PRIORITIES, SERVICE_AREAS, Conversation, Message, Ticket
+from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
+from .csat import Csat
+from .lifecycle import Status, check_open
+from .models import CHANNELS, PRIORITIES, SERVICE_AREAS, Contact, Conversation, Message, Ticket
+from .posting import Author, Posting, check_body, conversation_of
 
 # A message to a solved ticket within this time reopens it; later it starts a new ticket.
 REOPEN_WINDOW = timedelta(days=7)
-MAX_BODY = 20_000
+
+
+class CustomerDirectory(Protocol):
+    """What the desk asks of the wallet's customer records (identity provides it)."""
+
+    def find_by_address(self, kind: str, value: str) -> CustomerRef | None: ...
+    def ref(self, customer_id: int) -> CustomerRef: ...
 
 
 @dataclass(frozen=True)
@@ -41,18 +50,14 @@ class Received:
     new_ticket: bool = False
 
 
-def _check_body(body: str) -> str:
-    body = (body or "").strip()
-    if not body:
-        raise ValidationFailed("the message is empty", field="body")
-    if len(body) > MAX_BODY:
-        raise ValidationFailed(f"the message is longer than {MAX_BODY} characters", field="body")
-    return body
-
-
 class Conversations:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock, posting: Posting, csat: Csat,
+                 customers: CustomerDirectory) -> None:
+        self.db = db
+        self.clock = clock
+        self.posting = posting
+        self.csat = csat
+        self.customers = customers
 
     # ---------------------------------------------------------------- inbound
 
@@ -68,30 +73,31 @@ class Conversations:
             raise ValidationFailed("unknown service area", field="area")
         if priority not in PRIORITIES:
             raise ValidationFailed(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-        body = _check_body(body)
+        body = check_body(body)
         if language is not None and language not in LANGUAGES:
             language = None
         if provider_message_id and (seen := self._seen(channel, provider_message_id)) is not None:
             return seen
-        tier = self.ctx.customer_tier(identity_kind, identity_value)
-        now = self.ctx.clock.now()
         try:
-            with self.ctx.db.transaction() as s:
-                contact = resolve(s, identity_kind, identity_value, now, name=name, language=language)
+            customer = self.customers.find_by_address(identity_kind, identity_value)
+        except DomainError:
+            customer = None  # an address that is no phone or email of a customer: an unknown contact
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as s:
+                contact = resolve(s, identity_kind, identity_value, now, name=name, language=language,
+                                  customer=customer)
                 conversation = self._open_conversation(s, contact.id, channel, thread, now)
-                ticket, new_ticket = self._ticket_for(s, conversation, now, body=body, area=area, priority=priority,
-                                                      language=language or contact.language or "zh-CN", tier=tier,
-                                                      subject=subject)
-                message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="in",
-                                  author_type="contact", author_id=contact.id, body=body,
-                                  attachments=attachments or [], channel=channel,
-                                  provider_message_id=provider_message_id, delivery_status="received",
-                                  created_at=now)
-                s.add(message)
-                conversation.last_message_at = now
-                ticket.updated_at = now
-                s.flush()
-                self.ctx.after_customer_message(s, ticket, message, now, new_ticket=new_ticket)
+                ticket, new_ticket = self._ticket_for(
+                    s, conversation, now, body=body, area=area, priority=priority,
+                    language=language or contact.language or "zh-CN",
+                    tier=customer.tier if customer else "basic", subject=subject)
+                # A rating for the survey of a solved ticket is an answer, not news: nothing reopens.
+                survey_answer = not new_ticket and ticket.status == Status.SOLVED and \
+                    self.csat.answer_in(s, ticket, body, now)
+                message = self.posting.do_post(s, ticket, conversation, Author.contact(contact.id), body, now=now,
+                                               attachments=attachments or [], provider_message_id=provider_message_id,
+                                               opens_ticket=new_ticket, survey_answer=survey_answer)
                 return Received(conversation.id, message.id, ticket.id, new_ticket=new_ticket)
         except IntegrityError:
             # The same provider message arrived twice at once: the other copy won.
@@ -100,7 +106,7 @@ class Conversations:
             raise
 
     def _seen(self, channel: str, provider_message_id: str) -> Received | None:
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             row = s.execute(select(Message.conversation_id, Message.id, Message.ticket_id).where(
                 Message.channel == channel, Message.provider_message_id == provider_message_id)).one_or_none()
         return Received(row[0], row[1], row[2], duplicate=True) if row else None
@@ -130,13 +136,13 @@ class Conversations:
         while ticket is not None and ticket.merged_into_id is not None:
             ticket = self._locked(s, ticket.merged_into_id)
         if ticket is not None:
-            reopenable = ticket.status == "solved" and ticket.solved_at and now - ticket.solved_at <= REOPEN_WINDOW
-            if ticket.status not in ("solved", "closed") or reopenable:
+            reopenable = ticket.status == Status.SOLVED and ticket.solved_at and now - ticket.solved_at <= REOPEN_WINDOW
+            if not Status(ticket.status).final and (ticket.status != Status.SOLVED or reopenable):
                 return ticket, False
         ticket = Ticket(contact_id=conversation.contact_id, subject=(subject or body.splitlines()[0])[:200],
-                        area=area or "general", priority=priority, status="new", channel=conversation.channel,
-                        language=language, customer_tier=tier, tags=[], custom_fields={}, created_at=now,
-                        updated_at=now, sla_state="none")
+                        area=area or "general", priority=priority, status=Status.NEW.value,
+                        channel=conversation.channel, language=language, customer_tier=tier, tags=[],
+                        custom_fields={}, created_at=now, updated_at=now, sla_state="none")
         s.add(ticket)
         s.flush()
         conversation.ticket_id = ticket.id
@@ -146,39 +152,49 @@ class Conversations:
 
     def reply(self, viewer: Viewer, ticket_id: int, body: str, *, internal: bool = False) -> int:
         """An agent's reply on the conversation's own channel, or an internal note."""
-        body = _check_body(body)
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        body = check_body(body)
+        now = self.clock.now()
+        with self.db.transaction() as s:
             ticket = access_ticket(s, viewer, ticket_id, for_update=True)
-            if ticket.status in ("closed", "merged"):
-                raise Conflict(f"the ticket is {ticket.status}", code="ticket_closed", status=ticket.status)
-            conversation = s.execute(select(Conversation).where(Conversation.ticket_id == ticket.id)
-                                     .order_by(Conversation.id.desc()).limit(1)).scalar_one_or_none()
+            check_open(ticket.status)
+            conversation = conversation_of(s, ticket)
             if conversation is None:
                 raise Conflict("this ticket has no conversation to answer on", code="no_conversation")
-            message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="out",
-                              author_type="agent", author_id=viewer.agent.id, body=body, internal=internal,
-                              attachments=[], channel=conversation.channel,
-                              delivery_status="internal" if internal else "pending", created_at=now)
-            s.add(message)
-            ticket.updated_at = now
-            if not internal:
-                conversation.handled_by = "human"
-                conversation.last_message_at = now
-            s.flush()
-            audit.record(s, at=now, actor=Actor.agent(viewer.agent.id),
-                         action="ticket.note_added" if internal else "ticket.replied", subject_type="ticket",
-                         subject_id=ticket.id, message_id=message.id)
-            self.ctx.after_agent_message(s, ticket, message, now)
-            if not internal:
-                message_id = message.id
-                on_commit(s, lambda: self.ctx.dispatch_outbound(message_id))
-            return message.id
+            return self.posting.do_post(s, ticket, conversation, Author.agent(viewer.agent.id), body, now=now,
+                                        internal=internal).id
 
     def messages(self, viewer: Viewer, ticket_id: int, *, include_internal: bool = True) -> list[Message]:
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             access_ticket(s, viewer, ticket_id)
             stmt = select(Message).where(Message.ticket_id == ticket_id)
             if not include_internal:
                 stmt = stmt.where(Message.internal.is_(False))
             return list(s.scalars(stmt.order_by(Message.id)))
+
+    # ---------------------------------------------------------------- who the customer is
+
+    def customer_of(self, conversation_id: int) -> int | None:
+        """The wallet customer behind a conversation, if the contact is known to be one."""
+        with self.db.read() as s:
+            conversation = s.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            return live_contact(s, conversation.contact_id).customer_id
+
+    def link_to_customer(self, conversation_id: int, customer_id: int, *, actor: Actor) -> None:
+        """The person in this conversation proved to be this customer (a code to the registered
+        phone): the conversation's contact joins the customer's contact."""
+        customer = self.customers.ref(customer_id)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            conversation = s.get(Conversation, conversation_id)
+            if conversation is None:
+                return
+            target = contact_for_customer(s, customer, now)
+            if live_contact(s, conversation.contact_id).id != target.id:
+                merge(s, conversation.contact_id, target.id, actor=actor, now=now)
+
+    def contact(self, conversation_id: int) -> Contact | None:
+        with self.db.read() as s:
+            conversation = s.get(Conversation, conversation_id)
+            return live_contact(s, conversation.contact_id) if conversation else None

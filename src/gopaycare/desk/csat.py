@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 
 from ..platform import audit
 from ..platform.audit import Actor
-from ..platform.db import on_commit
+from ..platform.clock import Clock
+from ..platform.db import Database
 from ..platform.errors import Conflict, NotFound, ValidationFailed
 from ..platform.i18n import render
-from .context import DeskContext
-from .models import Contact, CsatSurvey, Message, Ticket
-from .rules import conversation_of
+from .domain_events import StatusChanged
+from .events import EventLog
+from .lifecycle import Status
+from .models import Contact, CsatSurvey, Ticket
+from .posting import Author, Posting, conversation_of
 
 MAX_COMMENT = 2_000
 # A bare "4" long after the question is more likely a new message than an answer.
@@ -69,13 +72,17 @@ def parse_answer(text: str) -> tuple[int, str | None] | None:
 
 
 class Csat:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock, events: EventLog, posting: Posting) -> None:
+        self.db = db
+        self.clock = clock
+        self.events = events
+        self.posting = posting
 
-    def on_status_change(self, s: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
-        """Ask once, on the first solve. Runs inside the caller's unit of work; the question
-        leaves after commit."""
-        if new != "solved":
+    def on_status_change(self, s: Session, event: StatusChanged) -> None:
+        """Ask once, on the first solve, inside the solving unit of work; the question leaves after
+        commit through the outbox."""
+        ticket, now = event.ticket, event.now
+        if event.new != Status.SOLVED:
             return
         if s.execute(select(CsatSurvey.id).where(CsatSurvey.ticket_id == ticket.id)).first() is not None:
             return
@@ -84,24 +91,18 @@ class Csat:
             return  # nowhere to ask (a ticket split off without its own conversation)
         survey = CsatSurvey(ticket_id=ticket.id, conversation_id=conversation.id, channel=conversation.channel,
                             asked_at=now)
-        message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="out", author_type="system",
-                          body=render(CATALOG, "question", ticket.language, ticket_id=ticket.id), internal=False,
-                          attachments=[], channel=conversation.channel, delivery_status="pending", created_at=now)
-        s.add_all([survey, message])
-        conversation.last_message_at = now
-        s.flush()
+        s.add(survey)
+        message = self.posting.do_post(s, ticket, conversation, Author.system(),
+                                       render(CATALOG, "question", ticket.language, ticket_id=ticket.id), now=now)
         audit.record(s, at=now, actor=Actor.system(), action="csat.asked", subject_type="ticket",
                      subject_id=ticket.id, survey_id=survey.id, message_id=message.id, channel=survey.channel)
-        self.ctx.emit_message(s, ticket, message, now)
-        message_id = message.id
-        on_commit(s, lambda: self.ctx.dispatch_outbound(message_id))
 
     def answer(self, ticket_id: int, rating: int, comment: str | None = None) -> CsatSurvey:
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise ValidationFailed("the rating is a whole number from 1 to 5", field="rating")
         comment = _comment(comment)
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             survey = self._survey(s, ticket_id)
             if survey is None:
                 raise NotFound("this ticket has no satisfaction survey", ticket_id=ticket_id)
@@ -115,8 +116,8 @@ class Csat:
         parsed = parse_answer(text)
         if parsed is None:
             return None
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             survey = self._survey(s, ticket_id)
             if survey is None or survey.answered_at is not None or now - survey.asked_at > REPLY_WINDOW:
                 return None
@@ -148,7 +149,7 @@ class Csat:
         # The comment is the customer's free text and may hold personal data: not in the audit log.
         audit.record(s, at=now, actor=actor, action="csat.answered", subject_type="ticket", subject_id=ticket.id,
                      survey_id=survey.id, contact_id=ticket.contact_id, rating=rating, with_comment=comment is not None)
-        self.ctx.emit(s, "csat.answered", ticket, now, survey_id=survey.id, rating=rating,
-                      with_comment=comment is not None)
+        self.events.ticket_event(s, "csat.answered", ticket, now, survey_id=survey.id, rating=rating,
+                                 with_comment=comment is not None)
         s.flush()
         return survey

@@ -8,18 +8,25 @@ identities. Personal data is masked (phone 0812****7890, ID last 4 only) unless 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from ..identity.models import Customer
-from ..identity.service import view_of
+from ..platform.db import Database
 from ..platform.errors import DomainError
 from ..platform.pii import mask_email, mask_phone
+from ..wallet.port import WalletBackend
 from .access import Viewer, check_permission
 from .contacts import identities, live_contact
-from .context import DeskContext
 from .models import Ticket
+
+
+class MaskedProfile(Protocol):
+    def masked(self) -> dict[str, object]: ...
+
+
+class Profiles(Protocol):
+    def get(self, customer_id: int) -> MaskedProfile: ...
 
 
 def _masked_identity(kind: str, value: str) -> str:
@@ -31,28 +38,30 @@ def _masked_identity(kind: str, value: str) -> str:
 
 
 class Customer360:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, profiles: Profiles, wallet: WalletBackend) -> None:
+        self.db = db
+        self.profiles = profiles
+        self.wallet = wallet
 
     def of_contact(self, viewer: Viewer, contact_id: int, *, transactions: int = 10) -> dict[str, Any]:
         check_permission(viewer, "customer.view")
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             contact = live_contact(s, contact_id)
-            customer = s.get(Customer, contact.customer_id) if contact.customer_id else None
-            profile = view_of(customer).masked() if customer else None
             ids = [{"kind": i.kind, "value": _masked_identity(i.kind, i.value), "verified": i.verified}
                    for i in identities(s, contact.id)]
             tickets = [{"id": t.id, "subject": t.subject, "status": t.status, "area": t.area,
                         "channel": t.channel, "created_at": t.created_at.isoformat()}
                        for t in s.scalars(select(Ticket).where(Ticket.contact_id == contact.id)
                                           .order_by(Ticket.id.desc()).limit(20))]
+        customer_id = contact.customer_id
         result: dict[str, Any] = {"contact": {"id": contact.id, "name": contact.name, "language": contact.language},
-                                  "customer": profile, "identities": ids, "tickets": tickets,
-                                  "wallet": None, "transactions": [], "refunds": []}
-        if customer is None:
+                                  "customer": self.profiles.get(customer_id).masked() if customer_id else None,
+                                  "identities": ids, "tickets": tickets, "wallet": None, "transactions": [],
+                                  "refunds": []}
+        if customer_id is None:
             return result
         try:
-            summary = self.ctx.wallet.summary(customer.id)
+            summary = self.wallet.summary(customer_id)
         except DomainError:
             return result
         wallet = asdict(summary)
@@ -61,7 +70,7 @@ class Customer360:
             wallet[key] = {"limit": usage.limit, "used": usage.used, "remaining": usage.remaining,
                            "resets_at": usage.resets_at.isoformat()}
         result["wallet"] = wallet
-        history = self.ctx.wallet.list_transactions(customer.id, limit=max(transactions, 50))
+        history = self.wallet.list_transactions(customer_id, limit=max(transactions, 50))
         result["transactions"] = [
             {"reference": t.reference, "kind": t.kind, "status": t.status, "amount": t.amount,
              "direction": t.direction, "merchant": t.merchant_name, "failure_reason": t.failure_reason,

@@ -23,7 +23,8 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..platform.db import Database, on_commit
-from .models import DeskEvent, DeskEventSequence
+from ..platform.pii import mask_text
+from .models import DeskEvent, DeskEventSequence, Message, Ticket
 
 log = logging.getLogger(__name__)
 _PENDING = "gopaycare_desk_events"
@@ -175,6 +176,15 @@ class EventHub:
             self._redis.close()
 
 
+def ticket_summary(t: Ticket) -> dict[str, object]:
+    """What an inbox row shows (subject masked: it is customer text)."""
+    return {"id": t.id, "subject": mask_text(t.subject), "status": t.status, "priority": t.priority, "area": t.area,
+            "channel": t.channel, "language": t.language, "assignee_id": t.assignee_id, "team_id": t.team_id,
+            "tags": list(t.tags or []), "sla_state": t.sla_state,
+            "sla_next_due_at": t.sla_next_due_at.isoformat() if t.sla_next_due_at else None,
+            "merged_into_id": t.merged_into_id, "updated_at": t.updated_at.isoformat()}
+
+
 class EventLog:
     def __init__(self, db: Database, hub: EventHub) -> None:
         self.db = db
@@ -184,6 +194,33 @@ class EventLog:
              agent_id: int | None = None, team_id: int | None = None, **payload: Any) -> None:
         self.hub.attach(session)
         emit(session, kind, at=at, ticket_id=ticket_id, agent_id=agent_id, team_id=team_id, **payload)
+
+    def ticket_event(self, session: Session, kind: str, ticket: Ticket, now: datetime, **payload: object) -> None:
+        """An event about a ticket, for whoever may see the ticket (its assignee, its team, the
+        supervisors), followed at commit by the ticket's snapshot."""
+        self.emit(session, kind, at=now, ticket_id=ticket.id, agent_id=ticket.assignee_id, team_id=ticket.team_id,
+                  **payload)
+        self._snapshot_at_commit(session, ticket, now)
+
+    def message_event(self, session: Session, ticket: Ticket, message: Message, now: datetime) -> None:
+        # Agents see a masked preview; the full text is fetched (and masked) through the API.
+        self.ticket_event(session, "message.created", ticket, now, message_id=message.id,
+                          direction=message.direction, author_type=message.author_type, internal=message.internal,
+                          preview=mask_text(message.body[:200]))
+
+    def _snapshot_at_commit(self, session: Session, ticket: Ticket, now: datetime) -> None:
+        """One `ticket.snapshot` per touched ticket, with its state as committed: a client that
+        applies snapshots in id order holds exactly what a fresh fetch returns."""
+        touched: dict[int, Ticket] = session.info.setdefault("gopaycare_touched_tickets", {})
+        touched[ticket.id] = ticket
+
+        def snapshots() -> None:
+            for t in session.info.pop("gopaycare_touched_tickets", {}).values():
+                session.flush()
+                self.emit(session, "ticket.snapshot", at=now, ticket_id=t.id, agent_id=t.assignee_id,
+                          team_id=t.team_id, ticket=ticket_summary(t))
+
+        at_commit(session, "ticket_snapshots", snapshots)
 
     def since(self, cursor: int, *, agent_id: int | None, team_ids: list[int], see_all: bool,
               limit: int = 500) -> list[EventView]:

@@ -17,13 +17,14 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from ..platform.clock import Clock
+from ..platform.db import Database
 from ..platform.errors import ValidationFailed
 from .access import Viewer, visible
-from .context import DeskContext
-from .models import CHANNELS, SERVICE_AREAS, TICKET_STATUSES, Conversation, Ticket
+from .lifecycle import STATUSES
+from .models import CHANNELS, SERVICE_AREAS, Conversation, Ticket
 
 T = TypeVar("T")
-OPEN_STATUSES = ("new", "open")
 ORDERS = {
     # name: (column, descending)
     "updated": (Ticket.updated_at, True),
@@ -78,7 +79,7 @@ class TicketFilter:
     order: str = "updated"
 
     def check(self) -> None:
-        if set(self.status) - set(TICKET_STATUSES):
+        if set(self.status) - set(STATUSES):
             raise ValidationFailed("unknown status", field="status")
         if self.area and self.area not in SERVICE_AREAS:
             raise ValidationFailed("unknown area", field="area")
@@ -93,8 +94,9 @@ class TicketFilter:
 
 
 class Inbox:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
 
     def tickets(self, viewer: Viewer, f: TicketFilter, *, limit: int = 25, cursor: str | None = None,
                 soon: timedelta = timedelta(hours=1)) -> Page[Ticket]:
@@ -120,7 +122,7 @@ class Inbox:
         if f.team_id is not None:
             stmt = stmt.where(Ticket.team_id == f.team_id)
         if f.sla == "breaching_soon":
-            now = self.ctx.clock.now()
+            now = self.clock.now()
             stmt = stmt.where(Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at <= now + soon,
                               Ticket.sla_state.in_(("active", "warning")))
         elif f.sla == "active":
@@ -130,7 +132,7 @@ class Inbox:
         if cursor:
             stmt = stmt.where(_after(column, Ticket.id, descending, cursor))
         order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             rows = list(s.scalars(stmt.order_by(*order).limit(limit + 1)))
         if f.tag:
             # Tags are a small JSON list; filtered here rather than with dialect-specific JSON SQL.
@@ -155,7 +157,7 @@ class Inbox:
         if cursor:
             _, row_id = _decode(cursor)
             stmt = stmt.where(Conversation.id < row_id)
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             rows = list(s.scalars(stmt.order_by(Conversation.id.desc()).limit(limit + 1)))
         page = rows[:limit]
         return Page(page, _encode(None, page[-1].id) if len(rows) > limit else None)

@@ -29,14 +29,20 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ..platform import audit
 from ..platform.audit import Actor
+from ..platform.clock import Clock
+from ..platform.db import Database
 from ..platform.errors import Conflict, NotFound, ValidationFailed
-from .context import DeskContext
+from .changes import TicketChange, TicketChanges
+from .domain_events import TicketAssigned
+from .events import EventLog
+from .lifecycle import SEAT_STATUSES
 from .models import Agent, Team, Ticket
 
 PRESENCES = ("online", "away", "offline")
 STRATEGIES = ("least_loaded", "round_robin")
-# Tickets that take a seat of the agent's capacity; the queue holds unassigned ones.
-SEAT_STATUSES = ("new", "open")
+# The expected wait told to a customer handed to a person: minutes per case ahead of them per agent.
+MINUTES_PER_CASE = 4
+NOBODY_ONLINE_MINUTES = 30
 _LOCKED = "gopaycare_routing_locked_agents"
 
 
@@ -73,8 +79,11 @@ def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
 
 
 class Router:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock, events: EventLog, changes: TicketChanges) -> None:
+        self.db = db
+        self.clock = clock
+        self.events = events
+        self.changes = changes
         self._strategy = "least_loaded"
 
     @property
@@ -125,6 +134,14 @@ class Router:
             self._queue(s, ticket, now, reason="no agent available")
         return agent_id
 
+    def route_if_assignee_away(self, s: Session, ticket: Ticket, now: datetime) -> None:
+        """Route a ticket again when the agent who has it is not online (or has none)."""
+        if ticket.assignee_id is None:
+            return
+        presence = s.execute(select(Agent.presence).where(Agent.id == ticket.assignee_id)).scalar_one_or_none()
+        if presence != "online":
+            self.route(s, ticket, now)
+
     def _place(self, s: Session, ticket: Ticket, now: datetime) -> int | None:
         for candidate in self._ranked(self._available(s), ticket.area, ticket.language):
             agent = self._lock(s, candidate.id)
@@ -156,11 +173,11 @@ class Router:
         if ticket.assignee_id is not None:
             self.assign(s, ticket, None, now, actor=Actor.system(), reason=reason, team_id=team_id)
         elif team_id != ticket.team_id:
-            ticket.team_id = team_id
-            ticket.updated_at = now
+            # Waiting in a team's queue is not an assignment: "ticket.queued" below says it, team included.
+            ticket.team_id, ticket.updated_at = team_id, now
         audit.record(s, at=now, actor=Actor.system(), action="ticket.queued", subject_type="ticket",
                      subject_id=ticket.id, reason=reason, team_id=ticket.team_id)
-        self.ctx.emit(s, "ticket.queued", ticket, now, area=ticket.area, language=ticket.language)
+        self.events.ticket_event(s, "ticket.queued", ticket, now, area=ticket.area, language=ticket.language)
 
     def _overflow_team(self, s: Session, ticket: Ticket) -> int | None:
         """The team for this area that speaks the language; a team naming the language beats one that
@@ -176,39 +193,33 @@ class Router:
                reason: str | None, team_id: int | None = None) -> None:
         """Set (or clear, with None) the ticket's assignee, and optionally its team. No capacity or
         presence check: routing checked them, and a supervisor's override may ignore them."""
-        if team_id is not None and team_id != ticket.team_id and s.get(Team, team_id) is None:
-            raise NotFound("team not found", team_id=team_id)
-        agent = None
-        if agent_id is not None:
-            agent = s.get(Agent, agent_id)
-            if agent is None or not agent.active:
-                raise NotFound("agent not found", agent_id=agent_id)
-        previous, old_team = ticket.assignee_id, ticket.team_id
-        new_team = team_id if team_id is not None else old_team
-        if previous == agent_id and old_team == new_team:
-            return
-        ticket.assignee_id = agent_id
-        ticket.team_id = new_team
-        ticket.updated_at = now
-        if agent is not None:
-            agent.last_assigned_at = now
-        changes: dict[str, Any] = {"old": previous, "new": agent_id}
-        if old_team != new_team:
-            changes.update(old_team=old_team, new_team=new_team)
-        audit.record(s, at=now, actor=actor, action="ticket.assigned", subject_type="ticket", subject_id=ticket.id,
-                     reason=reason, **changes)
-        self.ctx.emit(s, "ticket.assigned", ticket, now, previous_assignee_id=previous, reason=reason)
-        if previous is not None and previous != agent_id:
-            self.ctx.events.emit(s, "ticket.unassigned", at=now, ticket_id=ticket.id, agent_id=previous,
-                                 new_assignee_id=agent_id, reason=reason)
+        self.changes.do_change(s, ticket, TicketChange(assignee_id=agent_id, team_id=team_id), actor=actor,
+                               now=now, reason=reason)
+
+    def on_assigned(self, s: Session, event: TicketAssigned) -> None:
+        """Round robin remembers who was given a ticket last, whoever gave it."""
+        if event.ticket.assignee_id is not None and event.ticket.assignee_id != event.previous_agent_id:
+            agent = s.get(Agent, event.ticket.assignee_id)
+            if agent is not None:
+                agent.last_assigned_at = event.now
+
+    def expected_wait_minutes(self) -> int:
+        """What a customer handed to a person is told: the queue ahead of them over the agents online."""
+        with self.db.read() as s:
+            queued = s.execute(select(func.count()).select_from(Ticket).where(*_queued())).scalar_one()
+            online = s.execute(select(func.count()).select_from(Agent).where(
+                Agent.presence == "online", Agent.active.is_(True))).scalar_one()
+        if not online:
+            return NOBODY_ONLINE_MINUTES
+        return max(1, -(-(queued + 1) // online) * MINUTES_PER_CASE)
 
     # ---------------------------------------------------------------- presence and the queue
 
     def set_presence(self, agent_id: int, presence: str, *, actor: Actor) -> None:
         if presence not in PRESENCES:
             raise ValidationFailed(f"presence must be one of {', '.join(PRESENCES)}", field="presence")
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             # Tickets before agents (the lock order). Going offline also locks every online agent with
             # her, by id, so two agents going offline at once, each handing tickets on to the other,
             # cannot deadlock.
@@ -230,7 +241,7 @@ class Router:
             agent.presence = presence
             audit.record(s, at=now, actor=actor, action="agent.presence_changed", subject_type="agent",
                          subject_id=agent_id, old=old, new=presence)
-            self.ctx.events.emit(s, "agent.presence", at=now, agent_id=agent_id, presence=presence, previous=old)
+            self.events.emit(s, "agent.presence", at=now, agent_id=agent_id, presence=presence, previous=old)
             if going_offline:
                 # Tickets assigned to her while we waited for her row lock are seated too.
                 seated += [t for t in self._seated(s, agent_id) if t not in seated]
@@ -250,7 +261,7 @@ class Router:
         One short unit of work per ticket, so the queue never holds many agents' locks at once. The
         plan (which tickets someone can take) is made with the same ranking on one read, so tickets
         nobody can take cost no write transaction; each assignment is decided again under its locks."""
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             queued = s.execute(select(Ticket.id, Ticket.area, Ticket.language).where(*_queued())
                                .order_by(Ticket.created_at, Ticket.id)).all()
             candidates = self._available(s) if queued else []
@@ -263,7 +274,7 @@ class Router:
                 plan.append(ticket_id)
         assigned = 0
         for ticket_id in plan:
-            with self.ctx.db.transaction() as s:
+            with self.db.transaction() as s:
                 ticket = s.execute(select(Ticket).where(Ticket.id == ticket_id, *_queued())
                                    .with_for_update(key_share=True, skip_locked=True)).scalar_one_or_none()
                 if ticket is not None and self._place(s, ticket, now) is not None:

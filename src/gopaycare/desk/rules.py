@@ -2,20 +2,21 @@
 set of actions plus a reply in the customer's language) and time-based automations (a ticket that
 sat in a status for N hours gets actions, once per stay in that status).
 
-All three share one action vocabulary and one executor. Rules are checked strictly when created:
-an unknown field, operator, action or value is refused and nothing is stored, so a rule that is
-stored can always run.
+All three share one action vocabulary (checked when a rule is created, `rule_checks.py`) and one
+executor, which acts only through the desk's two write use cases: field, status and assignment
+actions are one `TicketChange` (`changes.py`), notes and replies are posted (`posting.py`). So a
+trigger's change ripples exactly like an agent's: SLA clocks, routing, search text, events.
 
-Triggers run inside the unit of work of the change that fired them. Their actions run directly
-and never fire triggers again: a `set_status` inside `fire` would call back into `fire` through
-`DeskContext.set_status`, and a flag in the session stops that re-entry. Triggers of one event run
-once, in `position` order, each seeing the ticket as the earlier ones left it.
+Triggers run inside the unit of work of the change that fired them (a handler on the desk's events
+calls `fire`). Their actions never fire triggers again: a change made by a running trigger
+publishes events like any other, and a flag in the session stops `fire` from re-entering for the
+same ticket. Triggers of one event run once, in `position` order, each seeing the ticket as the
+earlier ones left it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,177 +27,40 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..platform import audit
 from ..platform.audit import Actor, AuditEntry
-from ..platform.db import on_commit
+from ..platform.clock import Clock
+from ..platform.db import Database
 from ..platform.errors import Conflict, NotFound, ValidationFailed
-from ..platform.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language
-from ..wallet.rules import TIERS
+from ..platform.i18n import DEFAULT_LANGUAGE, normalize_language
 from .access import Viewer, access_ticket, check_permission
-from .context import DeskContext
-from .models import (
-    CHANNELS,
-    PRIORITIES,
-    SERVICE_AREAS,
-    TICKET_STATUSES,
-    Agent,
-    Automation,
-    AutomationRun,
-    Conversation,
-    Macro,
-    Message,
-    Team,
-    Ticket,
-    Trigger,
+from .changes import MAX_TAGS, TicketChange, TicketChanges
+from .lifecycle import Status, can_move, check_move, check_open
+from .models import Agent, Automation, AutomationRun, Macro, Team, Ticket, Trigger
+from .posting import Author, Posting, conversation_of
+from .rule_checks import (
+    ACTIONS,
+    AUTOMATION_STATUSES,
+    EVENTS,
+    MAX_AFTER_HOURS,
+    check_actions,
+    check_conditions,
+    check_name,
+    check_one_of,
+    check_translations,
+    matches,
 )
-from .tickets import AGENT_STATUSES, MAX_TAGS, _tag
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("ticket.created", "message.received", "ticket.updated", "ticket.status_changed")
-# Each condition field with the values it can take (None: free text).
-FIELDS: dict[str, tuple[str, ...] | None] = {
-    "area": SERVICE_AREAS, "priority": PRIORITIES, "status": TICKET_STATUSES, "channel": CHANNELS,
-    "language": LANGUAGES, "customer_tier": TIERS, "tags": None, "subject": None,
-}
-VALUE_OPS = ("is", "is_not", "in")
-TEXT_OPS = ("contains", "not_contains")
-# Each action with the one parameter it takes.
-ACTIONS = {
-    "set_priority": "priority", "set_area": "area", "add_tag": "tag", "remove_tag": "tag",
-    "assign_team": "team_id", "assign_agent": "agent_id", "set_status": "status", "add_note": "text",
-    "send_reply": "text",
-}
-# What automations may look at: a closed or merged ticket has nothing left to wait for.
-AUTOMATION_STATUSES = ("new", "open", "pending_customer", "on_hold", "solved")
-MAX_AFTER_HOURS = 24 * 365
-MAX_TEXT = 5_000
 # Tickets one automation handles per run; the rest wait for the next run (every 5 minutes).
 AUTOMATION_BATCH = 500
-
 _FIRING = "gopaycare_rules_firing"
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _name(value: str) -> str:
-    name = (value or "").strip() if isinstance(value, str) else ""
-    if not 1 <= len(name) <= 80:
-        raise ValidationFailed("a name is 1 to 80 characters", field="name")
-    return name
-
-
-def _text(value: Any, field: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not 1 <= len(text) <= MAX_TEXT:
-        raise ValidationFailed(f"a text is 1 to {MAX_TEXT} characters", field=field)
-    return text
-
-
-def _translations(value: Any, field: str) -> dict[str, str]:
-    """One text per supported language, no more, no less."""
-    if not isinstance(value, dict) or set(value) != set(LANGUAGES):
-        raise ValidationFailed(f"give the text in each of {', '.join(LANGUAGES)}", field=field)
-    return {lang: _text(value[lang], field) for lang in LANGUAGES}
-
-
-def _one_of(value: Any, allowed: Iterable[str], field: str) -> str:
-    allowed = tuple(allowed)
-    if not isinstance(value, str) or value not in allowed:
-        raise ValidationFailed(f"{field} must be one of {', '.join(allowed)}", field=field, value=value)
-    return value
-
-
-def _id(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationFailed(f"{field} must be a positive id", field=field)
-    return value
-
-
-def check_conditions(conditions: Any) -> list[dict[str, Any]]:
-    if not isinstance(conditions, list):
-        raise ValidationFailed("conditions must be a list", field="conditions")
-    checked = []
-    for condition in conditions:
-        if not isinstance(condition, dict) or set(condition) != {"field", "op", "value"}:
-            raise ValidationFailed('a condition is {"field", "op", "value"}', field="conditions")
-        field = _one_of(condition["field"], FIELDS, "field")
-        values, value = FIELDS[field], condition["value"]
-        op = _one_of(condition["op"], VALUE_OPS if values is not None else TEXT_OPS, "op")
-        if field == "tags":
-            value = _tag(value) if isinstance(value, str) else _tag("")
-        elif field == "subject":
-            value = _text(value, "value")
-        elif op == "in":
-            if not isinstance(value, list) or not value:
-                raise ValidationFailed("`in` needs a non-empty list of values", field="value")
-            value = [_one_of(v, values or (), "value") for v in value]
-        else:
-            value = _one_of(value, values or (), "value")
-        checked.append({"field": field, "op": op, "value": value})
-    return checked
-
-
-def check_actions(s: Session, actions: Any, *, allowed: Iterable[str] = ACTIONS) -> list[dict[str, Any]]:
-    allowed = tuple(allowed)
-    if not isinstance(actions, list):
-        raise ValidationFailed("actions must be a list", field="actions")
-    checked = []
-    for action in actions:
-        kind = action.get("type") if isinstance(action, dict) else None
-        if kind not in allowed:
-            raise ValidationFailed(f"an action type is one of {', '.join(allowed)}", field="actions", type=kind)
-        param = ACTIONS[kind]
-        if set(action) != {"type", param}:
-            raise ValidationFailed(f"the {kind} action takes exactly {param!r}", field="actions")
-        value = action[param]
-        if kind == "set_priority":
-            value = _one_of(value, PRIORITIES, "priority")
-        elif kind == "set_area":
-            value = _one_of(value, SERVICE_AREAS, "area")
-        elif kind in ("add_tag", "remove_tag"):
-            value = _tag(value) if isinstance(value, str) else _tag("")
-        elif kind == "set_status":
-            value = _one_of(value, AGENT_STATUSES, "status")
-        elif kind == "add_note":
-            value = _text(value, "text")
-        elif kind == "send_reply":
-            value = _translations(value, "text")
-        elif kind == "assign_team":
-            if s.get(Team, _id(value, "team_id")) is None:
-                raise ValidationFailed("no such team", field="team_id", team_id=value)
-        elif kind == "assign_agent":
-            agent = s.get(Agent, _id(value, "agent_id"))
-            if agent is None or not agent.active:
-                raise ValidationFailed("no such active agent", field="agent_id", agent_id=value)
-        checked.append({"type": kind, param: value})
-    return checked
-
-
-# ---------------------------------------------------------------- conditions
-
-
-def matches(ticket: Ticket, condition: dict[str, Any]) -> bool:
-    field, op, value = condition["field"], condition["op"], condition["value"]
-    if field in ("tags", "subject"):
-        found = value in ticket.tags if field == "tags" else value.casefold() in ticket.subject.casefold()
-        return found if op == "contains" else not found
-    actual = getattr(ticket, field)
-    if op == "is":
-        return bool(actual == value)
-    if op == "is_not":
-        return bool(actual != value)
-    return actual in value
-
-
-def conversation_of(s: Session, ticket: Ticket) -> Conversation | None:
-    """The conversation a ticket is answered on (its latest one)."""
-    return s.execute(select(Conversation).where(Conversation.ticket_id == ticket.id)
-                     .order_by(Conversation.id.desc()).limit(1)).scalar_one_or_none()
+# The actions that change a ticket field, and the field.
+_FIELD_ACTIONS = {"set_priority": "priority", "set_area": "area", "add_tag": "tags", "remove_tag": "tags"}
 
 
 def _status_since(status: str) -> ColumnElement[datetime]:
     """Since when a ticket has been in its current status: the time of the last status change
-    (the audit log has it for every change made through `DeskContext.set_status`), or its
+    (the audit log has it for every change, all made through `TicketChanges.do_change`), or its
     creation. Updates that leave the status alone (a note, a reminder) do not restart it."""
     if status == "solved":
         return Ticket.solved_at
@@ -208,20 +72,23 @@ def _status_since(status: str) -> ColumnElement[datetime]:
 
 
 class Rules:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock, changes: TicketChanges, posting: Posting) -> None:
+        self.db = db
+        self.clock = clock
+        self.changes = changes
+        self.posting = posting
 
     # ---------------------------------------------------------------- creating rules
 
     def create_trigger(self, name: str, *, event: str, conditions: list[dict[str, Any]],
                        actions: list[dict[str, Any]], position: int = 0) -> int:
-        name = _name(name)
-        _one_of(event, EVENTS, "event")
+        name = check_name(name)
+        check_one_of(event, EVENTS, "event")
         checked_conditions = check_conditions(conditions)
         if isinstance(position, bool) or not isinstance(position, int) or position < 0:
             raise ValidationFailed("position is a whole number from 0", field="position")
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             checked_actions = check_actions(s, actions)
             if not checked_actions:
                 raise ValidationFailed("a trigger needs at least one action", field="actions")
@@ -234,11 +101,11 @@ class Rules:
             return trigger.id
 
     def create_macro(self, name: str, *, actions: list[dict[str, Any]], reply: dict[str, str]) -> int:
-        name = _name(name)
-        checked_reply = _translations(reply, "reply")
-        now = self.ctx.clock.now()
+        name = check_name(name)
+        checked_reply = check_translations(reply, "reply")
+        now = self.clock.now()
         try:
-            with self.ctx.db.transaction() as s:
+            with self.db.transaction() as s:
                 # The macro's reply is its `reply`, written by the agent who applies it.
                 checked_actions = check_actions(s, actions, allowed=[a for a in ACTIONS if a != "send_reply"])
                 if s.execute(select(Macro.id).where(Macro.name == name)).first() is not None:
@@ -253,13 +120,13 @@ class Rules:
             raise Conflict("a macro with this name exists", code="macro_exists") from None
 
     def create_automation(self, name: str, *, status: str, after_hours: int, actions: list[dict[str, Any]]) -> int:
-        name = _name(name)
-        _one_of(status, AUTOMATION_STATUSES, "status")
+        name = check_name(name)
+        check_one_of(status, AUTOMATION_STATUSES, "status")
         if isinstance(after_hours, bool) or not isinstance(after_hours, int) or \
                 not 1 <= after_hours <= MAX_AFTER_HOURS:
             raise ValidationFailed(f"after_hours is 1 to {MAX_AFTER_HOURS}", field="after_hours")
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             checked_actions = check_actions(s, actions)
             if not checked_actions:
                 raise ValidationFailed("an automation needs at least one action", field="actions")
@@ -276,15 +143,14 @@ class Rules:
     def fire(self, s: Session, event: str, ticket: Ticket, now: datetime) -> None:
         """Run the active triggers of `event` on `ticket`, inside the caller's unit of work."""
         firing: set[int] = s.info.setdefault(_FIRING, set())
-        if ticket.id in firing:
-            return  # an action of a running trigger changed the ticket: no second cycle
+        if ticket.id in firing or ticket.status == Status.MERGED:
+            return  # an action of a running trigger changed the ticket (no second cycle); a merged one is history
         triggers = list(s.scalars(select(Trigger).where(Trigger.event == event, Trigger.active.is_(True))
                                   .order_by(Trigger.position, Trigger.id)))
         if not triggers:
             return
         firing.add(ticket.id)
         try:
-            changed = False
             for trigger in triggers:
                 if not all(matches(ticket, c) for c in trigger.conditions):
                     continue
@@ -294,9 +160,6 @@ class Rules:
                     audit.record(s, at=now, actor=Actor.system(), action="trigger.applied", subject_type="ticket",
                                  subject_id=ticket.id, reason=f"trigger {trigger.id}", trigger_id=trigger.id,
                                  event=event, applied=done)
-                changed = changed or bool(applied)
-            if changed:
-                self.ctx.search.index(s, ticket, now)
         finally:
             firing.discard(ticket.id)
 
@@ -309,51 +172,33 @@ class Rules:
         before anything the new status sends (the CSAT question on "solved"), and the reply counts
         for the SLA before the clocks stop. Returns the reply's message id, or None when the
         ticket has no conversation to answer on (the actions still apply)."""
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         actor = Actor.agent(viewer.agent.id)
-        with self.ctx.db.transaction() as s:
+        with self.db.transaction() as s:
             ticket = access_ticket(s, viewer, ticket_id, for_update=True)
             macro = s.get(Macro, macro_id)
             if macro is None:
                 raise NotFound("macro not found", macro_id=macro_id)
-            if ticket.status in ("closed", "merged"):
-                raise Conflict(f"the ticket is {ticket.status}", code="ticket_closed", status=ticket.status)
+            check_open(ticket.status)
             for action in macro.actions:
                 if action["type"] == "assign_team" or (action["type"] == "assign_agent"
                                                        and action["agent_id"] != viewer.agent.id):
                     check_permission(viewer, "ticket.assign")
-                if action["type"] == "set_status" and action["status"] == "closed" and ticket.status != "solved":
-                    raise Conflict("only a solved ticket can be closed", code="invalid_transition",
-                                   status=ticket.status)
+                if action["type"] == "set_status" and action["status"] != ticket.status:
+                    check_move(ticket.status, action["status"])
             reason = f"macro {macro.id}"
             applied = self._run(s, ticket, [a for a in macro.actions if a["type"] != "set_status"], now,
                                 actor=actor, reason=reason)
-            message_id = self._agent_reply(s, ticket, macro.reply, viewer.agent.id, now)
+            conversation = conversation_of(s, ticket)
+            message_id = None
+            if conversation is not None:
+                message_id = self.posting.do_post(s, ticket, conversation, Author.agent(viewer.agent.id),
+                                                  _in_language(macro.reply, ticket.language), now=now).id
             applied += self._run(s, ticket, [a for a in macro.actions if a["type"] == "set_status"], now,
                                  actor=actor, reason=reason)
             audit.record(s, at=now, actor=actor, action="macro.applied", subject_type="ticket", subject_id=ticket.id,
                          reason=reason, macro_id=macro.id, message_id=message_id, actions=applied)
-            if any(a["type"] in _FIELD_ACTIONS for a in applied):
-                self.fire(s, "ticket.updated", ticket, now)
-            self.ctx.search.index(s, ticket, now)
             return message_id
-
-    def _agent_reply(self, s: Session, ticket: Ticket, texts: dict[str, str], agent_id: int,
-                     now: datetime) -> int | None:
-        conversation = conversation_of(s, ticket)
-        if conversation is None:
-            return None
-        message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="out", author_type="agent",
-                          author_id=agent_id, body=_in_language(texts, ticket.language), internal=False,
-                          attachments=[], channel=conversation.channel, delivery_status="pending", created_at=now)
-        s.add(message)
-        conversation.handled_by = "human"
-        conversation.last_message_at = now
-        ticket.updated_at = now
-        s.flush()
-        self.ctx.after_agent_message(s, ticket, message, now)
-        self._dispatch_after_commit(s, message.id)
-        return message.id
 
     # ---------------------------------------------------------------- automations
 
@@ -361,7 +206,7 @@ class Rules:
         """Act on tickets that stayed in an automation's status for its hours: once per ticket and
         stay in that status. Each ticket is its own unit of work. Returns how many were acted on."""
         due: list[tuple[int, int, datetime]] = []
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             for automation in s.scalars(select(Automation).where(Automation.active.is_(True))
                                         .order_by(Automation.id)):
                 since = _status_since(automation.status)
@@ -382,7 +227,7 @@ class Rules:
         return acted
 
     def _run_automation(self, automation_id: int, ticket_id: int, status_since: datetime, now: datetime) -> bool:
-        with self.ctx.db.transaction() as s:
+        with self.db.transaction() as s:
             automation = s.get(Automation, automation_id)
             ticket = s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
             if automation is None or not automation.active or ticket is None or ticket.status != automation.status:
@@ -398,10 +243,6 @@ class Rules:
             for done in applied:
                 audit.record(s, at=now, actor=Actor.system(), action="automation.applied", subject_type="ticket",
                              subject_id=ticket.id, reason=reason, automation_id=automation_id, applied=done)
-            if any(a["type"] in _FIELD_ACTIONS for a in applied):
-                self.fire(s, "ticket.updated", ticket, now)
-            if applied:
-                self.ctx.search.index(s, ticket, now)
             return True
 
     # ---------------------------------------------------------------- the actions
@@ -409,88 +250,86 @@ class Rules:
     def _run(self, s: Session, ticket: Ticket, actions: list[dict[str, Any]], now: datetime, *, actor: Actor,
              reason: str) -> list[dict[str, Any]]:
         """Apply actions in order; returns what each one that changed something did. An action
-        with nothing to do (the value is already set, no conversation to write on) is skipped."""
+        with nothing to do (the value is already set, no conversation to write on) is skipped.
+        Consecutive field actions are one change of the ticket (one event, one audit row)."""
         applied: list[dict[str, Any]] = []
-        changes: dict[str, list[Any]] = {}
+        fields = _fields_of(ticket)
         for action in actions:
-            done = self._apply(s, ticket, action, now, actor=actor, reason=reason)
-            if done is None:
-                continue
-            applied.append(done)
-            if done["type"] in _FIELD_ACTIONS:
-                field = _FIELD_ACTIONS[done["type"]]
-                changes[field] = [changes.get(field, [done["old"]])[0], done["new"]]
-        if changes:
-            ticket.updated_at = now
-            if "priority" in changes:
-                self.ctx.sla.on_priority_change(s, ticket, now)
-            self.ctx.emit(s, "ticket.updated", ticket, now, changes=changes)
+            if action["type"] in _FIELD_ACTIONS:
+                done = _field_action(fields, action)
+            else:
+                # What the field actions before it set is in place when it acts (a reply sees the area).
+                self._change_fields(s, ticket, fields, now, actor=actor, reason=reason)
+                done = self._apply(s, ticket, action, now, actor=actor, reason=reason)
+                fields = _fields_of(ticket)  # as this action (and what it set off) left them
+            if done is not None:
+                applied.append(done)
+        self._change_fields(s, ticket, fields, now, actor=actor, reason=reason)
         return applied
+
+    def _change_fields(self, s: Session, ticket: Ticket, fields: dict[str, Any], now: datetime, *, actor: Actor,
+                       reason: str) -> None:
+        if fields != _fields_of(ticket):
+            change = TicketChange(priority=fields["priority"], area=fields["area"], tags=tuple(fields["tags"]))
+            self.changes.do_change(s, ticket, change, actor=actor, now=now, reason=reason)
+            fields.update(_fields_of(ticket))  # the change's handlers (triggers) may have added to it
 
     def _apply(self, s: Session, ticket: Ticket, action: dict[str, Any], now: datetime, *, actor: Actor,
                reason: str) -> dict[str, Any] | None:
         kind = action["type"]
-        if kind in ("set_priority", "set_area", "add_tag", "remove_tag"):
-            field = _FIELD_ACTIONS[kind]
-            old = getattr(ticket, field)
-            if kind == "add_tag":
-                new: Any = sorted(set(old) | {action["tag"]})
-                if len(new) > MAX_TAGS:
-                    return None
-            elif kind == "remove_tag":
-                new = [t for t in old if t != action["tag"]]
-            else:
-                new = action[ACTIONS[kind]]
-            if new == old:
-                return None
-            setattr(ticket, field, new)
-            return {"type": kind, "old": old, "new": new}
         if kind == "assign_team":
             old = ticket.team_id
-            if old == action["team_id"] or s.get(Team, action["team_id"]) is None:
+            if old == action["team_id"] or Status(ticket.status).final or s.get(Team, action["team_id"]) is None:
                 return None
-            self.ctx.routing.assign(s, ticket, ticket.assignee_id, now, actor=actor, reason=reason,
-                                    team_id=action["team_id"])
+            self.changes.do_change(s, ticket, TicketChange(team_id=action["team_id"]), actor=actor, now=now,
+                                   reason=reason)
             return {"type": kind, "old": old, "new": action["team_id"]}
         if kind == "assign_agent":
             agent = s.get(Agent, action["agent_id"])
-            if ticket.assignee_id == action["agent_id"] or agent is None or not agent.active:
+            if ticket.assignee_id == action["agent_id"] or agent is None or not agent.active \
+                    or Status(ticket.status).final:
                 return None
-            self.ctx.routing.assign(s, ticket, action["agent_id"], now, actor=actor, reason=reason)
+            self.changes.do_change(s, ticket, TicketChange(assignee_id=action["agent_id"]), actor=actor, now=now,
+                                   reason=reason)
             return {"type": kind, "agent_id": action["agent_id"]}
         if kind == "set_status":
             old, new = ticket.status, action["status"]
-            if old == new or old in ("closed", "merged") or (new == "closed" and old != "solved"):
+            if old == new or not can_move(old, new):
                 return None
-            self.ctx.set_status(s, ticket, new, now, actor=actor, reason=reason)
+            self.changes.do_change(s, ticket, TicketChange(status=new), actor=actor, now=now, reason=reason)
             return {"type": kind, "old": old, "new": new}
         conversation = conversation_of(s, ticket)
         if conversation is None:
             return None
         note = kind == "add_note"
-        by_agent = note and actor.type == "agent"
-        message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="out",
-                          author_type="agent" if by_agent else "system",
-                          author_id=int(actor.id) if by_agent and actor.id else None,
-                          body=action["text"] if note else _in_language(action["text"], ticket.language),
-                          internal=note, attachments=[], channel=conversation.channel,
-                          delivery_status="internal" if note else "pending", created_at=now)
-        s.add(message)
-        ticket.updated_at = now
-        if not note:
-            conversation.last_message_at = now
-        s.flush()
-        self.ctx.emit_message(s, ticket, message, now)
-        if not note:
-            self._dispatch_after_commit(s, message.id)
+        author = Author.agent(int(actor.id)) if note and actor.type == "agent" and actor.id else Author.system()
+        message = self.posting.do_post(s, ticket, conversation, author,
+                                       action["text"] if note else _in_language(action["text"], ticket.language),
+                                       now=now, internal=note)
         return {"type": kind, "message_id": message.id}
 
-    def _dispatch_after_commit(self, s: Session, message_id: int) -> None:
-        on_commit(s, lambda: self.ctx.dispatch_outbound(message_id))
+
+def _fields_of(ticket: Ticket) -> dict[str, Any]:
+    return {"priority": ticket.priority, "area": ticket.area, "tags": sorted(ticket.tags or [])}
 
 
-# The actions that change a ticket field, and the field.
-_FIELD_ACTIONS = {"set_priority": "priority", "set_area": "area", "add_tag": "tags", "remove_tag": "tags"}
+def _field_action(fields: dict[str, Any], action: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply one field action to the pending values; what it did, or None when it changes nothing."""
+    kind = action["type"]
+    field = _FIELD_ACTIONS[kind]
+    old = fields[field]
+    if kind == "add_tag":
+        new: Any = sorted(set(old) | {action["tag"]})
+        if len(new) > MAX_TAGS:
+            return None
+    elif kind == "remove_tag":
+        new = [t for t in old if t != action["tag"]]
+    else:
+        new = action[ACTIONS[kind]]
+    if new == old:
+        return None
+    fields[field] = new
+    return {"type": kind, "old": old, "new": new}
 
 
 def _in_language(texts: dict[str, str], language: str | None) -> str:

@@ -3,8 +3,9 @@ linked transaction references, in Chinese, English and Bahasa Indonesia.
 
 Text is word-segmented in Python (`platform.text`) before it is stored in `ticket_search`, so both
 engines only split on spaces: SQLite through the FTS5 table `ticket_search_fts` (kept in sync by
-triggers), PostgreSQL through the GIN index on to_tsvector('simple', tokens). The use cases call
-`index` inside their unit of work whenever a ticket's text changes; agents call `search`.
+triggers), PostgreSQL through the GIN index on to_tsvector('simple', tokens). A ticket's text is
+refreshed once per unit of work that changed it (a handler on the desk's events calls
+`index_at_commit`); agents call `search`.
 
 A query is segmented the same way and every word must match. Query words reach the engines only as
 bound parameters: on SQLite each is an FTS5 string ("word"), on PostgreSQL plainto_tsquery parses
@@ -21,12 +22,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from ..platform.db import Database
 from ..platform.errors import ValidationFailed
 from ..platform.pii import mask_text
 from ..platform.text import query_tokens, search_tokens
 from .access import Viewer, visible
-from .context import DeskContext
-from .models import TICKET_STATUSES, Message, Ticket, TicketLink, TicketSearch
+from .events import at_commit
+from .lifecycle import STATUSES
+from .models import Message, Ticket, TicketLink, TicketSearch
 
 RECENT_WINDOW = 50_000
 MAX_LIMIT = 100
@@ -45,10 +48,22 @@ def _fts5_query(tokens: list[str]) -> str:
 
 
 class TicketSearchIndex:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # ---------------------------------------------------------------- writing
+
+    def index_at_commit(self, s: Session, ticket: Ticket, now: datetime) -> None:
+        """Refresh the ticket's text once, when its unit of work commits, however many of its
+        messages and fields changed in it."""
+        pending: dict[int, Ticket] = s.info.setdefault("gopaycare_search_pending", {})
+        pending[ticket.id] = ticket
+
+        def index_all() -> None:
+            for t in s.info.pop("gopaycare_search_pending", {}).values():
+                self.index(s, t, now)
+
+        at_commit(s, "search_index", index_all)
 
     def index(self, s: Session, ticket: Ticket, now: datetime) -> None:
         """Refresh the ticket's stored text, in the caller's unit of work."""
@@ -83,14 +98,14 @@ class TicketSearchIndex:
             raise ValidationFailed("type something to search for", field="query")
         if len(query) > MAX_QUERY_CHARS:
             raise ValidationFailed(f"a search is at most {MAX_QUERY_CHARS} characters", field="query")
-        if status is not None and status not in TICKET_STATUSES:
-            raise ValidationFailed(f"status must be one of {', '.join(TICKET_STATUSES)}", field="status")
+        if status is not None and status not in STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}", field="status")
         if limit < 1:
             raise ValidationFailed("limit must be at least 1", field="limit")
         tokens = query_tokens(query)
         if not tokens:
             return []  # only punctuation or symbols: nothing can match
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             postgresql = s.get_bind().dialect.name == "postgresql"
             stmt = self._postgresql(tokens) if postgresql else self._sqlite(tokens)
             stmt = stmt.where(visible(viewer), Ticket.merged_into_id.is_(None), Ticket.status != "merged")

@@ -1,19 +1,32 @@
-"""The help desk, assembled: one object the web layer, jobs and the assistant talk to."""
+"""The help desk, assembled: one object the web layer, jobs and the assistant talk to.
+
+Two write use cases carry every change (`posting.Posting.do_post` for messages,
+`changes.TicketChanges.do_change` for tickets); what follows a change is subscribed once on the
+desk's bus in `handlers.py`; messages leave through the outbox, whose outcomes come back through
+`delivery.py`.
+"""
 
 from __future__ import annotations
 
+from ..platform.bus import MessageBus
 from ..platform.clock import Clock
 from ..platform.db import Database
+from ..platform.outbox import Outbox
 from ..wallet.port import WalletBackend
 from .access import Viewer, viewer
 from .agents import AgentDirectory, AgentView
-from .context import DeskContext
+from .changes import TicketChanges
 from .conversations import Conversations
 from .csat import Csat
 from .customer360 import Customer360
+from .customer_side import CustomerSide
+from .customers import CustomerDirectory, IdentityLookup
+from .delivery import DeliveryMirror
 from .events import EventHub, EventLog
+from .handlers import DeskHandlers
+from .handoff import BotTurns
 from .inbox import Inbox
-from .outbound import Outbound
+from .posting import Posting
 from .routing import Router
 from .rules import Rules
 from .search import TicketSearchIndex
@@ -22,22 +35,30 @@ from .tickets import Tickets
 
 
 class Desk:
-    def __init__(self, db: Database, clock: Clock, wallet: WalletBackend, agents: AgentDirectory,
-                 hub: EventHub) -> None:
+    def __init__(self, db: Database, clock: Clock, wallet: WalletBackend, agents: AgentDirectory, hub: EventHub,
+                 outbox: Outbox, identity: IdentityLookup) -> None:
         self.db = db
+        self.clock = clock
         self.agents = agents
+        self.bus = MessageBus()
         self.events = EventLog(db, hub)
-        self.ctx = DeskContext(db=db, clock=clock, wallet=wallet, events=self.events)
-        self.ctx.sla = self.sla = SlaEngine(self.ctx)
-        self.ctx.routing = self.routing = Router(self.ctx)
-        self.ctx.rules = self.rules = Rules(self.ctx)
-        self.ctx.search = self.search = TicketSearchIndex(self.ctx)
-        self.ctx.csat = self.csat = Csat(self.ctx)
-        self.outbound = Outbound(db, clock)
-        self.conversations = Conversations(self.ctx)
-        self.tickets = Tickets(self.ctx)
-        self.inbox = Inbox(self.ctx)
-        self.customer360 = Customer360(self.ctx)
+        self.changes = TicketChanges(self.bus)
+        self.posting = Posting(self.bus, outbox)
+        self.sla = SlaEngine(db, clock, self.events, self.changes)
+        self.routing = Router(db, clock, self.events, self.changes)
+        self.rules = Rules(db, clock, self.changes, self.posting)
+        self.search = TicketSearchIndex(db)
+        self.csat = Csat(db, clock, self.events, self.posting)
+        DeskHandlers(clock, self.events, self.changes, self.sla, self.routing, self.rules, self.csat,
+                     self.search).register(self.bus)
+        outbox.on_outcome(DeliveryMirror(clock, self.events).on_outcome)
+        self.customers = CustomerDirectory(identity, wallet)
+        self.conversations = Conversations(db, clock, self.posting, self.csat, self.customers)
+        self.tickets = Tickets(db, clock, self.changes, self.bus, wallet)
+        self.bot = BotTurns(self.posting, self.changes, self.bus)
+        self.inbox = Inbox(db, clock)
+        self.customer360 = Customer360(db, identity, wallet)
+        self.customer_side = CustomerSide(db, outbox)
 
     def viewer(self, agent: AgentView) -> Viewer:
         with self.db.read() as s:

@@ -36,10 +36,13 @@ from sqlalchemy.orm import Session
 
 from ..platform import audit
 from ..platform.audit import Actor
+from ..platform.clock import Clock
+from ..platform.db import Database
 from ..platform.errors import Conflict, ValidationFailed
 from ..wallet.rules import TIERS
 from .calendar import Calendar, add_business_seconds, business_seconds_between
-from .context import DeskContext
+from .changes import TicketChange, TicketChanges, lock_ticket
+from .events import EventLog
 from .models import PRIORITIES, BusinessCalendar, SlaEvent, SlaPolicy, SlaTarget, Ticket
 
 log = logging.getLogger(__name__)
@@ -73,8 +76,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class SlaEngine:
-    def __init__(self, ctx: DeskContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, clock: Clock, events: EventLog, changes: TicketChanges) -> None:
+        self.db = db
+        self.clock = clock
+        self.events = events
+        self.changes = changes
 
     # ---------------------------------------------------------------- setup
 
@@ -82,9 +88,9 @@ class SlaEngine:
                         holidays: Sequence[str] = ()) -> int:
         name = _name(name)
         calendar = Calendar.parse(timezone, hours, list(holidays))
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         try:
-            with self.ctx.db.transaction() as s:
+            with self.db.transaction() as s:
                 if s.execute(select(BusinessCalendar.id).where(BusinessCalendar.name == name)).first():
                     raise Conflict("a calendar with this name exists", code="calendar_exists")
                 row = BusinessCalendar(name=name, timezone=calendar.timezone, hours=calendar.hours_json(),
@@ -113,8 +119,8 @@ class SlaEngine:
         if customer_tier is not None and customer_tier not in TIERS:
             raise ValidationFailed(f"customer_tier must be one of {', '.join(TIERS)} (or none for any)",
                                    field="customer_tier")
-        now = self.ctx.clock.now()
-        with self.ctx.db.transaction() as s:
+        now = self.clock.now()
+        with self.db.transaction() as s:
             if calendar_id is not None and s.get(BusinessCalendar, calendar_id) is None:
                 raise ValidationFailed("no such business calendar", field="calendar_id", calendar_id=calendar_id)
             policy = SlaPolicy(name=name, priority=priority, customer_tier=customer_tier, calendar_id=calendar_id,
@@ -228,7 +234,7 @@ class SlaEngine:
         """Warn about targets due soon and breach the overdue ones; one unit of work per ticket.
         Safe to run again: a target is warned once and breached once."""
         counts = {"warned": 0, "breached": 0, "escalated": 0, "failed": 0}
-        with self.ctx.db.read() as s:
+        with self.db.read() as s:
             longest_warning = s.execute(select(func.max(SlaPolicy.warn_before_minutes))).scalar_one() or 0
             horizon = now + timedelta(minutes=longest_warning)
             ticket_ids = list(s.scalars(
@@ -239,7 +245,7 @@ class SlaEngine:
                 .order_by(SlaTarget.ticket_id)))
         for ticket_id in ticket_ids:
             try:
-                with self.ctx.db.transaction() as s:
+                with self.db.transaction() as s:
                     for key, value in self._check_ticket(s, ticket_id, now).items():
                         counts[key] += value
             except Exception:  # one broken ticket must not stop the clocks of all the others
@@ -249,8 +255,8 @@ class SlaEngine:
 
     def _check_ticket(self, s: Session, ticket_id: int, now: datetime) -> dict[str, int]:
         counts = {"warned": 0, "breached": 0, "escalated": 0}
-        ticket = s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one()
-        before = {"priority": ticket.priority, "sla_state": ticket.sla_state}
+        ticket = lock_ticket(s, ticket_id)
+        state_before = ticket.sla_state
         policy = self._policy(s, ticket)
         warn = timedelta(minutes=policy.warn_before_minutes if policy else 0)
         for target in self._targets(s, ticket):
@@ -264,27 +270,29 @@ class SlaEngine:
             elif warn and target.warned_at is None and target.due_at - warn <= now:
                 target.warned_at = now
                 self._event(s, target, "warned", now)
-                self.ctx.emit(s, "sla.warning", ticket, now, metric=target.metric, due_at=_iso(target.due_at))
+                self.events.ticket_event(s, "sla.warning", ticket, now, metric=target.metric,
+                                         due_at=_iso(target.due_at))
                 counts["warned"] += 1
         self._refresh(s, ticket)
-        changes = {k: [v, getattr(ticket, k)] for k, v in before.items() if getattr(ticket, k) != v}
-        if changes:  # the inbox row changed: its own event (and snapshot) for the agents' clients
-            self.ctx.emit(s, "ticket.updated", ticket, now, changes=changes)
+        if ticket.sla_state != state_before:  # the inbox row changed: an event (and snapshot) for the agents
+            self.events.ticket_event(s, "ticket.updated", ticket, now,
+                                     changes={"sla_state": [state_before, ticket.sla_state]})
         return counts
 
     def _escalate(self, s: Session, ticket: Ticket, target: SlaTarget, now: datetime) -> int:
         old = ticket.priority
         new = ESCALATION.get(old, old)
-        if new != old:
-            ticket.priority = new
-            ticket.updated_at = now
         audit.record(s, at=now, actor=Actor.system(), action="sla.breached", subject_type="ticket",
                      subject_id=ticket.id, metric=target.metric, due_at=_iso(target.due_at), priority=[old, new])
         # Everyone (agent_id and team_id None): supervisors watch breaches across the desk.
-        self.ctx.events.emit(s, "sla.breached", at=now, ticket_id=ticket.id, agent_id=None, team_id=None,
-                             metric=target.metric, due_at=_iso(target.due_at), assignee_id=ticket.assignee_id,
-                             team=ticket.team_id, priority=[old, new])
-        return int(new != old)
+        self.events.emit(s, "sla.breached", at=now, ticket_id=ticket.id, agent_id=None, team_id=None,
+                         metric=target.metric, due_at=_iso(target.due_at), assignee_id=ticket.assignee_id,
+                         team=ticket.team_id, priority=[old, new])
+        if new == old:
+            return 0
+        self.changes.do_change(s, ticket, TicketChange(priority=new), actor=Actor.system(), now=now,
+                               reason=f"SLA {target.metric} breached", escalation=True)
+        return 1
 
     # ---------------------------------------------------------------- policies and calendars
 

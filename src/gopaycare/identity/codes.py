@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from ..platform.errors import RateLimited, ValidationFailed
 from ..platform.i18n import render
+from ..platform.outbox import Outbox
 from ..platform.pii import mask_email, mask_phone
 from ..platform.settings import Settings
 from .hashing import SecretHasher
 from .messages import CODE_PURPOSES, MESSAGES
 from .models import Customer, OneTimeCode
-from .notify import Outbox
 
 MAX_GUESSES = 5
 
@@ -95,7 +95,7 @@ class CodeIssuer:
                       minutes=self.settings.code_ttl_seconds // 60)
         self.outbox.queue(s, channel=channel, destination=to, body=body, purpose=purpose,
                           subject=render(MESSAGES, "code_subject", lang) if channel == "email" else None,
-                          customer_id=customer.id, now=now)
+                          customer_id=customer.id, expires_at=row.expires_at, now=now)
         return CodeSent(
             code_id=row.id, channel=channel,
             destination_masked=(mask_phone(to) if channel == "sms" else mask_email(to)) or "",

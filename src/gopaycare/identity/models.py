@@ -80,34 +80,6 @@ class OneTimeCode(Base):
     )
 
 
-class OutboxMessage(Base):
-    """A notification to deliver (a code by SMS or email). Written in the same transaction as the
-    change that causes it; a job delivers it after commit."""
-
-    __tablename__ = "outbox_messages"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8), nullable=False)
-    destination: Mapped[str] = mapped_column(String(254), nullable=False)
-    subject: Mapped[str | None] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, nullable=False)
-    purpose: Mapped[str] = mapped_column(String(32), nullable=False)
-    customer_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    provider_message_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # While a worker sends, the message is claimed until this time; no lock is held during the send.
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'held', 'failed')", name="status"),
-        Index("ix_outbox_status", "status", "id"),
-    )
-
-
 class VerificationRequest(Base):
     """A document an agent reviews to prove identity (unlock, lift a freeze, change a lost phone)."""
 

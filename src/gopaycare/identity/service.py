@@ -21,6 +21,7 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ..platform.i18n import LANGUAGES
+from ..platform.outbox import Outbox
 from ..platform.pii import mask_email, mask_phone
 from ..platform.settings import Settings
 from ..wallet.service import ReferenceWallet
@@ -28,7 +29,6 @@ from .codes import CodeIssuer, CodeSent
 from .contacts import looks_like_email, normalize_email, normalize_phone
 from .hashing import SecretHasher
 from .models import Customer, CustomerSession, Device
-from .notify import Outbox
 
 # The one answer to a failed login, whatever failed: an unknown or malformed phone/email, a wrong
 # password or a wrong PIN. Anything that differs (message, code, attempts left) tells a caller
@@ -165,6 +165,21 @@ class IdentityService:
     def find_by_login(self, login: str) -> CustomerView:
         with self.db.read() as s:
             return view_of(self._by_login(s, login))
+
+    def find_by_address(self, kind: str, value: str) -> CustomerView | None:
+        """The customer whose registered phone (kind "phone") or email (kind "email") this is; None
+        when nobody's, or when the value is no valid phone or email (it is then nobody's)."""
+        try:
+            address = normalize_phone(value) if kind == "phone" else normalize_email(value) if kind == "email" \
+                else None
+        except ValidationFailed:
+            return None
+        if address is None:
+            return None
+        column = Customer.phone if kind == "phone" else Customer.email
+        with self.db.read() as s:
+            customer = s.execute(select(Customer).where(column == address)).scalar_one_or_none()
+            return view_of(customer) if customer is not None else None
 
     def _customer(self, s: Session, customer_id: int, *, for_update: bool = False) -> Customer:
         stmt = select(Customer).where(Customer.id == customer_id)

@@ -8,13 +8,15 @@ refund), recorded once per idempotency key, linked to its ticket, and its status
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from ..desk.models import TicketLink
 from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.clock import Clock
@@ -24,6 +26,13 @@ from ..wallet.port import TransactionView, WalletBackend
 from .models import RefundRequest
 
 OPEN_STATUSES = ("submitted", "under_review", "approved")
+
+
+class TicketLinker(Protocol):
+    """The help desk's way to link a refund and its payment to the customer's ticket."""
+
+    def do_link(self, s: Session, ticket_id: int, links: Iterable[tuple[str, str]], *, actor: Actor,
+                now: datetime, reason: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,10 +53,11 @@ def _view(r: RefundRequest) -> RefundRequestView:
 
 
 class RefundRequests:
-    def __init__(self, db: Database, clock: Clock, wallet: WalletBackend) -> None:
+    def __init__(self, db: Database, clock: Clock, wallet: WalletBackend, tickets: TicketLinker) -> None:
         self.db = db
         self.clock = clock
         self.wallet = wallet
+        self.tickets = tickets
 
     def refundable(self, customer_id: int, *, limit: int = 5) -> list[TransactionView]:
         """The customer's recent payments that can still be refunded and have no open request."""
@@ -67,6 +77,11 @@ class RefundRequests:
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= txn.refundable_amount:
             raise ValidationFailed("the amount is more than what can be refunded", field="amount",
                                    refundable=txn.refundable_amount)
+        if (first := self._by_key(idempotency_key)) is not None:
+            if (first.customer_id, first.transaction_reference, first.amount) != (customer_id, txn.reference, amount):
+                raise Conflict("this idempotency key was used for another refund request",
+                               code="idempotency_conflict")
+            return _view(first)  # a retry: the first answer
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
@@ -81,20 +96,24 @@ class RefundRequests:
                 s.add(request)
                 s.flush()
                 if ticket_id is not None:
-                    for kind, ref in (("transaction", txn.reference), ("refund", f"RR{request.id}")):
-                        s.add(TicketLink(ticket_id=ticket_id, kind=kind, reference=ref, created_at=now))
+                    self.tickets.do_link(s, ticket_id, (("transaction", txn.reference), ("refund", f"RR{request.id}")),
+                                         actor=Actor.customer(customer_id), now=now, reason="refund requested")
                 audit.record(s, at=now, actor=Actor.customer(customer_id), action="refund.requested",
                              subject_type="refund_request", subject_id=request.id, reference=txn.reference,
                              amount=amount, ticket_id=ticket_id)
                 return _view(request)
         except IntegrityError:
-            with self.db.read() as s:
-                existing = s.execute(select(RefundRequest).where(
-                    RefundRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
-                if existing is None or existing.customer_id != customer_id \
-                        or existing.transaction_reference != txn.reference:
-                    raise
-                return _view(existing)
+            # The same request at the same moment: the other copy won.
+            existing = self._by_key(idempotency_key)
+            if existing is None or existing.customer_id != customer_id \
+                    or existing.transaction_reference != txn.reference:
+                raise
+            return _view(existing)
+
+    def _by_key(self, idempotency_key: str) -> RefundRequest | None:
+        with self.db.read() as s:
+            return s.execute(select(RefundRequest).where(
+                RefundRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
 
     def _own_transaction(self, customer_id: int, reference: str) -> TransactionView:
         reference = (reference or "").strip().upper()

@@ -14,7 +14,7 @@ from ..platform.jobs import start_in_process_consumer
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
-from .routes import admin, agent, assistant, customer, desk, events, health, kb, promotions
+from .routes import admin, agent, assistant, customer, desk, events, health, kb, my_conversations, promotions
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -35,6 +35,7 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(customer.router)
+    app.include_router(my_conversations.router)
     app.include_router(agent.router)
     app.include_router(desk.router)
     app.include_router(events.router)

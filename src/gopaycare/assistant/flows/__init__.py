@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..turns import Outcome, Turn
+
 if TYPE_CHECKING:
-    from ..engine import Assistant, Outcome, Turn
+    from ..engine import Assistant
 
 YES = re.compile(r"^\s*(是|是的|对|好|好的|要|需要|可以|嗯|ya|iya|iy|yes|yep|yeah|ok|oke|okay|boleh|mau|sure|"
                  r"please|pls|tolong)\b", re.IGNORECASE)

@@ -10,20 +10,16 @@ from ...identity.recovery import KnowledgeAnswers
 from ...platform.audit import Actor
 from ...platform.errors import Conflict, PermissionDenied, RateLimited, ValidationFailed
 from ..texts import say, when, word
+from ..turns import Outcome, Turn
 from . import Flow, code_in, yes, yes_or_no
 from .identify import STEPS as IDENTIFY_STEPS
-from .identify import identify
+from .identify import customer_with_phone, identify
 
 if TYPE_CHECKING:
-    from ..engine import Assistant, Outcome, Turn
+    from ..engine import Assistant
 
 LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
-
-def _outcome() -> type[Outcome]:
-    from ..engine import Outcome
-
-    return Outcome
 
 
 class _AccountFlow(Flow):
@@ -58,36 +54,36 @@ class LoginFailed(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        customer = a.svc.identity.get(t.customer_id)
+        customer = a.deps.identity.get(t.customer_id)
         if customer.locked:
             return LOCKED.start(a, t)
-        limit = a.svc.settings.max_failed_logins
+        limit = a.deps.policy.max_failed_logins
         t.checked(f"account not locked; {customer.failed_logins} failed logins in a row")
         t.state["step"] = "offer_reset"
         if customer.failed_logins:
             # Case-sensitivity matters when wrong passwords were typed.
-            return _outcome().wait(say("login_failures", t.lang, n=customer.failed_logins,
+            return Outcome.wait(say("login_failures", t.lang, n=customer.failed_logins,
                                        left=limit - customer.failed_logins))
         # No failed attempt reached us: the network is the likely cause.
-        return _outcome().wait(say("login_no_failures", t.lang))
+        return Outcome.wait(say("login_no_failures", t.lang))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         if yes(t.text):
             return send_reset(a, t, "password")
-        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+        return Outcome.reply(say("anything_else", t.lang), resolved=True)
 
     def answers(self, t: Turn) -> bool:
         return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak)", t.text, re.I))
 
 
 def send_reset(a: Assistant, t: Turn, what: str) -> Outcome:
-    customer = a.svc.identity.get(t.customer_id)
+    customer = a.deps.identity.get(t.customer_id)
     try:
-        sent = a.svc.recovery.start_reset(customer.phone, what, "sms")
+        sent = a.deps.recovery.start_reset(customer.phone, what, "sms")
     except RateLimited as exc:
-        return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+        return Outcome.reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
     t.tried(f"{what} reset code sent")
-    return _outcome().reply(say("reset_code_sent", t.lang, what=word(what, t.lang), to=sent.destination_masked),
+    return Outcome.reply(say("reset_code_sent", t.lang, what=word(what, t.lang), to=sent.destination_masked),
                             resolved=True)
 
 
@@ -112,47 +108,47 @@ class Locked(_AccountFlow):
         t.state["flow"] = self.intent
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        customer = a.svc.identity.get(t.customer_id)
+        customer = a.deps.identity.get(t.customer_id)
         if not customer.locked:
             t.checked("account not locked")
-            return _outcome().reply(say("not_locked", t.lang), resolved=True)
+            return Outcome.reply(say("not_locked", t.lang), resolved=True)
         t.checked(f"account locked ({customer.lock_reason})")
         t.state["step"] = "verify_name"
-        return _outcome().wait(say("login_locked", t.lang, n=customer.failed_logins or
-                                   a.svc.settings.max_failed_logins))
+        return Outcome.wait(say("login_locked", t.lang, n=customer.failed_logins or
+                                   a.deps.policy.max_failed_logins))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         step = t.state.get("step")
         if step == "verify_name":
             t.slots["name"] = t.text.strip()[:120]
             t.state["step"] = "verify_last4"
-            return _outcome().wait(say("ask_id_last4", t.lang))
+            return Outcome.wait(say("ask_id_last4", t.lang))
         if step == "verify_last4":
             match = LAST4.search(t.text)
             if not match:
-                return _outcome().wait(say("ask_id_last4", t.lang))
+                return Outcome.wait(say("ask_id_last4", t.lang))
             t.slots["last4"] = match.group(1)
             t.state["step"] = "verify_amount"
-            return _outcome().wait(say("ask_recent_amount", t.lang))
+            return Outcome.wait(say("ask_recent_amount", t.lang))
         amount = t.entity("amount") or _plain_number(t.text)
         if amount is None:
-            return _outcome().wait(say("ask_recent_amount", t.lang))
+            return Outcome.wait(say("ask_recent_amount", t.lang))
         try:
-            a.svc.recovery.unlock_with_knowledge(
+            a.deps.recovery.unlock_with_knowledge(
                 t.customer_id, KnowledgeAnswers(name=t.slots.get("name", ""), id_last4=t.slots.get("last4", ""),
                                                 recent_amount=int(amount)))
         except PermissionDenied as exc:
             t.tried("identity check failed")
             t.state["step"] = "verify_name"
             t.slots.clear()
-            return _outcome().wait(say("verify_failed", t.lang, left=exc.details.get("attempts_left", 0)))
+            return Outcome.wait(say("verify_failed", t.lang, left=exc.details.get("attempts_left", 0)))
         except RateLimited:
             t.tried("identity checks exhausted for today")
-            return _outcome().hand_over(say("verify_exhausted", t.lang))
+            return Outcome.hand_over(say("verify_exhausted", t.lang))
         except Conflict:
-            return _outcome().reply(say("not_locked", t.lang), resolved=True)
+            return Outcome.reply(say("not_locked", t.lang), resolved=True)
         t.tried("unlocked after identity verification")
-        return _outcome().reply(say("unlocked", t.lang), resolved=True)
+        return Outcome.reply(say("unlocked", t.lang), resolved=True)
 
 
 def _plain_number(text: str) -> int | None:
@@ -166,29 +162,29 @@ class OtpNotReceived(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        last = a.svc.identity.last_code(t.customer_id)
+        last = a.deps.identity.last_code(t.customer_id)
         t.state["step"] = "offer_resend"
-        tz = a.svc.settings.tz
+        tz = a.deps.policy.tz
         if last and last["live"]:
             t.checked(f"a {last['purpose']} code was sent at {last['sent_at']:%H:%M} and is still valid")
             t.slots["purpose"] = last["purpose"]
-            return _outcome().wait(say("otp_live", t.lang, to=last["to"], sent=when(last["sent_at"], t.now, t.lang, tz),
+            return Outcome.wait(say("otp_live", t.lang, to=last["to"], sent=when(last["sent_at"], t.now, t.lang, tz),
                                        expires=when(last["expires_at"], t.now, t.lang, tz)))
         t.slots["purpose"] = (last or {}).get("purpose", "login")
-        customer = a.svc.identity.get(t.customer_id)
+        customer = a.deps.identity.get(t.customer_id)
         from ...platform.pii import mask_phone
 
-        return _outcome().wait(say("otp_none", t.lang, to=mask_phone(customer.phone)))
+        return Outcome.wait(say("otp_none", t.lang, to=mask_phone(customer.phone)))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         if not yes(t.text):
-            return _outcome().reply(say("anything_else", t.lang), resolved=True)
+            return Outcome.reply(say("anything_else", t.lang), resolved=True)
         try:
-            sent = a.svc.identity.send_code(t.customer_id, t.slots.get("purpose", "login"), "sms")
+            sent = a.deps.identity.send_code(t.customer_id, t.slots.get("purpose", "login"), "sms")
         except RateLimited as exc:
-            return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+            return Outcome.reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
         t.tried("code resent")
-        return _outcome().reply(say("otp_sent", t.lang, to=sent.destination_masked), resolved=True)
+        return Outcome.reply(say("otp_sent", t.lang, to=sent.destination_masked), resolved=True)
 
     def answers(self, t: Turn) -> bool:
         return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak)", t.text, re.I))
@@ -204,47 +200,47 @@ class UpdateInfo(_AccountFlow):
             return waiting
         if t.state.pop("identified_now", False):
             t.state["step"] = "ask_new"  # the identification code was the step-up check
-            return _outcome().wait(say("update_ask_new", t.lang))
+            return Outcome.wait(say("update_ask_new", t.lang))
         try:
-            sent = a.svc.identity.send_code(t.customer_id, "step_up", "sms")
+            sent = a.deps.identity.send_code(t.customer_id, "step_up", "sms")
         except RateLimited as exc:
-            return _outcome().reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
+            return Outcome.reply(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
         t.state["step"] = "stepup_code"
-        return _outcome().wait(say("update_info", t.lang, to=sent.destination_masked))
+        return Outcome.wait(say("update_info", t.lang, to=sent.destination_masked))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         step = t.state.get("step")
         if step == "stepup_code":
             code = code_in(t.text)
             if code is None:
-                return _outcome().wait(say("update_info", t.lang, to=""))
+                return Outcome.wait(say("update_info", t.lang, to=""))
             try:
-                a.svc.identity.verify_code(t.customer_id, "step_up", code)
+                a.deps.identity.verify_code(t.customer_id, "step_up", code)
             except ValidationFailed as exc:
-                return _outcome().wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
+                return Outcome.wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
             t.state["step"] = "ask_new"
-            return _outcome().wait(say("update_ask_new", t.lang))
+            return Outcome.wait(say("update_ask_new", t.lang))
         if step == "ask_new":
             field, value = _contact_value(t)
             if field is None:
-                return _outcome().wait(say("update_ask_new", t.lang))
+                return Outcome.wait(say("update_ask_new", t.lang))
             try:
-                started = a.svc.recovery.start_contact_change(t.customer_id, field, value)
+                started = a.deps.recovery.start_contact_change(t.customer_id, field, value)
             except (Conflict, ValidationFailed, RateLimited):
-                return _outcome().wait(say("update_ask_new", t.lang))
+                return Outcome.wait(say("update_ask_new", t.lang))
             t.slots.update(change_id=started.change_id, field=field)
             t.state["step"] = "change_codes"
-            return _outcome().wait(say("update_codes_sent", t.lang, old=started.old.destination_masked if started.old
+            return Outcome.wait(say("update_codes_sent", t.lang, old=started.old.destination_masked if started.old
                                        else "", new=started.new.destination_masked))
         codes = re.findall(r"(?<!\d)\d{6}(?!\d)", t.text)
         if len(codes) != 2:
-            return _outcome().wait(say("update_codes_sent", t.lang, old="", new=""))
+            return Outcome.wait(say("update_codes_sent", t.lang, old="", new=""))
         try:
-            a.svc.recovery.confirm_contact_change(t.customer_id, t.slots["change_id"], codes[0], codes[1])
+            a.deps.recovery.confirm_contact_change(t.customer_id, t.slots["change_id"], codes[0], codes[1])
         except (ValidationFailed, Conflict) as exc:
-            return _outcome().wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
+            return Outcome.wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
         t.tried(f"{t.slots['field']} changed")
-        return _outcome().reply(say("update_done", t.lang, field=word(t.slots["field"], t.lang)), resolved=True)
+        return Outcome.reply(say("update_done", t.lang, field=word(t.slots["field"], t.lang)), resolved=True)
 
 
 def _contact_value(t: Turn) -> tuple[str | None, str]:
@@ -269,28 +265,28 @@ class SecurityAlert(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify_light(a, t)) is not None:
             return waiting
-        customer = a.svc.identity.get(t.customer_id)
+        customer = a.deps.identity.get(t.customer_id)
         if customer.frozen:
             t.checked("account already frozen")
-            return _outcome().hand_over(say("already_frozen", t.lang))
+            return Outcome.hand_over(say("already_frozen", t.lang))
         t.state["step"] = "light_check"
-        return _outcome().wait(say("security_ask", t.lang))
+        return Outcome.wait(say("security_ask", t.lang))
 
     def resume(self, a: Assistant, t: Turn) -> Outcome:
         if t.state.get("step") == "identify_phone":
             waiting = identify_light(a, t)
             return waiting if waiting is not None else self.start(a, t)
-        customer = a.svc.identity.get(t.customer_id)
+        customer = a.deps.identity.get(t.customer_id)
         match = LAST4.search(t.text)
         name = LAST4.sub(" ", t.text).strip(" ,.-")
         if not match or " ".join(name.lower().split()) != " ".join(customer.name.lower().split()) \
                 or match.group(1) != customer.id_last4:
             t.tried("light identity check failed")
             # A person can still freeze it after their own check: protection must not wait.
-            return _outcome().hand_over()
-        a.svc.identity.freeze(t.customer_id, actor=Actor.customer(t.customer_id), reason="security alert (assistant)")
+            return Outcome.hand_over()
+        a.deps.identity.freeze(t.customer_id, actor=Actor.customer(t.customer_id), reason="security alert (assistant)")
         t.tried("account frozen after name + ID last 4")
-        return _outcome().hand_over(say("frozen_now", t.lang))
+        return Outcome.hand_over(say("frozen_now", t.lang))
 
     def accepts(self, a: Assistant, t: Turn) -> bool:
         return t.state.get("step") in ("light_check", "identify_phone")
@@ -298,9 +294,7 @@ class SecurityAlert(_AccountFlow):
 
 def identify_light(a: Assistant, t: Turn) -> Outcome | None:
     """The phone may be the stolen one: find the account by its number, no code."""
-    from sqlalchemy import select
 
-    from ...identity.models import Customer
 
     if t.customer_id is not None:
         return None
@@ -310,12 +304,10 @@ def identify_light(a: Assistant, t: Turn) -> Outcome | None:
             phone = normalize_phone(t.text)
         except ValidationFailed:
             phone = None
-    with a.svc.db.read() as s:
-        customer_id = s.execute(select(Customer.id).where(Customer.phone == phone)).scalar_one_or_none() \
-            if phone else None
+    customer_id = customer_with_phone(a, phone)
     if customer_id is None:
         t.state["step"] = "identify_phone"
-        return _outcome().wait(say("need_identify", t.lang))
+        return Outcome.wait(say("need_identify", t.lang))
     t.customer_id = customer_id
     t.state["step"] = None
     return None

@@ -6,26 +6,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
-from ...desk.contacts import contact_for_customer, merge
-from ...desk.models import Conversation
 from ...identity.contacts import normalize_phone
-from ...identity.models import Customer
 from ...platform.audit import Actor
 from ...platform.errors import RateLimited, ValidationFailed
 from ..texts import say
+from ..turns import Outcome, Turn
 from . import Flow, code_in
 
 if TYPE_CHECKING:
-    from ..engine import Assistant, Outcome, Turn
+    from ..engine import Assistant
 
 STEPS = ("identify_phone", "identify_code")
 
 
 def identify(flow: Flow, a: Assistant, t: Turn) -> Outcome | None:
     """None when the customer is known; otherwise the next message of the identification."""
-    from ..engine import Outcome
 
     if t.customer_id is not None:
         return None
@@ -36,7 +31,7 @@ def identify(flow: Flow, a: Assistant, t: Turn) -> Outcome | None:
             return Outcome.wait(say("identify_code_sent", t.lang, to=t.slots.get("identify_to", "")))
         customer_id = t.slots["identify_customer"]
         try:
-            a.svc.identity.verify_code(customer_id, "step_up", code)
+            a.deps.identity.verify_code(customer_id, "step_up", code)
         except ValidationFailed as exc:
             if exc.code == "code_invalid":
                 return Outcome.wait(say("code_wrong", t.lang, left=exc.details.get("attempts_left", 0)))
@@ -58,13 +53,12 @@ def identify(flow: Flow, a: Assistant, t: Turn) -> Outcome | None:
     if phone is None:
         t.state["step"] = "identify_phone"
         return Outcome.wait(say("need_identify", t.lang))
-    with a.svc.db.read() as s:
-        customer_id = s.execute(select(Customer.id).where(Customer.phone == phone)).scalar_one_or_none()
+    customer_id = customer_with_phone(a, phone)
     if customer_id is None:
         t.state["step"] = "identify_phone"
         return Outcome.wait(say("identify_unknown", t.lang))
     try:
-        sent = a.svc.identity.send_code(customer_id, "step_up", "sms")
+        sent = a.deps.identity.send_code(customer_id, "step_up", "sms")
     except RateLimited as exc:
         return Outcome.wait(say("rate_limited", t.lang, seconds=exc.details.get("retry_after_seconds", 60)))
     t.state["step"] = "identify_code"
@@ -72,10 +66,10 @@ def identify(flow: Flow, a: Assistant, t: Turn) -> Outcome | None:
     return Outcome.wait(say("identify_code_sent", t.lang, to=sent.destination_masked))
 
 
+def customer_with_phone(a: Assistant, phone: str | None) -> int | None:
+    customer = a.deps.identity.find_by_address("phone", phone) if phone else None
+    return customer.id if customer is not None else None
+
+
 def _link(a: Assistant, conversation_id: int, customer_id: int) -> None:
-    now = a.svc.clock.now()
-    with a.svc.db.transaction() as s:
-        conversation = s.get(Conversation, conversation_id)
-        target = contact_for_customer(s, customer_id, now)
-        if conversation is not None and conversation.contact_id != target.id:
-            merge(s, conversation.contact_id, target.id, actor=Actor.system(), now=now)
+    a.deps.conversations.link_to_customer(conversation_id, customer_id, actor=Actor.system())

@@ -11,22 +11,18 @@ from ...platform.errors import Conflict, NotFound, ValidationFailed
 from ...wallet.port import TransactionView
 from ...wallet.rules import FailureReason
 from ..texts import money, reset_time, say, when, word
+from ..turns import Outcome, Turn
 from . import NUMBER, Flow, yes
 from .account import LOCKED, _AccountFlow
 from .identify import identify
 
 if TYPE_CHECKING:
-    from ..engine import Assistant, Outcome, Turn
+    from ..engine import Assistant
 
-
-def _outcome() -> type[Outcome]:
-    from ..engine import Outcome
-
-    return Outcome
 
 
 def _when(a: Assistant, t: Turn, txn: TransactionView) -> str:
-    return when(txn.created_at, t.now, t.lang, a.svc.settings.tz)
+    return when(txn.created_at, t.now, t.lang, a.deps.policy.tz)
 
 
 RECENT_FAILURE = timedelta(days=7)
@@ -57,7 +53,7 @@ class PaymentFailed(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        history = a.deps.wallet.list_transactions(t.customer_id, limit=30)
         payments = [x for x in history if x.kind in ("payment", "p2p")]
         failed = next((x for x in payments if x.status == "failed"), None)
         if failed is None:
@@ -66,41 +62,41 @@ class PaymentFailed(_AccountFlow):
         if failed is not None:
             return explain_failure(a, t, failed)
         if not payments:
-            return _outcome().reply(say("no_payments", t.lang), resolved=True)
+            return Outcome.reply(say("no_payments", t.lang), resolved=True)
         latest = payments[0]
         t.checked(f"no failed payment; latest {latest.reference} {latest.status}")
-        return _outcome().reply(say("no_failed_payment", t.lang, ref=latest.reference, amount=money(latest.amount),
+        return Outcome.reply(say("no_failed_payment", t.lang, ref=latest.reference, amount=money(latest.amount),
                                     status=word(latest.status, t.lang)), resolved=True)
 
     def explain(self, a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
         """The failure's exact reason with its numbers (other flows hand a failure over to this)."""
-        d, lang, tz = txn.failure_details, t.lang, a.svc.settings.tz
+        d, lang, tz = txn.failure_details, t.lang, a.deps.policy.tz
         base = {"when": _when(a, t, txn), "amount": money(txn.amount), "merchant": txn.merchant_name or "-"}
         reason = txn.failure_reason
         if reason == FailureReason.INSUFFICIENT_BALANCE:
             text = say("pay_INSUFFICIENT_BALANCE", lang, balance=money(d["balance"]), shortfall=money(d["shortfall"]),
                        **base)
         elif reason == FailureReason.DAILY_LIMIT_EXCEEDED:
-            summary = a.svc.wallet.summary(t.customer_id)
+            summary = a.deps.wallet.summary(t.customer_id)
             daily = summary.daily_outgoing
             text = say("pay_DAILY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]), used=money(daily.used),
                        remaining=money(daily.remaining),
                        resets=reset_time(summary.daily_outgoing.resets_at, lang, tz), **base)
         elif reason == FailureReason.BALANCE_CAP_EXCEEDED:
-            return _outcome().reply(say("topup_BALANCE_CAP_EXCEEDED", lang, cap=money(d["cap"]),
+            return Outcome.reply(say("topup_BALANCE_CAP_EXCEEDED", lang, cap=money(d["cap"]),
                                         balance=money(d["balance"]), room=money(d["room"]), **base), resolved=True)
         elif reason == FailureReason.MONTHLY_LIMIT_EXCEEDED:
-            resets = a.svc.wallet.summary(t.customer_id).monthly_incoming.resets_at
-            return _outcome().reply(say("topup_MONTHLY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]),
+            resets = a.deps.wallet.summary(t.customer_id).monthly_incoming.resets_at
+            return Outcome.reply(say("topup_MONTHLY_LIMIT_EXCEEDED", lang, limit=money(d["limit"]),
                                         used=money(d["used"]), remaining=money(d["remaining"]),
                                         resets=reset_time(resets, lang, tz), **base), resolved=True)
         elif reason == FailureReason.ACCOUNT_FROZEN:
-            return _outcome().hand_over(say("pay_ACCOUNT_FROZEN", lang, **base))
+            return Outcome.hand_over(say("pay_ACCOUNT_FROZEN", lang, **base))
         elif reason == FailureReason.ACCOUNT_LOCKED:
             t.state["step"] = "offer_unlock"
-            return _outcome().wait(say("pay_ACCOUNT_LOCKED", lang, **base))
+            return Outcome.wait(say("pay_ACCOUNT_LOCKED", lang, **base))
         elif reason == FailureReason.RISK_DECLINED:
-            return _outcome().hand_over(say("pay_RISK_DECLINED", lang, limit=money(d.get("limit", 0)), **base))
+            return Outcome.hand_over(say("pay_RISK_DECLINED", lang, limit=money(d.get("limit", 0)), **base))
         elif reason == FailureReason.PROVIDER_TIMEOUT:
             return self._provider_failed(a, t, txn, base)
         elif reason in (FailureReason.MERCHANT_UNAVAILABLE, FailureReason.PIN_INVALID,
@@ -108,19 +104,19 @@ class PaymentFailed(_AccountFlow):
             text = say(f"pay_{reason}", lang, **base)
         else:
             t.state["step"] = "offer_agent"
-            return _outcome().wait(say("pay_other", lang, reason=reason or "-", **base), say("retry_or_agent", lang))
+            return Outcome.wait(say("pay_other", lang, reason=reason or "-", **base), say("retry_or_agent", lang))
         t.state["step"] = "offer_agent"
-        return _outcome().wait(text, say("retry_or_agent", lang), resolved=True)
+        return Outcome.wait(text, say("retry_or_agent", lang), resolved=True)
 
     def _provider_failed(self, a: Assistant, t: Turn, txn: TransactionView, base: dict[str, str]) -> Outcome:
         """Debited but failed: give the money back now (safe: the reversal is idempotent)."""
         try:
-            reversal = a.svc.wallet.reverse(txn.reference, f"assistant-reverse-{txn.reference}")
+            reversal = a.deps.wallet.reverse(txn.reference, f"assistant-reverse-{txn.reference}")
         except Conflict:
-            return _outcome().reply(say("pay_PROVIDER_TIMEOUT", t.lang, **base), resolved=True)
+            return Outcome.reply(say("pay_PROVIDER_TIMEOUT", t.lang, **base), resolved=True)
         t.tried(f"reversed {txn.reference} ({reversal.reference})")
-        balance = a.svc.wallet.summary(t.customer_id).balance
-        return _outcome().reply(say("pay_PROVIDER_TIMEOUT_held", t.lang, reversal=reversal.reference,
+        balance = a.deps.wallet.summary(t.customer_id).balance
+        return Outcome.reply(say("pay_PROVIDER_TIMEOUT_held", t.lang, reversal=reversal.reference,
                                     balance=money(balance), **base), resolved=True)
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
@@ -128,11 +124,11 @@ class PaymentFailed(_AccountFlow):
             if yes(t.text):
                 t.state["flow"] = LOCKED.intent
                 return LOCKED.start(a, t)
-            return _outcome().reply(say("anything_else", t.lang), resolved=True)
+            return Outcome.reply(say("anything_else", t.lang), resolved=True)
         if yes(t.text):
             t.tried("customer asked for an agent about the failed payment")
-            return _outcome().hand_over()
-        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+            return Outcome.hand_over()
+        return Outcome.reply(say("anything_else", t.lang), resolved=True)
 
     def answers(self, t: Turn) -> bool:
         return yes(t.text) or bool(re.match(r"^\s*(no|tidak|不|gak|nggak|ga)\b", t.text, re.I))
@@ -144,15 +140,15 @@ class NotReceived(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        history = a.deps.wallet.list_transactions(t.customer_id, limit=30)
         pending = [x for x in history if x.status == "pending"]
         if not pending:
             latest = history[0] if history else None
             if latest is None:
-                return _outcome().reply(say("no_payments", t.lang), resolved=True)
+                return Outcome.reply(say("no_payments", t.lang), resolved=True)
             if (failed := recent_failure(a, t, history[:1], kinds=(latest.kind,))) is not None:
                 return explain_failure(a, t, failed)
-            return _outcome().reply(say("nothing_pending", t.lang, ref=latest.reference, amount=money(latest.amount),
+            return Outcome.reply(say("nothing_pending", t.lang, ref=latest.reference, amount=money(latest.amount),
                                         status=word(latest.status, t.lang)), resolved=True)
         txn = pending[0]
         kind = word(txn.kind, t.lang)
@@ -163,11 +159,11 @@ class NotReceived(_AccountFlow):
             t.state["ticket_changes"] = {"priority": "high", "tags": ["investigation"],
                                          "links": [["transaction", txn.reference]]}
             t.tried("investigation opened")
-            return _outcome().hand_over(say("pending_status", t.lang, next=say(
+            return Outcome.hand_over(say("pending_status", t.lang, next=say(
                 "pending_overdue", t.lang, ticket=t.ticket_id), **base))
         waited = int((t.now - txn.created_at).total_seconds() // 60)
-        left = max(a.svc.settings.pending_too_long_minutes - waited, 1)
-        return _outcome().reply(say("pending_status", t.lang, next=say("pending_next_ok", t.lang, minutes=left),
+        left = max(a.deps.policy.pending_too_long_minutes - waited, 1)
+        return Outcome.reply(say("pending_status", t.lang, next=say("pending_next_ok", t.lang, minutes=left),
                                     **base), resolved=True)
 
 
@@ -177,8 +173,8 @@ class Limits(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        s, tz = a.svc.wallet.summary(t.customer_id), a.svc.settings.tz
-        return _outcome().reply(say(
+        s, tz = a.deps.wallet.summary(t.customer_id), a.deps.policy.tz
+        return Outcome.reply(say(
             "limits", t.lang, tier=word(s.tier, t.lang), cap=money(s.balance_cap), balance=money(s.balance),
             daily=money(s.daily_outgoing.limit), daily_used=money(s.daily_outgoing.used),
             daily_reset=reset_time(s.daily_outgoing.resets_at, t.lang, tz), monthly=money(s.monthly_incoming.limit),
@@ -192,11 +188,11 @@ class TopUp(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=30)
+        history = a.deps.wallet.list_transactions(t.customer_id, limit=30)
         if (failed := recent_failure(a, t, history, kinds=("topup",))) is not None:
             return explain_failure(a, t, failed)
-        s = a.svc.wallet.summary(t.customer_id)
-        return _outcome().reply(say("topup", t.lang, balance=money(s.balance), cap=money(s.balance_cap),
+        s = a.deps.wallet.summary(t.customer_id)
+        return Outcome.reply(say("topup", t.lang, balance=money(s.balance), cap=money(s.balance_cap),
                                     room=money(max(s.balance_cap - s.balance, 0))), resolved=True)
 
 
@@ -213,10 +209,10 @@ class History(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        items = a.svc.wallet.list_transactions(t.customer_id, limit=5)
+        items = a.deps.wallet.list_transactions(t.customer_id, limit=5)
         if not items:
-            return _outcome().reply(say("no_payments", t.lang), resolved=True)
-        return _outcome().reply(say("history", t.lang, lines="\n".join(_line(a, t, x) for x in items)), resolved=True)
+            return Outcome.reply(say("no_payments", t.lang), resolved=True)
+        return Outcome.reply(say("history", t.lang, lines="\n".join(_line(a, t, x) for x in items)), resolved=True)
 
 
 class RefundApply(_AccountFlow):
@@ -227,40 +223,40 @@ class RefundApply(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        options = a.svc.refunds.refundable(t.customer_id)
+        options = a.deps.refunds.refundable(t.customer_id)
         if not options:
-            return _outcome().reply(say("refund_none", t.lang), resolved=True)
+            return Outcome.reply(say("refund_none", t.lang), resolved=True)
         t.slots["options"] = [x.reference for x in options]
         wanted = t.entity("transaction_reference")
         if wanted in t.slots["options"]:
             t.slots["reference"] = wanted
             t.state["step"] = "reason"
-            return _outcome().wait(say("refund_ask_reason", t.lang))
+            return Outcome.wait(say("refund_ask_reason", t.lang))
         t.state["step"] = "pick"
         lines = "\n".join(_line(a, t, x, i) + (say("refund_left", t.lang, left=money(x.refundable_amount))
                                                 if x.refunded_amount else "")
                           for i, x in enumerate(options, 1))
-        return _outcome().wait(say("refund_pick", t.lang, lines=lines))
+        return Outcome.wait(say("refund_pick", t.lang, lines=lines))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         options = t.slots.get("options", [])
         if t.state.get("step") == "pick":
             reference = self._pick(t, options)
             if reference is None:
-                return _outcome().wait(say("pick_again", t.lang, n=len(options)))
+                return Outcome.wait(say("pick_again", t.lang, n=len(options)))
             t.slots["reference"] = reference
             t.state["step"] = "reason"
-            return _outcome().wait(say("refund_ask_reason", t.lang))
+            return Outcome.wait(say("refund_ask_reason", t.lang))
         try:
-            request = a.svc.refunds.submit(t.customer_id, t.slots["reference"], reason=t.text,
+            request = a.deps.refunds.submit(t.customer_id, t.slots["reference"], reason=t.text,
                                            idempotency_key=f"assistant-{t.conversation_id}-{t.slots['reference']}",
                                            ticket_id=t.ticket_id)
         except ValidationFailed:
-            return _outcome().wait(say("refund_ask_reason", t.lang))
+            return Outcome.wait(say("refund_ask_reason", t.lang))
         except (Conflict, NotFound):
-            return _outcome().reply(say("refund_none", t.lang), resolved=True)
+            return Outcome.reply(say("refund_none", t.lang), resolved=True)
         t.tried(f"refund request RR{request.id} submitted for {request.transaction_reference}")
-        return _outcome().reply(say("refund_submitted", t.lang, ref=request.transaction_reference,
+        return Outcome.reply(say("refund_submitted", t.lang, ref=request.transaction_reference,
                                     amount=money(request.amount), id=request.id), resolved=True)
 
     @staticmethod
@@ -285,15 +281,15 @@ class RefundStatus(_AccountFlow):
     def start(self, a: Assistant, t: Turn) -> Outcome:
         if (waiting := identify(self, a, t)) is not None:
             return waiting
-        requests = a.svc.refunds.list(t.customer_id)
-        paid = [x for x in a.svc.wallet.list_transactions(t.customer_id, limit=50) if x.kind == "refund"]
+        requests = a.deps.refunds.list(t.customer_id)
+        paid = [x for x in a.deps.wallet.list_transactions(t.customer_id, limit=50) if x.kind == "refund"]
         lines = [f"• RR{r.id} · {r.transaction_reference} · {money(r.amount)} · {word(r.status, t.lang)}"
                  for r in requests]
         lines += [f"• {x.reference} · {x.original_reference} · {money(x.amount)} · {word('refunded', t.lang)}"
                   for x in paid]
         if not lines:
-            return _outcome().reply(say("refund_status_none", t.lang), resolved=True)
-        return _outcome().reply(say("refund_status", t.lang, lines="\n".join(lines[:8])), resolved=True)
+            return Outcome.reply(say("refund_status_none", t.lang), resolved=True)
+        return Outcome.reply(say("refund_status", t.lang, lines="\n".join(lines[:8])), resolved=True)
 
 
 class Dispute(_AccountFlow):
@@ -305,13 +301,13 @@ class Dispute(_AccountFlow):
         reference = self._transaction(a, t)
         if reference is None and t.state.get("step") != "details":
             t.state["step"] = "details"
-            return _outcome().wait(say("dispute_ask", t.lang))
+            return Outcome.wait(say("dispute_ask", t.lang))
         changes: dict[str, object] = {"area": "refund_dispute", "tags": ["dispute"]}
         if reference:
             changes["links"] = [["transaction", reference]]
         t.state["ticket_changes"] = changes
         t.tried(f"dispute case opened{f' for {reference}' if reference else ''}")
-        return _outcome().hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id,
+        return Outcome.hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id,
                                         txn=f" ({reference})" if reference else ""))
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
@@ -320,7 +316,7 @@ class Dispute(_AccountFlow):
 
     @staticmethod
     def _transaction(a: Assistant, t: Turn) -> str | None:
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=50)
+        history = a.deps.wallet.list_transactions(t.customer_id, limit=50)
         wanted, amount = t.entity("transaction_reference"), t.entity("amount")
         for x in history:
             if x.reference == wanted or (amount and x.amount == amount and x.kind == "payment"):

@@ -9,20 +9,16 @@ from ...promotions.service import PaymentEvaluation
 from ...promotions.texts import describe, why
 from ...wallet.port import TransactionView
 from ..texts import money, reset_time, say, when
+from ..turns import Outcome, Turn
 from . import Flow, yes
 from .account import _AccountFlow
 from .identify import identify
 
 if TYPE_CHECKING:
-    from ..engine import Assistant, Outcome, Turn
+    from ..engine import Assistant
 
 RECENT_PAYMENTS = 10
 
-
-def _outcome() -> type[Outcome]:
-    from ..engine import Outcome
-
-    return Outcome
 
 
 class CashbackMissing(_AccountFlow):
@@ -33,8 +29,8 @@ class CashbackMissing(_AccountFlow):
             return waiting
         payment = self._payment(a, t)
         if payment is None:
-            return _outcome().reply(say("no_payments", t.lang), resolved=True)
-        promos = a.svc.promotions
+            return Outcome.reply(say("no_payments", t.lang), resolved=True)
+        promos = a.deps.promotions
         evaluation = promos.evaluate(t.customer_id, payment.reference)
         decision = evaluation.decision
         just_awarded = False
@@ -48,10 +44,10 @@ class CashbackMissing(_AccountFlow):
             # Decided as "none" at the time (a budget or quota then used up) but it would qualify today:
             # a person decides whether to make it good.
             t.checked(f"{payment.reference} decided without cashback, qualifies today")
-            return _outcome().hand_over()
+            return Outcome.hand_over()
         t.checked(f"cashback for {payment.reference}: {decision.status if decision else 'undecided'}")
         t.slots["reference"] = payment.reference
-        tz = a.svc.settings.tz
+        tz = a.deps.policy.tz
         base = {"ref": payment.reference, "amount": money(payment.amount), "merchant": payment.merchant_name or "-",
                 "when": when(payment.created_at, t.now, t.lang, tz)}
         if decision is not None and decision.campaign_code:
@@ -59,32 +55,32 @@ class CashbackMissing(_AccountFlow):
             base.update(campaign=campaign.title(t.lang), cashback=money(decision.amount))
             if decision.status == "credited":
                 key = "promo_awarded_now" if just_awarded else "promo_credited"
-                return _outcome().reply(say(key, t.lang, cashback_ref=decision.cashback_reference,
+                return Outcome.reply(say(key, t.lang, cashback_ref=decision.cashback_reference,
                                             credited=when(decision.updated_at, t.now, t.lang, tz), **base),
                                         resolved=True)
             if decision.status == "scheduled":
-                return _outcome().reply(say("promo_scheduled", t.lang, due=reset_time(decision.due_at, t.lang, tz),
+                return Outcome.reply(say("promo_scheduled", t.lang, due=reset_time(decision.due_at, t.lang, tz),
                                             **base), resolved=True)
             if decision.status == "cancelled":
-                return _outcome().reply(say("promo_cancelled", t.lang, **base), resolved=True)
+                return Outcome.reply(say("promo_cancelled", t.lang, **base), resolved=True)
             reason = decision.failure_reason or "-"
             text = say(f"promo_reason_{reason}", t.lang) if reason == "BALANCE_CAP_EXCEEDED" else \
                 say("promo_reason_other", t.lang, reason=reason)
-            return _outcome().hand_over(say("promo_credit_failed", t.lang, reason=text, **base))
+            return Outcome.hand_over(say("promo_credit_failed", t.lang, reason=text, **base))
         t.state["step"] = "offer_agent"
-        return _outcome().wait(self._why_not(evaluation, t, base, a), say("retry_or_agent", t.lang), resolved=True)
+        return Outcome.wait(self._why_not(evaluation, t, base, a), say("retry_or_agent", t.lang), resolved=True)
 
     def step(self, a: Assistant, t: Turn) -> Outcome:
         if yes(t.text):
-            return _outcome().hand_over()
-        return _outcome().reply(say("anything_else", t.lang), resolved=True)
+            return Outcome.hand_over()
+        return Outcome.reply(say("anything_else", t.lang), resolved=True)
 
     @staticmethod
     def _why_not(evaluation: PaymentEvaluation, t: Turn, base: dict[str, str], a: Assistant) -> str:
         closest = [r for r in evaluation.closest(3) if r.failed]
         if not closest:
             return say("promo_no_campaigns", t.lang, **base)
-        tz = a.svc.settings.tz
+        tz = a.deps.policy.tz
         lines = []
         for result in closest:
             reasons = "；" if t.lang == "zh-CN" else "; "
@@ -97,14 +93,14 @@ class CashbackMissing(_AccountFlow):
     @staticmethod
     def _payment(a: Assistant, t: Turn) -> TransactionView | None:
         """The payment asked about: by reference or amount when given, else the latest without cashback."""
-        history = a.svc.wallet.list_transactions(t.customer_id, limit=50)
+        history = a.deps.wallet.list_transactions(t.customer_id, limit=50)
         payments = [x for x in history if x.kind == "payment" and x.status == "succeeded"]
         wanted, amount = t.entity("transaction_reference"), t.entity("amount")
         for p in payments:
             if p.reference == wanted or (amount and p.amount == amount):
                 return p
         for p in payments[:RECENT_PAYMENTS]:
-            decision = a.svc.promotions.decision(p.reference)
+            decision = a.deps.promotions.decision(p.reference)
             if decision is None or decision.status not in ("scheduled", "credited"):
                 return p
         return payments[0] if payments else None
@@ -117,7 +113,7 @@ class CurrentPromotions(Flow):
     intent = "promo_current"
 
     def start(self, a: Assistant, t: Turn) -> Outcome:
-        promos, tz = a.svc.promotions, a.svc.settings.tz
+        promos, tz = a.deps.promotions, a.deps.policy.tz
         if t.customer_id is not None:
             lines = [describe(o.campaign, t.lang, tz)
                      + (say("promo_uses_left", t.lang, n=o.uses_left) if o.uses_left is not None else "")
@@ -130,7 +126,7 @@ class CurrentPromotions(Flow):
         parts = [text]
         if (cite := a.cite(self.intent, t.lang)) is not None:
             parts.append(cite)
-        return _outcome().reply("\n".join(parts), resolved=True)
+        return Outcome.reply("\n".join(parts), resolved=True)
 
 
 PROMOTION_FLOWS: tuple[Flow, ...] = (CashbackMissing(), CurrentPromotions())

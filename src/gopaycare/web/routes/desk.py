@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from ...container import Services
 from ...desk.access import Viewer
 from ...desk.agents import AgentView
-from ...desk.context import ticket_summary
+from ...desk.events import ticket_summary
 from ...desk.inbox import TicketFilter
 from ...desk.models import Message, Ticket
 from ...platform import audit
