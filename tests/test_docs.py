@@ -4,6 +4,7 @@ assets (swagger-ui-dist from npm, `make vendor`) answer with their licence besid
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,17 @@ def test_the_vendored_copy_carries_its_licence_and_version():
     assert (vendor / "NOTICE").is_file() and (vendor / "swagger-ui-bundle.js.LICENSE.txt").is_file()
     assert re.fullmatch(r"swagger-ui-dist \d+\.\d+\.\d+ \(npm\), taken by `make vendor`\n",
                         (vendor / "VERSION").read_text(encoding="utf-8"))
+
+
+def test_the_readme_works_from_a_clone_commands_and_links():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+    # Every `gopaycare` command is spelled with its path (a clone has no `gopaycare` on PATH)
+    bare = re.findall(r"(?:^|[`(\s])(gopaycare (?:serve|demo|migrate|worker|ledger|agents|tokens|outbox|nlu)\b)",
+                      readme, re.MULTILINE)
+    assert bare == []
+    # And the documents it links are in the repository
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        if "://" not in target:
+            assert (Path(__file__).resolve().parents[1] / target).exists(), target
+    assert "../shared" not in readme
