@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest-xdist workers for `make test` (`make test WORKERS=0` runs in one process).
 WORKERS ?= auto
+LOCK_FLAGS ?=
 PIP_TOOLS := pip-tools==7.7.0
 SWAGGER_UI := 5.35.0
 VENDOR := src/gopaycare/web/static/vendor/swagger-ui
@@ -36,12 +37,14 @@ test: $(STAMP)
 reset-demo: $(STAMP)
 	$(BIN)/gopaycare demo --reset --no-serve
 
-## Pin the dependencies of pyproject.toml (with the test extra) into requirements.lock again
+## Pin the dependencies of pyproject.toml (with the test extra) into requirements.lock again; pins that
+## still fit are kept (`make lock LOCK_FLAGS=--upgrade` takes the newest versions the ranges allow)
 lock:
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet '$(PIP_TOOLS)'
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra test --generate-hashes --allow-unsafe \
-	  --strip-extras --no-emit-index-url --no-emit-find-links --upgrade --output-file requirements.lock pyproject.toml
+	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) --output-file requirements.lock \
+	  pyproject.toml
 
 ## Swagger UI's assets for /docs (served locally: the docs work offline), from the npm registry
 vendor:
