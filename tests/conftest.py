@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -168,13 +170,51 @@ def client(svc: Services) -> Iterator[Any]:
 # ---------------------------------------------------------------- assistant
 
 
+_TRAINER = pytest.StashKey[subprocess.Popen]()
+
+
+def _model_cache(run_dir: Path) -> str:
+    return os.environ.get("GOPAYCARE_TEST_MODEL_DIR") or str(run_dir / "product-model")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's tmp_path plugin is configured
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist the controller runs no test: it trains the product model meanwhile, in a process
+    of its own, into the directory every worker's `product_nlu` looks in (its run's temporary directory).
+    The trainer holds the cache's file lock, so a worker that needs the model sooner waits for it instead
+    of training a copy of its own (~20 s of CPU apiece)."""
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no" or config.option.collectonly:
+        return
+    cache = _model_cache(config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
+    config.stash[_TRAINER] = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from gopaycare.assistant.nlu import load_product_nlu; "
+                               "load_product_nlu(sys.argv[1])", cache],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    trainer = config.stash.get(_TRAINER, None)
+    if trainer is not None and trainer.poll() is None:
+        trainer.terminate()  # a run that needed no model (the model is saved whole or not at all)
+        trainer.wait()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the trained model last (stable otherwise), so that in a parallel run the workers
+    do the rest while the controller trains it."""
+    items.sort(key=lambda item: "product_nlu" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def product_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The product model, trained once per run (or reused from GOPAYCARE_TEST_MODEL_DIR when its
-    fingerprint still matches the data)."""
+    fingerprint still matches the data); under pytest-xdist, trained once for all the workers (above)."""
     from gopaycare.assistant.nlu import load_product_nlu
 
-    return load_product_nlu(os.environ.get("GOPAYCARE_TEST_MODEL_DIR") or str(tmp_path_factory.mktemp("model")))
+    run_dir = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_dir = run_dir.parent  # <run>/popen-gwN is the worker's own, <run> the controller's
+    return load_product_nlu(_model_cache(run_dir))
 
 
 @pytest.fixture

@@ -226,6 +226,26 @@ def test_demo_seeds_ten_story_and_forty_bulk_customers_once(demo, run, services)
     assert _count(services, "wallet_transactions") == transactions
 
 
+def test_demo_reset_empties_the_database_and_seeds_it_again(demo, run, services):
+    # Given the demo, plus a customer someone registered while trying it
+    services.identity.register(phone="+6281234560001", name="Try", password="Secret-pass1", pin="258147",
+                               language="en")
+    assert _count(services, "customers") == 51
+
+    # When the demo is reset (SQLite: a new file, so this test's pooled connections are let go)
+    result = run("demo", "--no-serve", "--reset", "--customers", "50")
+    services.db.dispose()
+
+    # Then it starts over from an empty database: the demo's 50 customers again, the extra one gone
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("resetting ")
+    assert "seeded 10 demo customers and 40 bulk customers." in result.output
+    assert _count(services, "customers") == 50
+    with services.db.read() as s:
+        assert s.execute(select(Customer).where(Customer.phone == "+6281234560001")).first() is None
+    assert run("ledger", "verify").exit_code == 0
+
+
 def test_ledger_verify_passes_on_the_demo(demo, run):
     result = run("ledger", "verify")
 
@@ -282,11 +302,18 @@ def test_outbox_shows_the_latest_messages(run, services):
     mine = run("outbox", "--to", "+6281234560001")
     other = run("outbox", "--to", "+6281299990000")
 
-    # Then the held message is shown with its code; nothing for the other phone
+    # Then the held message is shown with its code; for the other phone, a line saying there is none
     assert mine.exit_code == 0, mine.output
     assert re.fullmatch(r"#1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d sms -> \+6281234560001 \[held\] (.*)\n", mine.output)
     assert mine.output.rstrip("\n").endswith(body)
-    assert other.exit_code == 0 and other.output == ""
+    assert other.exit_code == 0 and other.output == "no outgoing messages to +6281299990000\n"
+
+
+def test_an_empty_outbox_says_so(run):
+    result = run("outbox")
+
+    assert result.exit_code == 0
+    assert result.output == "no outgoing messages\n"
 
 
 # ---------------------------------------------------------------- invalid settings
@@ -298,6 +325,8 @@ def test_outbox_shows_the_latest_messages(run, services):
     ("GOPAYCARE_DATABASE_URL", "mysql://db/gopay", "GOPAYCARE_DATABASE_URL: Value error, must be a sqlite:/// or"),
     ("GOPAYCARE_LOG_LEVEL", "LOUD", "GOPAYCARE_LOG_LEVEL: String should match pattern"),
     ("GOPAYCARE_LIMITS__BASIC__BALANCE_CAP", "0", "GOPAYCARE_LIMITS__BASIC__BALANCE_CAP: Input should be greater"),
+    ("GOPAYCARE_CURRENCY", "XYZ", "GOPAYCARE_CURRENCY: Value error, the ledger keeps amounts in IDR only, not 'XYZ'"),
+    ("GOPAYCARE_CURRENCY", "usd", "GOPAYCARE_CURRENCY: Value error, the ledger keeps amounts in IDR only, not 'usd'"),
 ])
 @pytest.mark.parametrize("command", [("migrate",), ("ledger", "verify"), ("agents", "create", "a@b.test", "--role",
                                                                             "agent")])

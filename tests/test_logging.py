@@ -210,6 +210,22 @@ def test_configure_logging_json_writes_masked_json_to_stderr(capsys):
     assert lines[0]["logger"] == "gopaycare.identity"
 
 
+def test_uvicorn_colour_copy_of_the_message_is_left_out_of_json_logs(capsys):
+    # Given the process logging configured for production
+    with configured("INFO", json_output=True):
+        # When uvicorn logs as it does, with an ANSI-coloured copy of the message in `color_message`
+        logging.getLogger("uvicorn.error").info(
+            "Uvicorn running on %s (Press CTRL+C to quit)", "http://127.0.0.1:8000",
+            extra={"color_message": "Uvicorn running on \x1b[1m%s\x1b[0m (Press CTRL+C to quit)"})
+
+    # Then the JSON line holds the plain message only: no colour field, no escape code anywhere
+    err = capsys.readouterr().err
+    [line] = [json.loads(text) for text in err.splitlines()]
+    assert line["msg"] == "Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"
+    assert "color_message" not in line
+    assert "\x1b" not in err and "\\u001b" not in err
+
+
 def test_configure_logging_plain_text_masks_the_message_and_the_traceback(capsys):
     # Given plain-text logs (GOPAYCARE_LOG_JSON=false)
     with configured("INFO", json_output=False):

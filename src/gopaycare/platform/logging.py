@@ -23,6 +23,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SECRET_FIELDS = {"pin", "code", "otp"}
 _SECRET_PARTS = ("password", "token", "secret", "passcode", "otp_")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Extras that only repeat the message for a terminal: uvicorn's copy of its message with ANSI colour codes.
+_DROPPED = ("color_message",)
 
 
 def _is_secret(key: object) -> bool:
@@ -48,6 +50,8 @@ class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = mask_text(record.getMessage())
         record.args = ()
+        for key in _DROPPED:
+            record.__dict__.pop(key, None)
         for key in list(record.__dict__):
             if key in _STANDARD:
                 continue

@@ -30,6 +30,12 @@ DEFAULT_LIMITS = {
 }
 
 
+# ISO 4217 codes the ledger can keep, with the minor unit its integer amounts count in. Rupiah are kept
+# whole: ISO lists two decimals, but no sen has been in use for decades and every limit, fee and text here
+# counts whole rupiah. Another currency needs its row here and its formatting in platform/i18n.
+LEDGER_CURRENCIES = {"IDR": 0}
+
+
 class Limits(BaseModel):
     basic: TierLimits = TierLimits(**DEFAULT_LIMITS["basic"])
     plus: TierLimits = TierLimits(**DEFAULT_LIMITS["plus"])
@@ -62,7 +68,7 @@ class Settings(BaseSettings):
     # The queue's name in Redis: instances (or test runs) sharing one Redis keep apart by it.
     jobs_queue: str = Field(default="gopaycare", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     timezone: str = "Asia/Jakarta"
-    currency: str = Field(default="IDR", pattern=r"^[A-Z]{3}$")
+    currency: str = "IDR"
     limits: Limits = Limits()
 
     max_failed_logins: int = Field(default=5, ge=1, le=100)
@@ -98,6 +104,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _ledger_currency(cls, value: str) -> str:
+        if value not in LEDGER_CURRENCIES:
+            raise ValueError(f"the ledger keeps amounts in {', '.join(sorted(LEDGER_CURRENCIES))} only, "
+                             f"not {value[:16]!r}")
         return value
 
     @field_validator("database_url")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from .. import __version__
 from ..container import Services
 from ..platform.jobs import start_in_process_consumer
+from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
@@ -27,8 +28,9 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         if consumer is not None:
             consumer.stop(graceful=True)
 
-    app = FastAPI(title="GoPay Care", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="GoPay Care", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The customer-service platform for the GoPay e-wallet.")
+    install_docs(app)
     app.state.services = services
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

