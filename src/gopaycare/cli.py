@@ -70,7 +70,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     services.wallet.bootstrap()
     from .kb.service import ensure_loaded
 
-    ensure_loaded(services)
+    ensure_loaded(services.kb)
     # Load (or, the first time, train) the assistant's model in the background, so the server answers at
     # once and the first customer message does not wait for training.
     threading.Thread(target=lambda: services.assistant, name="assistant-warm-up", daemon=True).start()
