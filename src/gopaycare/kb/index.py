@@ -21,7 +21,7 @@ from ..platform.db import Database
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import normalize_language
 from .models import Article, ArticleIndex, ArticleVersion
-from .search import Doc, Embedder, SearchIndex, embedding_text, index_tokens, make_doc, query_terms, snippet
+from .search import Doc, Embedder, SearchIndex, embedding_text, make_doc, query_terms, snippet
 from .versions import newest_texts
 
 log = logging.getLogger(__name__)
@@ -125,23 +125,6 @@ class LiveIndex:
         with self._lock:
             self._dirty = True
         return len(keys)
-
-    def reindex(self) -> int:
-        """Recompute every index row from the newest versions (after a change of segmentation) and,
-        with an embedder, every vector. Returns the number of rows."""
-        now = self.clock.now()
-        with self.db.transaction() as s:
-            texts = newest_texts(s)
-            for row in s.scalars(select(ArticleIndex)):
-                s.delete(row)
-            s.flush()
-            for (article_id, lang), (title, body) in texts.items():
-                s.add(ArticleIndex(article_id=article_id, language=lang, tokens=index_tokens(title, body),
-                                   embedding=None, updated_at=now))
-        with self._lock:
-            self._dirty = True
-        self.fill_embeddings()
-        return len(texts)
 
     # ---------------------------------------------------------------- the index in memory
 

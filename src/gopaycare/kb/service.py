@@ -81,10 +81,6 @@ class KnowledgeBase:
         """The article the assistant cites for an intent, or None; see `Articles.by_intent`."""
         return self._articles.by_intent(intent, lang)
 
-    def reindex(self) -> int:
-        """Recompute every index row and vector; see `LiveIndex.reindex`."""
-        return self._index.reindex()
-
 
 def ensure_loaded(kb: KnowledgeBase) -> LoadReport:
     """At start-up (serve, demo): bring the articles shipped in `articles/` into the database. Cheap
