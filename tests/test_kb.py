@@ -37,7 +37,7 @@ SHIPPED_VERSIONS = sum(len(a.texts) for a in SOURCES)
 
 @pytest.fixture
 def kb(svc):
-    ensure_loaded(svc)
+    ensure_loaded(svc.kb)
     return svc.kb
 
 
@@ -171,9 +171,9 @@ def test_every_intent_has_an_article_in_all_three_languages(kb):
 
 
 def test_loading_twice_adds_no_versions(svc):
-    first = ensure_loaded(svc)
+    first = ensure_loaded(svc.kb)
     versions, audits = count(svc, ArticleVersion), count(svc, AuditEntry)
-    again = ensure_loaded(svc)
+    again = ensure_loaded(svc.kb)
 
     assert (first.articles, first.created, first.new_versions) == (len(SOURCES), len(SOURCES), SHIPPED_VERSIONS)
     assert (again.created, again.new_versions, again.changed) == (0, 0, False)
@@ -233,7 +233,7 @@ def test_editing_adds_a_version_and_get_returns_the_newest(kb, svc, clock):
     assert kb.get("top-up", "id").version == 1
     assert [v.title for v in kb.versions("top-up", "en")] == ["How to top up your GoPay balance", "How to top up"]
     # the agent's edit survives a restart: the file has not changed since it was imported
-    assert ensure_loaded(svc).new_versions == 0
+    assert ensure_loaded(svc.kb).new_versions == 0
     assert kb.get("top-up", "en").version == 2
 
 
@@ -272,7 +272,7 @@ def test_bad_edits_change_nothing(kb, svc):
 
 
 def test_two_starts_at_once_load_the_articles_once(svc):
-    results = race(lambda: ensure_loaded(svc), lambda: ensure_loaded(svc))
+    results = race(lambda: ensure_loaded(svc.kb), lambda: ensure_loaded(svc.kb))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r.created for r in results) == len(SOURCES)

@@ -94,7 +94,7 @@ def _serve(settings: Settings, host: str, port: int, services: Any = None) -> No
     services.wallet.bootstrap()
     from .kb.service import ensure_loaded
 
-    ensure_loaded(services)
+    ensure_loaded(services.kb)
     _warm_up_assistant(services)
     app = create_app(services, run_jobs_in_process=not settings.redis_url)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")

@@ -1,7 +1,7 @@
 """Article files: one markdown file per article with a YAML front matter and one section per language.
 
 The format is described in `articles/README.md`. This module only reads and checks files; writing to
-the database is the service's job.
+the database is `loading.py`'s job.
 """
 
 from __future__ import annotations

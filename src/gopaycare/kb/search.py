@@ -1,7 +1,7 @@
 """Hybrid search over the knowledge base, in memory.
 
 The knowledge base is small (a few hundred article languages), so its search material (`kb_index`)
-is loaded into memory and scored in Python; the service reloads it when the database changed.
+is loaded into memory and scored in Python; `index.py` reloads it when the database changed.
 
 **Keyword score (BM25).** Stored text is segmented with `platform.text.search_tokens` (words, plus
 each Chinese character once), queries with `query_tokens` (words). Latin words are folded by a light

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..platform.db import Base, BigId, UTCDateTime
 
 CAMPAIGN_STATUSES = ("active", "paused", "ended")
-DECISION_STATUSES = ("none", "scheduled", "credited", "failed", "cancelled")
 
 
 class Campaign(Base):
@@ -87,4 +86,4 @@ class SweepCursor(Base):
     position_reference: Mapped[str] = mapped_column(String(24), nullable=False)
 
 
-__all__ = ["CAMPAIGN_STATUSES", "DECISION_STATUSES", "Campaign", "Decision", "SweepCursor"]
+__all__ = ["CAMPAIGN_STATUSES", "Campaign", "Decision", "SweepCursor"]
