@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gopaycare.desk.csat import CATALOG, parse_answer
+from gopaycare.desk.csat import parse_answer
 from gopaycare.desk.models import CsatSurvey
-from gopaycare.platform import audit
+from gopaycare.platform import audit, catalog
 from gopaycare.platform.audit import AuditEntry
 from gopaycare.platform.errors import Conflict, NotFound, ValidationFailed
 from tests.conftest import START
@@ -84,7 +84,7 @@ def test_solving_asks_once_in_the_ticket_language(svc, supervisor, clock, dispat
                                    "answered_at")} == {
         "ticket_id": got.ticket_id, "conversation_id": got.conversation_id, "channel": "chat",
         "asked_at": asked_at, "rating": None, "comment": None, "answered_at": None}
-    question = CATALOG["question"][language].format(ticket_id=got.ticket_id)
+    question = catalog.text("desk.csat", "question", language, ticket_id=got.ticket_id)
     assert messages(svc, supervisor, got.ticket_id)[-1] == ("out", "system", False, question)
     sent = svc.desk.conversations.messages(supervisor, got.ticket_id)[-1]
     assert (sent.channel, sent.delivery_status) == ("chat", "sent")
@@ -95,9 +95,9 @@ def test_solving_asks_once_in_the_ticket_language(svc, supervisor, clock, dispat
 
 
 def test_question_texts_ask_for_one_to_five_and_a_comment():
-    assert CATALOG["question"]["zh-CN"].format(ticket_id=7).startswith("您的工单 #7 已解决。")
-    assert "1 (very unsatisfied) to 5 (very satisfied)" in CATALOG["question"]["en"]
-    assert "1 (sangat tidak puas) sampai 5 (sangat puas), boleh ditambah komentar" in CATALOG["question"]["id"]
+    assert catalog.text("desk.csat", "question", "zh-CN", ticket_id=7).startswith("您的工单 #7 已解决。")
+    assert "1 (very unsatisfied) to 5 (very satisfied)" in catalog.text("desk.csat", "question", "en", ticket_id=7)
+    assert "1 (sangat tidak puas) sampai 5 (sangat puas), boleh ditambah komentar" in catalog.text("desk.csat", "question", "id", ticket_id=7)
 
 
 def test_the_survey_goes_out_on_the_conversations_own_channel(svc, supervisor, dispatched):

@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..platform import audit
+from ..platform import audit, catalog
 from ..platform.audit import Actor
 from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import Conflict, NotFound, ValidationFailed
-from ..platform.i18n import render
 from .domain_events import StatusChanged
 from .events import EventLog
 from .lifecycle import Status
@@ -31,19 +30,6 @@ from .posting import Author, Posting, conversation_of
 MAX_COMMENT = 2_000
 # A bare "4" long after the question is more likely a new message than an answer.
 REPLY_WINDOW = timedelta(days=7)
-
-CATALOG = {
-    "question": {
-        "zh-CN": "您的工单 #{ticket_id} 已解决。您对本次服务满意吗？请回复 1 到 5 的数字"
-                 "（1 = 非常不满意，5 = 非常满意），也可以在数字后附上您的意见，例如：5 谢谢。",
-        "en": "Your request #{ticket_id} has been solved. How satisfied are you with our help? Reply with a "
-              "number from 1 (very unsatisfied) to 5 (very satisfied), optionally followed by a comment, "
-              "for example: 5 thank you.",
-        "id": "Permintaan Anda #{ticket_id} telah diselesaikan. Seberapa puas Anda dengan bantuan kami? Balas "
-              "dengan angka 1 (sangat tidak puas) sampai 5 (sangat puas), boleh ditambah komentar, "
-              "contoh: 5 terima kasih.",
-    },
-}
 
 # "5", "5/5", "4 分", "3 bintang", "4 bagus", "3还行"; not "10", "4.5" or "2000 rupiah hilang".
 _ANSWER = re.compile(r"\s*([1-5])(?![0-9]|[.,][0-9])\s*(?:/\s*5\b)?\s*(?:分|星|bintang\b|stars?\b)?(.*)",
@@ -93,7 +79,7 @@ class Csat:
                             asked_at=now)
         s.add(survey)
         message = self.posting.do_post(s, ticket, conversation, Author.system(),
-                                       render(CATALOG, "question", ticket.language, ticket_id=ticket.id), now=now)
+                                       catalog.text("desk.csat", "question", ticket.language, ticket_id=ticket.id), now=now)
         audit.record(s, at=now, actor=Actor.system(), action="csat.asked", subject_type="ticket",
                      subject_id=ticket.id, survey_id=survey.id, message_id=message.id, channel=survey.channel)
 

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..platform.errors import RateLimited, ValidationFailed
-from ..platform.i18n import render
 from ..platform.outbox import Outbox
 from ..platform.pii import mask_email, mask_phone
 from ..platform.settings import Settings
+from . import messages
 from .hashing import SecretHasher
-from .messages import CODE_PURPOSES, MESSAGES
+from .messages import CODE_PURPOSES
 from .models import Customer, OneTimeCode
 
 MAX_GUESSES = 5
@@ -90,11 +90,10 @@ class CodeIssuer:
         s.flush()
         row.code_hash = self.hasher.keyed(f"{row.id}:{code}")
         lang = customer.language
-        body = render(MESSAGES, "code_body", lang, code=code,
-                      purpose=CODE_PURPOSES[purpose].get(lang, CODE_PURPOSES[purpose]["zh-CN"]),
-                      minutes=self.settings.code_ttl_seconds // 60)
+        body = messages.say("code_body", lang, code=code, purpose=messages.purpose(purpose, lang),
+                            minutes=self.settings.code_ttl_seconds // 60)
         self.outbox.queue(s, channel=channel, destination=to, body=body, purpose=purpose,
-                          subject=render(MESSAGES, "code_subject", lang) if channel == "email" else None,
+                          subject=messages.say("code_subject", lang) if channel == "email" else None,
                           customer_id=customer.id, expires_at=row.expires_at, now=now)
         return CodeSent(
             code_id=row.id, channel=channel,

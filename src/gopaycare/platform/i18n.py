@@ -1,25 +1,14 @@
-"""User-facing text in zh-CN (the default), en and id.
+"""The three languages (zh-CN is the default) and the formats of money and dates in them.
 
-Each domain keeps its own catalog (a dict of key -> {language: template}) and calls `render`.
+The sentences themselves are in the message catalogs (platform/catalog.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 
 LANGUAGES = ("zh-CN", "en", "id")
 DEFAULT_LANGUAGE = "zh-CN"
-
-# Words several catalogs need: transaction statuses and wallet tiers.
-STATUS_AND_TIER_WORDS: dict[str, dict[str, str]] = {
-    "succeeded": {"zh-CN": "成功", "en": "succeeded", "id": "berhasil"},
-    "failed": {"zh-CN": "失败", "en": "failed", "id": "gagal"},
-    "pending": {"zh-CN": "处理中", "en": "pending", "id": "diproses"},
-    "reversed": {"zh-CN": "已退回", "en": "reversed", "id": "dikembalikan"},
-    "basic": {"zh-CN": "GoPay基础版", "en": "GoPay basic", "id": "GoPay basic"},
-    "plus": {"zh-CN": "GoPay Plus", "en": "GoPay Plus", "id": "GoPay Plus"},
-}
 
 
 def normalize_language(lang: str | None) -> str:
@@ -33,11 +22,6 @@ def normalize_language(lang: str | None) -> str:
     if lang.startswith("en"):
         return "en"
     return DEFAULT_LANGUAGE
-
-
-def render(catalog: Mapping[str, Mapping[str, str]], key: str, lang: str | None, **values: object) -> str:
-    templates = catalog[key]
-    return templates.get(normalize_language(lang), templates[DEFAULT_LANGUAGE]).format(**values)
 
 
 def format_rupiah(amount: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ...platform import catalog
 from ..turns import Outcome, Turn
 
 if TYPE_CHECKING:
@@ -35,35 +36,11 @@ INTENT_AREA = {
     "greeting": "general", "thanks": "general", "goodbye": "general",
 }
 
-LABELS = {
-    "account_login_failed": ("登录不了", "can't log in", "tidak bisa masuk"),
-    "account_password_reset": ("重置密码/PIN", "reset password/PIN", "reset kata sandi/PIN"),
-    "account_locked": ("账户被锁定", "account locked", "akun terkunci"),
-    "account_otp_not_received": ("收不到验证码", "code not received", "kode tidak masuk"),
-    "account_update_info": ("修改手机号/邮箱", "change phone/email", "ganti nomor/email"),
-    "account_security_alert": ("账户被盗", "account stolen", "akun dibobol"),
-    "txn_payment_failed": ("付款失败", "payment failed", "pembayaran gagal"),
-    "txn_not_received": ("钱没到账", "money not received", "dana belum masuk"),
-    "txn_limit": ("交易限额", "limits", "batas transaksi"),
-    "txn_topup": ("充值", "top up", "isi saldo"),
-    "txn_history": ("交易记录", "transaction history", "riwayat transaksi"),
-    "refund_apply": ("申请退款", "request a refund", "ajukan refund"),
-    "refund_status": ("退款进度", "refund status", "status refund"),
-    "dispute_open": ("投诉商家/争议", "open a dispute", "ajukan sengketa"),
-    "tech_app_crash": ("App闪退", "app crashes", "aplikasi keluar sendiri"),
-    "tech_app_slow": ("App卡顿", "app is slow", "aplikasi lemot"),
-    "tech_app_update": ("无法更新", "can't update", "tidak bisa update"),
-    "promo_current": ("优惠活动", "current promos", "promo"),
-    "promo_cashback_missing": ("返现未到账", "missing cashback", "cashback belum masuk"),
-    "contact_channels": ("联系客服", "contact us", "hubungi CS"),
-}
-
-
 def intent_label(intent: str, lang: str) -> str:
-    labels = LABELS.get(intent)
-    if not labels:
-        return intent
-    return labels[{"zh-CN": 0, "en": 1, "id": 2}.get(lang, 1)]
+    """An intent as a customer would name it ('payment failed'), from the catalogs' "assistant.intent"
+    context; an intent without a label as it is."""
+    label = catalog.lookup("assistant.intent", intent, lang)
+    return intent if label is None else label
 
 
 class Flow:

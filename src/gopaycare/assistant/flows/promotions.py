@@ -83,7 +83,7 @@ class CashbackMissing(_AccountFlow):
         tz = a.deps.policy.tz
         lines = []
         for result in closest:
-            reasons = "；" if t.lang == "zh-CN" else "; "
+            reasons = say("reason_separator", t.lang)
             lines.append(say("promo_reason_line", t.lang, campaign=result.campaign.title(t.lang),
                              code=result.campaign.code,
                              why=reasons.join(why(check, t.lang, tz) for check in result.failed)))
