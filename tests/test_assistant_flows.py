@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from gopaycare.desk.models import Conversation, Message, Ticket
+from gopaycare.platform import audit
 from gopaycare.platform.audit import Actor
 from gopaycare.refunds.models import RefundRequest
 from tests.helpers import codes_to, joined, say
@@ -71,6 +72,11 @@ def test_debited_but_failed_payment_is_given_back(svc, bot, make_customer, make_
     assert svc.wallet.summary(customer).balance == 200_000
     assert svc.wallet.get_transaction(pending.reference).status == "reversed"
     assert not again.handed_off
+    # And the reversal is audited once, as the system's, with why
+    with svc.db.read() as s:
+        [entry] = audit.history(s, "transaction", pending.reference)
+    assert (entry.action, entry.actor_type, entry.actor_id, entry.reason, entry.details["amount"]) == (
+        "wallet.reversed", "system", None, "debited for a failed payment (assistant)", 120_000)
 
 
 def test_frozen_account_payment_hands_over(svc, bot, make_customer, make_merchant):

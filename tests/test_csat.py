@@ -97,7 +97,8 @@ def test_solving_asks_once_in_the_ticket_language(svc, supervisor, clock, dispat
 def test_question_texts_ask_for_one_to_five_and_a_comment():
     assert catalog.text("desk.csat", "question", "zh-CN", ticket_id=7).startswith("您的工单 #7 已解决。")
     assert "1 (very unsatisfied) to 5 (very satisfied)" in catalog.text("desk.csat", "question", "en", ticket_id=7)
-    assert "1 (sangat tidak puas) sampai 5 (sangat puas), boleh ditambah komentar" in catalog.text("desk.csat", "question", "id", ticket_id=7)
+    assert "1 (sangat tidak puas) sampai 5 (sangat puas), boleh ditambah komentar" in catalog.text(
+        "desk.csat", "question", "id", ticket_id=7)
 
 
 def test_the_survey_goes_out_on_the_conversations_own_channel(svc, supervisor, dispatched):

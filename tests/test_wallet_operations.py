@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from gopaycare.platform.audit import Actor, AuditEntry
 from gopaycare.platform.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
+from gopaycare.wallet.models import LedgerAccount
 from gopaycare.wallet.verify import verify
 from tests.conftest import ledger_snapshot
+
+SUPPORT = Actor.agent(7)
+REASON = "provider timed out after the debit"
 
 
 def test_topup_credits_wallet_from_float(svc, make_customer):
@@ -132,8 +138,8 @@ def test_provider_timeout_then_reversal_gives_money_and_limit_back(svc, make_cus
     assert verify(svc.db).ok
 
     # When it is reversed (twice, with the same key)
-    reversal = svc.wallet.reverse(pending.reference, "rev-1")
-    repeat = svc.wallet.reverse(pending.reference, "rev-1")
+    reversal = svc.wallet.reverse(pending.reference, "rev-1", actor=SUPPORT, reason=REASON)
+    repeat = svc.wallet.reverse(pending.reference, "rev-1", actor=SUPPORT, reason=REASON)
 
     # Then the money is back once, today's limit is given back, and the payment says reversed
     assert reversal == repeat
@@ -146,9 +152,76 @@ def test_provider_timeout_then_reversal_gives_money_and_limit_back(svc, make_cus
     # A second reversal under a new key is refused and changes nothing
     before = ledger_snapshot(svc)
     with pytest.raises(Conflict) as exc:
-        svc.wallet.reverse(pending.reference, "rev-2")
+        svc.wallet.reverse(pending.reference, "rev-2", actor=SUPPORT, reason=REASON)
     assert exc.value.code == "not_reversible"
     assert ledger_snapshot(svc) == before
+
+
+def test_a_reversal_is_audited_once_with_its_actor_and_reason(svc, make_customer, make_merchant):
+    # Given a payment debited, then failed at the provider
+    customer = make_customer(balance=100_000)
+    pending = svc.wallet.pay_merchant(customer, make_merchant(), 40_000, "p-audit", channel="online",
+                                      via_provider=True)
+    svc.wallet.complete(pending.reference, succeeded=False, failure_reason="PROVIDER_TIMEOUT")
+
+    # When an agent reverses it, and the request is retried
+    reversal = svc.wallet.reverse(pending.reference, "rev-a", actor=SUPPORT, reason=f"  {REASON} ")
+    svc.wallet.reverse(pending.reference, "rev-a", actor=SUPPORT, reason=REASON)
+
+    # Then one audit row says who gave how much back, and why
+    with svc.db.read() as s:
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "wallet.reversed")).all()
+    assert [(e.action, e.actor_type, e.actor_id, e.subject_type, e.subject_id, e.reason, e.details)
+            for e in entries] == [
+        ("wallet.reversed", "agent", "7", "transaction", pending.reference, REASON,
+         {"reversal": reversal.reference, "amount": 40_000}),
+    ]
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_reversal_without_a_reason_is_refused_and_changes_nothing(svc, make_customer, make_merchant, reason):
+    # Given a payment whose money waits in suspense
+    customer = make_customer(balance=100_000)
+    pending = svc.wallet.pay_merchant(customer, make_merchant(), 40_000, "p-noreason", channel="online",
+                                      via_provider=True)
+    svc.wallet.complete(pending.reference, succeeded=False, failure_reason="PROVIDER_TIMEOUT")
+    before = ledger_snapshot(svc)
+
+    # When it is reversed without saying why
+    with pytest.raises(ValidationFailed) as exc:
+        svc.wallet.reverse(pending.reference, "rev-n", actor=SUPPORT, reason=reason)
+
+    # Then nothing changed: no money back, no audit row, and the key is still free
+    assert exc.value.details == {"field": "reason"}
+    assert ledger_snapshot(svc) == before
+    assert svc.wallet.summary(customer).balance == 60_000
+    with svc.db.read() as s:
+        assert s.execute(select(func.count()).select_from(AuditEntry)
+                         .where(AuditEntry.action == "wallet.reversed")).scalar_one() == 0
+    assert svc.wallet.reverse(pending.reference, "rev-n", actor=SUPPORT, reason=REASON).amount == 40_000
+
+
+def test_opening_a_wallet_twice_returns_the_first_one(svc, make_customer):
+    # Given a customer whose Plus wallet has money
+    customer = make_customer(tier="plus", balance=25_000)
+    first = svc.wallet.summary(customer)
+
+    # When the wallet is opened again (a retried registration), even with other arguments
+    again = svc.wallet.open_wallet(customer, "plus")
+    other = svc.wallet.open_wallet(customer, "basic", frozen=True)
+
+    # Then it is the same wallet, unchanged, and there is still one
+    assert again == other == first
+    with svc.db.read() as s:
+        assert s.execute(select(func.count()).select_from(LedgerAccount)
+                         .where(LedgerAccount.customer_id == customer)).scalar_one() == 1
+
+
+def test_a_wallet_can_open_locked_and_frozen(svc):
+    summary = svc.wallet.open_wallet(9001, "basic", locked=True, frozen=True)
+
+    assert (summary.customer_id, summary.tier, summary.balance, summary.locked, summary.frozen) == (
+        9001, "basic", 0, True, True)
 
 
 def test_declined_payment_cannot_be_reversed(svc, make_customer, make_merchant):
@@ -157,7 +230,7 @@ def test_declined_payment_cannot_be_reversed(svc, make_customer, make_merchant):
     before = ledger_snapshot(svc)
 
     with pytest.raises(Conflict):
-        svc.wallet.reverse(declined.reference, "rev-x")
+        svc.wallet.reverse(declined.reference, "rev-x", actor=SUPPORT, reason=REASON)
 
     assert ledger_snapshot(svc) == before
 

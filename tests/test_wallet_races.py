@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from gopaycare.platform.audit import Actor
 from gopaycare.platform.errors import Conflict
 from gopaycare.wallet.verify import verify
 from tests.helpers import race
@@ -105,8 +106,10 @@ def test_concurrent_reversals_give_money_back_once(svc, make_customer, make_merc
                                       via_provider=True)
     svc.wallet.complete(pending.reference, succeeded=False, failure_reason="PROVIDER_TIMEOUT")
 
-    results = race(lambda: svc.wallet.reverse(pending.reference, "rv-1"),
-                   lambda: svc.wallet.reverse(pending.reference, "rv-2"))
+    def reverse(key: str) -> object:
+        return svc.wallet.reverse(pending.reference, key, actor=Actor.agent(7), reason="provider timeout")
+
+    results = race(lambda: reverse("rv-1"), lambda: reverse("rv-2"))
 
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert svc.wallet.summary(customer).balance == 100_000

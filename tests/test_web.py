@@ -25,6 +25,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 PHONE = "+6281234560001"
+REVERSE = {"reason": "provider timed out after the debit"}
 NIK = "3171012345670001"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -618,8 +619,8 @@ def test_supervisor_reverses_a_failed_payment_once(client, customer, make_mercha
     headers = {**_auth(token), "Idempotency-Key": "rev-0001"}
 
     # When a supervisor reverses it, and the request is retried
-    first = client.post(f"/api/v1/transactions/{reference}/reverse", headers=headers)
-    retry = client.post(f"/api/v1/transactions/{reference}/reverse", headers=headers)
+    first = client.post(f"/api/v1/transactions/{reference}/reverse", headers=headers, json=REVERSE)
+    retry = client.post(f"/api/v1/transactions/{reference}/reverse", headers=headers, json=REVERSE)
 
     # Then the money is back, once
     assert first.status_code == retry.status_code == 200
@@ -629,6 +630,24 @@ def test_supervisor_reverses_a_failed_payment_once(client, customer, make_mercha
         "reversal", "succeeded", 40_000, reference)
     assert svc.wallet.summary(customer).balance == 150_000
     assert svc.wallet.get_transaction(reference).status == "reversed"
+    # And it is audited once, as this supervisor's, with the reason given
+    with svc.db.read() as s:
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "wallet.reversed")).all()
+    assert [(e.actor_type, e.subject_id, e.reason) for e in entries] == [
+        ("agent", reference, REVERSE["reason"])]
+
+
+@pytest.mark.parametrize("body", [None, {}, {"reason": ""}, {"reason": "x" * 201}, {"reason": 7}])
+def test_a_reversal_without_a_reason_is_refused(client, customer, make_merchant, svc, body):
+    reference = _failed_provider_payment(svc, customer, make_merchant())
+    token = _agent_token(svc, "supervisor")
+    before = ledger_snapshot(svc)
+
+    response = client.post(f"/api/v1/transactions/{reference}/reverse",
+                           headers={**_auth(token), "Idempotency-Key": "rev-0005"}, json=body)
+
+    assert response.status_code == 422
+    assert ledger_snapshot(svc) == before
 
 
 def test_reverse_needs_the_wallet_reverse_permission(client, customer, make_merchant, svc):
@@ -637,7 +656,7 @@ def test_reverse_needs_the_wallet_reverse_permission(client, customer, make_merc
     before = ledger_snapshot(svc)
 
     response = client.post(f"/api/v1/transactions/{reference}/reverse",
-                           headers={**_auth(token), "Idempotency-Key": "rev-0002"})
+                           headers={**_auth(token), "Idempotency-Key": "rev-0002"}, json=REVERSE)
 
     assert response.status_code == 403
     assert _error(response)["details"] == {"permission": "wallet.reverse"}
@@ -650,10 +669,10 @@ def test_a_succeeded_payment_cannot_be_reversed(client, customer, make_merchant,
     before = ledger_snapshot(svc)
 
     response = client.post(f"/api/v1/transactions/{paid.reference}/reverse",
-                           headers={**_auth(token), "Idempotency-Key": "rev-0003"})
+                           headers={**_auth(token), "Idempotency-Key": "rev-0003"}, json=REVERSE)
     unknown = client.post("/api/v1/transactions/GP000000NOPE/reverse",
-                          headers={**_auth(token), "Idempotency-Key": "rev-0004"})
-    no_key = client.post(f"/api/v1/transactions/{paid.reference}/reverse", headers=_auth(token))
+                          headers={**_auth(token), "Idempotency-Key": "rev-0004"}, json=REVERSE)
+    no_key = client.post(f"/api/v1/transactions/{paid.reference}/reverse", headers=_auth(token), json=REVERSE)
 
     assert response.status_code == 409
     assert _error(response)["code"] == "not_reversible"

@@ -56,9 +56,23 @@ def register_tasks(services: Services) -> None:
         """Payments whose award job was lost or that settled later; cashback whose time has come."""
         return services.promotions.sweep()
 
+    @huey.task(name="sync_wallet_restrictions", retries=8, retry_delay=30, retry_backoff=2, timeout=60)
+    def sync_wallet_restrictions(customer_id: int) -> str:
+        """Sets the wallet's lock and freeze flags from identity's, after a wallet call failed
+        (idempotent; the retries run for about two hours, ADR 0007)."""
+        return services.identity.wallet_link.sync(customer_id)
+
+    @huey.task(name="open_wallet", retries=8, retry_delay=30, retry_backoff=2, timeout=60)
+    def open_wallet(customer_id: int, tier: str) -> str:
+        """Opens a registered customer's wallet when the first attempt failed (idempotent)."""
+        return services.identity.wallet_link.open(customer_id, tier)
+
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
     services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
+    services.identity.wallet_link.queue_sync = lambda customer_id: sync_wallet_restrictions(customer_id)
+    services.identity.wallet_link.queue_open = lambda customer_id, tier: open_wallet(customer_id, tier)
     services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
     services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
-                          promotions_sweep=promotions_sweep)
+                          promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
+                          open_wallet=open_wallet)

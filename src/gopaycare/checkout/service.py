@@ -11,13 +11,12 @@ from collections.abc import Callable
 
 from ..identity.service import IdentityService
 from ..platform.errors import PermissionDenied, Unauthenticated
-from ..wallet.port import TransactionView
+from ..wallet.port import TransactionView, WalletBackend
 from ..wallet.rules import FailureReason
-from ..wallet.service import ReferenceWallet
 
 
 class Checkout:
-    def __init__(self, identity: IdentityService, wallet: ReferenceWallet) -> None:
+    def __init__(self, identity: IdentityService, wallet: WalletBackend) -> None:
         self.identity = identity
         self.wallet = wallet
         # Set by the jobs: a succeeded payment is handed on (to the promotions engine's award job).

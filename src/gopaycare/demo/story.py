@@ -160,7 +160,7 @@ class _Story:
         ref = self.pay("john", "GoFood", 85_000, channel="online", via_provider=True)
         w.complete(ref, succeeded=False, failure_reason=FailureReason.PROVIDER_TIMEOUT)
         self.at(days=3, minutes=-20)
-        w.reverse(ref, self.key("john"))
+        w.reverse(ref, self.key("john"), actor=Actor.system(), reason="debited for a failed payment (provider timeout)")
         self.at(days=1)
         ref = self.pay("john", "Bukaloka", 120_000, channel="online", via_provider=True)
         self.at(days=1, minutes=-10)

@@ -78,8 +78,8 @@ class Csat:
         survey = CsatSurvey(ticket_id=ticket.id, conversation_id=conversation.id, channel=conversation.channel,
                             asked_at=now)
         s.add(survey)
-        message = self.posting.do_post(s, ticket, conversation, Author.system(),
-                                       catalog.text("desk.csat", "question", ticket.language, ticket_id=ticket.id), now=now)
+        question = catalog.text("desk.csat", "question", ticket.language, ticket_id=ticket.id)
+        message = self.posting.do_post(s, ticket, conversation, Author.system(), question, now=now)
         audit.record(s, at=now, actor=Actor.system(), action="csat.asked", subject_type="ticket",
                      subject_id=ticket.id, survey_id=survey.id, message_id=message.id, channel=survey.channel)
 

@@ -24,11 +24,13 @@ from ..platform.i18n import LANGUAGES
 from ..platform.outbox import Outbox
 from ..platform.pii import mask_email, mask_phone
 from ..platform.settings import Settings
-from ..wallet.service import ReferenceWallet
+from ..wallet.port import WalletBackend
+from ..wallet.rules import TIERS
 from .codes import CodeIssuer, CodeSent
 from .contacts import looks_like_email, normalize_email, normalize_phone
 from .hashing import SecretHasher
 from .models import Customer, CustomerSession, Device
+from .wallet_link import WalletLink
 
 # The one answer to a failed login, whatever failed: an unknown or malformed phone/email, a wrong
 # password or a wrong PIN. Anything that differs (message, code, attempts left) tells a caller
@@ -99,12 +101,13 @@ def committing_failures(db: Database) -> Iterator[Session]:
 
 
 class IdentityService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, wallet: ReferenceWallet,
+    def __init__(self, db: Database, clock: Clock, settings: Settings, wallet: WalletBackend,
                  outbox: Outbox) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.wallet = wallet
+        self.wallet_link = WalletLink(db, wallet)
         self.hasher = SecretHasher(settings.secret_key, settings.password_hash_profile)
         self._dummy_hash = self.hasher.hash_password("no-such-account")
         self.codes = CodeIssuer(settings, self.hasher, outbox)
@@ -122,6 +125,8 @@ class IdentityService:
             raise ValidationFailed("name is required", field="name")
         if language not in LANGUAGES:
             raise ValidationFailed(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        if tier not in TIERS:
+            raise ValidationFailed(f"tier must be one of {', '.join(TIERS)}", field="tier")
         id_digits = None
         if id_number is not None:
             id_digits = "".join(ch for ch in id_number if ch.isdigit())
@@ -140,11 +145,13 @@ class IdentityService:
             with self.db.transaction() as s:
                 s.add(customer)
                 s.flush()
-                self.wallet.open_wallet_in(s, customer.id, tier)
                 audit.record(s, at=now, actor=Actor.customer(customer.id), action="customer.registered",
                              subject_type="customer", subject_id=customer.id, tier=tier)
         except IntegrityError:
             raise Conflict("an account with this phone or email already exists", code="customer_exists") from None
+        # The wallet is another system: opened once the customer exists; a failure is retried by
+        # a job (opening is idempotent), and the customer is registered either way.
+        self.wallet_link.open_or_queue(customer.id, tier)
         return view_of(customer)
 
     def get(self, customer_id: int) -> CustomerView:
@@ -299,7 +306,9 @@ class IdentityService:
 
     def lock(self, s: Session, customer: Customer, *, reason: str, actor: Actor, now: datetime) -> None:
         customer.locked_at, customer.lock_reason, customer.updated_at = now, reason, now
-        self.wallet.set_restrictions_in(s, customer.id, locked=True)
+        # Decided inside identity's unit of work (the failure counter must commit with it). Until
+        # the wallet has the flag, identity's lock already refuses logins and PINs.
+        self.wallet_link.sync_on_commit(s, customer.id)
         # Someone may be guessing: sessions already open must not outlive the lock.
         self.revoke_sessions(s, customer.id, now)
         audit.record(s, at=now, actor=actor, action="account.locked", subject_type="customer",
@@ -313,7 +322,8 @@ class IdentityService:
 
     def unlock_in(self, s: Session, customer: Customer, *, actor: Actor, via: str, now: datetime) -> None:
         customer.locked_at, customer.lock_reason, customer.failed_logins, customer.updated_at = None, None, 0, now
-        self.wallet.set_restrictions_in(s, customer.id, locked=False)
+        # Lifting reaches the wallet only after identity commits: never less strict than identity.
+        self.wallet_link.sync_on_commit(s, customer.id)
         audit.record(s, at=now, actor=actor, action="account.unlocked", subject_type="customer",
                      subject_id=customer.id, via=via)
 
@@ -322,19 +332,29 @@ class IdentityService:
         reason = (reason or "").strip()
         if not reason:
             raise ValidationFailed("a reason is required to freeze an account", field="reason")
+        self.get(customer_id)  # an unknown customer touches no wallet
+        # Protective, so the wallet first: whatever fails after this leaves the wallet frozen and
+        # identity not yet, and the freeze's retry completes it. A wallet not open yet (its opening
+        # is being retried) has nothing to move; opening copies identity's freeze.
+        try:
+            self.wallet.set_restrictions(customer_id, frozen=True)
+        except NotFound:
+            pass
         now = self.clock.now()
         with self.db.transaction() as s:
             customer = self._customer(s, customer_id, for_update=True)
+            # Once more from identity's state after commit: a wallet that opened (or an unfreeze
+            # that wrote) since the call above gets the freeze too.
+            self.wallet_link.sync_on_commit(s, customer.id)
             if customer.frozen_at is None:
                 customer.frozen_at, customer.freeze_reason, customer.updated_at = now, reason[:200], now
-                self.wallet.set_restrictions_in(s, customer.id, frozen=True)
                 audit.record(s, at=now, actor=actor, action="account.frozen", subject_type="customer",
                              subject_id=customer.id, reason=reason[:200])
             return view_of(customer)
 
     def unfreeze_in(self, s: Session, customer: Customer, *, actor: Actor, via: str, now: datetime) -> None:
         customer.frozen_at, customer.freeze_reason, customer.updated_at = None, None, now
-        self.wallet.set_restrictions_in(s, customer.id, frozen=False)
+        self.wallet_link.sync_on_commit(s, customer.id)
         audit.record(s, at=now, actor=actor, action="account.unfrozen", subject_type="customer",
                      subject_id=customer.id, via=via)
 

@@ -6,39 +6,41 @@ import secrets
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..platform.errors import Conflict, NotFound, ValidationFailed
+from ..platform.errors import NotFound, ValidationFailed
 from .ledger import ACCOUNTS, LedgerCore
 from .models import Merchant
 from .port import WalletSummary
-from .rules import (
-    TIERS,
-)
+from .rules import TIERS
 
 
 class WalletAccounts(LedgerCore):
-    def open_wallet(self, customer_id: int, tier: str = "basic") -> WalletSummary:
+    def open_wallet(
+        self, customer_id: int, tier: str = "basic", *, locked: bool = False, frozen: bool = False
+    ) -> WalletSummary:
+        """Open a customer's wallet, already locked or frozen if identity says so.
+
+        Safe to call twice (registration retries it when the first call failed after the
+        customer committed): a wallet already open is returned as it is; `set_tier` and
+        `set_restrictions` change it."""
         if tier not in TIERS:
             raise ValidationFailed(f"tier must be one of {', '.join(TIERS)}", field="tier")
-        with self.db.transaction() as s:
-            self.open_wallet_in(s, customer_id, tier)
+        try:
+            with self.db.transaction() as s:
+                exists = s.execute(
+                    select(ACCOUNTS.c.id).where(ACCOUNTS.c.customer_id == customer_id)
+                ).scalar_one_or_none()
+                if exists is None:
+                    s.execute(insert(ACCOUNTS).values(
+                        kind="wallet", code=f"wallet:{customer_id}", currency=self.currency,
+                        customer_id=customer_id, tier=tier, balance=0, locked=locked, frozen=frozen,
+                        out_day_total=0, in_month_total=0, created_at=self.clock.now()))
+        except IntegrityError:
+            # Two openers at once: the unique customer_id let one in; the other returns its wallet.
+            pass
         return self.summary(customer_id)
-
-    def open_wallet_in(self, s: Session, customer_id: int, tier: str = "basic") -> int:
-        """Open a wallet inside the caller's unit of work (customer registration owns it)."""
-        exists = s.execute(
-            select(ACCOUNTS.c.id).where(ACCOUNTS.c.customer_id == customer_id)
-        ).scalar_one_or_none()
-        if exists is not None:
-            raise Conflict("this customer already has a wallet", code="wallet_exists")
-        return s.execute(
-            insert(ACCOUNTS)
-            .values(kind="wallet", code=f"wallet:{customer_id}", currency=self.currency,
-                    customer_id=customer_id, tier=tier, balance=0, locked=False, frozen=False,
-                    out_day_total=0, in_month_total=0, created_at=self.clock.now())
-            .returning(ACCOUNTS.c.id)
-        ).scalar_one()
 
     def add_merchant(self, name: str, category: str, *, status: str = "active") -> int:
         with self.db.transaction() as s:
@@ -70,17 +72,12 @@ class WalletAccounts(LedgerCore):
     def set_restrictions(
         self, customer_id: int, *, locked: bool | None = None, frozen: bool | None = None
     ) -> WalletSummary:
-        with self.db.transaction() as s:
-            self.set_restrictions_in(s, customer_id, locked=locked, frozen=frozen)
-        return self.summary(customer_id)
-
-    def set_restrictions_in(
-        self, s: Session, customer_id: int, *, locked: bool | None = None, frozen: bool | None = None
-    ) -> None:
-        """Mirror a lock or freeze from identity, inside the caller's unit of work."""
+        """Mirror identity's lock or freeze (None leaves a flag as it is). Idempotent."""
         values = {k: v for k, v in {"locked": locked, "frozen": frozen}.items() if v is not None}
         if values:
-            self._update_wallet_flags(s, customer_id, **values)
+            with self.db.transaction() as s:
+                self._update_wallet_flags(s, customer_id, **values)
+        return self.summary(customer_id)
 
     def _update_wallet_flags(self, s: Session, customer_id: int, **values: Any) -> None:
         result = s.execute(

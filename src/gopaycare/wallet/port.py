@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..platform.audit import Actor
+
 
 @dataclass(frozen=True)
 class TransactionView:
@@ -86,7 +88,12 @@ class WalletBackend(Protocol):
     an idempotency key: the same key returns the first result; the same key with different
     parameters raises IdempotencyConflict."""
 
-    def open_wallet(self, customer_id: int, tier: str = "basic") -> WalletSummary: ...
+    def open_wallet(
+        self, customer_id: int, tier: str = "basic", *, locked: bool = False, frozen: bool = False
+    ) -> WalletSummary:
+        """Safe to call twice: a wallet already open is returned as it is."""
+        ...
+
     def summary(self, customer_id: int) -> WalletSummary: ...
     def set_tier(self, customer_id: int, tier: str) -> WalletSummary: ...
     def set_restrictions(
@@ -113,7 +120,10 @@ class WalletBackend(Protocol):
         self, customer_id: int, amount: int, idempotency_key: str, *, campaign: str,
         original_reference: str | None = None,
     ) -> TransactionView: ...
-    def reverse(self, reference: str, idempotency_key: str) -> TransactionView: ...
+    def reverse(self, reference: str, idempotency_key: str, *, actor: Actor, reason: str) -> TransactionView:
+        """Who gave the money back and why are audited with the reversal; no reason, no reversal."""
+        ...
+
     def complete(
         self, reference: str, *, succeeded: bool, failure_reason: str | None = None
     ) -> TransactionView: ...
@@ -123,6 +133,7 @@ class WalletBackend(Protocol):
     ) -> TransactionView: ...
 
     def get_transaction(self, reference: str) -> TransactionView: ...
+    def find_by_idempotency_key(self, key: str, *, customer_id: int) -> TransactionView | None: ...
     def list_transactions(
         self, customer_id: int, *, limit: int = 20, before: str | None = None, status: str | None = None
     ) -> list[TransactionView]: ...

@@ -14,6 +14,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..platform import audit
+from ..platform.audit import Actor
 from ..platform.errors import Conflict, NotFound, ValidationFailed
 from .accounts import WalletAccounts
 from .fastpay import FastPayments
@@ -246,8 +248,15 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
 
         return self._run(req, attempt, extra)
 
-    def reverse(self, reference: str, idempotency_key: str) -> TransactionView:
-        """Give back a payment that was debited but failed (its money waits in suspense)."""
+    def reverse(self, reference: str, idempotency_key: str, *, actor: Actor, reason: str) -> TransactionView:
+        """Give back a payment that was debited but failed (its money waits in suspense).
+
+        Who and why are audited in the same unit of work as the money. They are not part of
+        the request's fingerprint: a retry by the same caller with other words is the same
+        reversal, and the first request's audit row stands."""
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not reason:
+            raise ValidationFailed("a reason is required to reverse a payment", field="reason")
         # The amount is what the original held; it is not part of the request.
         req = MoneyRequest("reversal", idempotency_key, 1, {"original": reference})
 
@@ -274,6 +283,8 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
                                    account_id=original.account_id, original_id=original.id,
                                    merchant_id=original.merchant_id)
             self._post(s, row.id, self.platform_account("suspense"), original.account_id, held, now)
+            audit.record(s, at=now, actor=actor, action="wallet.reversed", subject_type="transaction",
+                         subject_id=reference, reason=reason[:200], reversal=row.reference, amount=held)
             return row
 
         return self._run(req, attempt)

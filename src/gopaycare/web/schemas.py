@@ -49,6 +49,10 @@ class FreezeIn(BaseModel):
     reason: str = Field(min_length=3, max_length=200)
 
 
+class ReverseIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=200)
+
+
 class RevealIn(BaseModel):
     reason: str = Field(min_length=5, max_length=200)
 

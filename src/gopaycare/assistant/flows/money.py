@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ...platform.audit import Actor
 from ...platform.errors import Conflict, NotFound, ValidationFailed
 from ...wallet.port import TransactionView
 from ...wallet.rules import FailureReason
@@ -111,7 +112,8 @@ class PaymentFailed(_AccountFlow):
     def _provider_failed(self, a: Assistant, t: Turn, txn: TransactionView, base: dict[str, str]) -> Outcome:
         """Debited but failed: give the money back now (safe: the reversal is idempotent)."""
         try:
-            reversal = a.deps.wallet.reverse(txn.reference, f"assistant-reverse-{txn.reference}")
+            reversal = a.deps.wallet.reverse(txn.reference, f"assistant-reverse-{txn.reference}",
+                                             actor=Actor.system(), reason="debited for a failed payment (assistant)")
         except Conflict:
             return Outcome.reply(say("pay_PROVIDER_TIMEOUT", t.lang, **base), resolved=True)
         t.tried(f"reversed {txn.reference} ({reversal.reference})")

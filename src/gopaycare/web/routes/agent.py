@@ -10,7 +10,7 @@ from ...container import Services
 from ...desk.agents import AgentView
 from ...platform.audit import Actor
 from ..deps import agent_with, services
-from ..schemas import FreezeIn, RevealIn, summary_out, txn_out
+from ..schemas import FreezeIn, RevealIn, ReverseIn, summary_out, txn_out
 
 router = APIRouter(prefix="/api/v1", tags=["agent"])
 
@@ -49,7 +49,7 @@ def freeze(customer_id: int, body: FreezeIn, agent: AgentView = Depends(agent_wi
 
 
 @router.post("/transactions/{reference}/reverse")
-def reverse(reference: str, idempotency_key: str = Header(..., alias="Idempotency-Key"),
+def reverse(reference: str, body: ReverseIn, idempotency_key: str = Header(..., alias="Idempotency-Key"),
             agent: AgentView = Depends(agent_with("wallet.reverse")),
             svc: Services = Depends(services)) -> dict[str, Any]:
-    return txn_out(svc.wallet.reverse(reference, idempotency_key))
+    return txn_out(svc.wallet.reverse(reference, idempotency_key, actor=Actor.agent(agent.id), reason=body.reason))
