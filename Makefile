@@ -31,6 +31,7 @@ run: $(STAMP)
 ## Install everything and run the whole test suite
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(WORKERS)
 
 ## Empty the demo database and seed it again (stop `make run` first)
@@ -58,6 +59,7 @@ vendor:
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py

@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, BigId, UTCDateTime
+from ..vocabulary import SERVICE_AREAS
 
-SERVICE_AREAS = ("account", "transaction", "refund_dispute", "tech_support", "promotion", "general")
 PRIORITIES = ("low", "normal", "high", "urgent")
 TICKET_STATUSES = ("new", "open", "pending_customer", "on_hold", "solved", "closed", "merged")
 CHANNELS = ("chat", "phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "api")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from ..desk.models import SERVICE_AREAS
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGES
+from ..vocabulary import SERVICE_AREAS
 
 # Articles are grouped by the help desk's service areas.
 AREAS = SERVICE_AREAS

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from ...assistant.engine import Answer
-from ...assistant.report import containment
 from ...container import Services
 from ...desk.agents import AgentView
+from ...desk.containment import containment
 from ..deps import agent_with, current_customer, services
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])

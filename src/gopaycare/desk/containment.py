@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, not_, select
 
-from ..desk.models import Conversation, Ticket
 from ..platform.db import Database
 from ..platform.errors import ValidationFailed
+from .models import Conversation, Ticket
 
 ABANDONED_AFTER = timedelta(hours=24)
 
