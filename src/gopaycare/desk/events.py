@@ -92,7 +92,7 @@ def _assign_ids(session: Session) -> None:
     views = [_view(row) for row in pending.rows]
     hub: EventHub | None = session.info.get("gopaycare_event_hub")
     if hub is not None:
-        on_commit(session, lambda: hub.publish(views))
+        on_commit(session, lambda: hub.publish(views), first=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -26,7 +26,9 @@ from .events import EventHub, EventLog
 from .handlers import DeskHandlers
 from .handoff import BotTurns
 from .inbox import Inbox
+from .live import Live
 from .posting import Posting
+from .reveal import Reveal
 from .routing import Router
 from .rules import Rules
 from .search import TicketSearchIndex
@@ -59,6 +61,8 @@ class Desk:
         self.inbox = Inbox(db, clock)
         self.customer360 = Customer360(db, identity, wallet)
         self.customer_side = CustomerSide(db, outbox)
+        self.reveal = Reveal(db, clock)
+        self.live = Live(self.events)
 
     def viewer(self, agent: AgentView) -> Viewer:
         with self.db.read() as s:

@@ -131,9 +131,17 @@ class Database:
 _HOOKS = "gopaycare_on_commit"
 
 
-def on_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction commits; drop it on rollback."""
-    session.info.setdefault(_HOOKS, []).append(callback)
+def on_commit(session: Session, callback: Callable[[], None], *, first: bool = False) -> None:
+    """Run `callback` once the session's transaction commits; drop it on rollback.
+
+    `first` puts it ahead of the hooks already registered: for announcing what this transaction
+    committed, which must go out before any hook that commits more (a job run at once, say), so
+    listeners see the commits in their order."""
+    hooks = session.info.setdefault(_HOOKS, [])
+    if first:
+        hooks.insert(0, callback)
+    else:
+        hooks.append(callback)
 
 
 @event.listens_for(Session, "after_commit")

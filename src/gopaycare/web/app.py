@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
@@ -15,7 +15,12 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
+from .params import check_params
 from .routes import admin, agent, assistant, customer, desk, events, health, kb, my_conversations, promotions
+from .schemas.common import ERRORS
+
+API = (health.router, customer.router, my_conversations.router, agent.router, desk.router, events.router,
+       admin.router, admin.csat_router, assistant.router, kb.router, promotions.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -35,17 +40,10 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     app.state.metrics = Metrics()
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(customer.router)
-    app.include_router(my_conversations.router)
-    app.include_router(agent.router)
-    app.include_router(desk.router)
-    app.include_router(events.router)
-    app.include_router(admin.router)
-    app.include_router(admin.csat_router)
-    app.include_router(assistant.router)
-    app.include_router(kb.router)
-    app.include_router(promotions.router)
+    for router in API:
+        # Every API route refuses query parameters it does not take, and NUL characters (params.py);
+        # errors document their one shape (errors.py).
+        app.include_router(router, dependencies=[Depends(check_params)], responses=ERRORS)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -1,13 +1,19 @@
-"""Request dependencies: the services, the authenticated agent or customer."""
+"""Request dependencies: the services, the authenticated agent or customer, the desk viewer.
 
-from __future__ import annotations
+Routes declare them through the `Annotated` aliases below (`svc: Svc`, `agent: CanFreeze`), one
+alias per permission, so the permission a route needs reads from its signature.
+"""
 
+# No `from __future__ import annotations`: the factories' parameters are annotated with their own
+# local dependencies, which FastAPI could not resolve from strings.
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..container import Services
+from ..desk.access import Viewer
 from ..desk.agents import AgentView
 from ..platform.errors import PermissionDenied, Unauthenticated
 
@@ -16,6 +22,10 @@ bearer = HTTPBearer(auto_error=False)
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+Svc = Annotated[Services, Depends(services)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -27,10 +37,7 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
 def agent_with(permission: str) -> Callable[..., AgentView]:
     """An agent who holds `permission`; checked on the server for every call."""
 
-    def dependency(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-        svc: Services = Depends(services),
-    ) -> AgentView:
+    def dependency(credentials: Credentials, svc: Svc) -> AgentView:
         agent = svc.agents.authenticate(_token(credentials))
         if not agent.can(permission):
             raise PermissionDenied(f"this needs the {permission} permission", permission=permission)
@@ -39,7 +46,36 @@ def agent_with(permission: str) -> Callable[..., AgentView]:
     return dependency
 
 
-def current_customer(
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer), svc: Services = Depends(services)
-) -> int:
+def viewer_with(permission: str) -> Callable[..., Viewer]:
+    """The desk as an agent holding `permission` sees it (their teams: which tickets they may see)."""
+    agent_dependency = agent_with(permission)
+
+    def dependency(agent: Annotated[AgentView, Depends(agent_dependency)], svc: Svc) -> Viewer:
+        return svc.desk.viewer(agent)
+
+    return dependency
+
+
+def current_customer(credentials: Credentials, svc: Svc) -> int:
     return svc.identity.authenticate(_token(credentials))
+
+
+CustomerId = Annotated[int, Depends(current_customer)]
+
+# An agent holding the permission named (every role holds customer.view).
+CanViewCustomers = Annotated[AgentView, Depends(agent_with("customer.view"))]
+CanRevealPii = Annotated[AgentView, Depends(agent_with("pii.reveal"))]
+CanFreeze = Annotated[AgentView, Depends(agent_with("account.freeze"))]
+CanReverse = Annotated[AgentView, Depends(agent_with("wallet.reverse"))]
+CanManageRules = Annotated[AgentView, Depends(agent_with("rules.manage"))]
+CanManageMacros = Annotated[AgentView, Depends(agent_with("macro.manage"))]
+CanManageAgents = Annotated[AgentView, Depends(agent_with("agents.manage"))]
+CanManagePromotions = Annotated[AgentView, Depends(agent_with("promotion.manage"))]
+CanGrantPromotions = Annotated[AgentView, Depends(agent_with("promotion.grant"))]
+CanViewReports = Annotated[AgentView, Depends(agent_with("reports.view"))]
+# A channel integration (WhatsApp, email, the chat widget) posting what customers sent.
+Integration = Annotated[AgentView, Depends(agent_with("channel.ingest"))]
+
+# The desk seen by an agent: tickets outside their reach answer 404.
+DeskViewer = Annotated[Viewer, Depends(viewer_with("customer.view"))]
+RevealingViewer = Annotated[Viewer, Depends(viewer_with("pii.reveal"))]

@@ -2,54 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Query
 
-from ...container import Services
-from ...desk.agents import AgentView
 from ...platform.audit import Actor
-from ..deps import agent_with, services
-from ..schemas import FreezeIn, RevealIn, ReverseIn, summary_out, txn_out
+from ..deps import CanFreeze, CanRevealPii, CanReverse, CanViewCustomers, Svc
+from ..schemas.common import Id, IdempotencyKey
+from ..schemas.customer import ContactDetailsOut, CustomerOut, FreezeIn, RevealIn
+from ..schemas.wallet import ReverseIn, TransactionOut, TransactionPage, WalletOut
 
 router = APIRouter(prefix="/api/v1", tags=["agent"])
 
-
 @router.get("/customers/{customer_id}")
-def customer(customer_id: int, agent: AgentView = Depends(agent_with("customer.view")),
-             svc: Services = Depends(services)) -> dict[str, Any]:
-    return svc.identity.get(customer_id).masked()
+def customer(customer_id: Id, _: CanViewCustomers, svc: Svc) -> CustomerOut:
+    return CustomerOut.of(svc.identity.get(customer_id))
 
 
 @router.post("/customers/{customer_id}/reveal")
-def reveal(customer_id: int, body: RevealIn, agent: AgentView = Depends(agent_with("pii.reveal")),
-           svc: Services = Depends(services)) -> dict[str, Any]:
+def reveal(customer_id: Id, body: RevealIn, agent: CanRevealPii, svc: Svc) -> ContactDetailsOut:
     view = svc.identity.reveal(customer_id, agent_id=agent.id, reason=body.reason)
-    return {"phone": view.phone, "email": view.email}
+    return ContactDetailsOut(phone=view.phone, email=view.email)
 
 
 @router.get("/customers/{customer_id}/wallet")
-def wallet(customer_id: int, agent: AgentView = Depends(agent_with("customer.view")),
-           svc: Services = Depends(services)) -> dict[str, Any]:
-    return summary_out(svc.wallet.summary(customer_id))
+def wallet(customer_id: Id, _: CanViewCustomers, svc: Svc) -> WalletOut:
+    return WalletOut.of(svc.wallet.summary(customer_id))
 
 
 @router.get("/customers/{customer_id}/transactions")
-def transactions(customer_id: int, limit: int = 20, before: str | None = None, status: str | None = None,
-                 agent: AgentView = Depends(agent_with("customer.view")),
-                 svc: Services = Depends(services)) -> dict[str, Any]:
+def transactions(customer_id: Id, _: CanViewCustomers, svc: Svc, limit: int = 20,
+                 before: str | None = None,
+                 status: Annotated[str | None, Query(max_length=20)] = None) -> TransactionPage:
     items = svc.wallet.list_transactions(customer_id, limit=limit, before=before, status=status)
-    return {"items": [txn_out(t) for t in items], "next": items[-1].reference if len(items) == limit else None}
+    return TransactionPage.of(items, limit)
 
 
 @router.post("/customers/{customer_id}/freeze")
-def freeze(customer_id: int, body: FreezeIn, agent: AgentView = Depends(agent_with("account.freeze")),
-           svc: Services = Depends(services)) -> dict[str, Any]:
-    return svc.identity.freeze(customer_id, actor=Actor.agent(agent.id), reason=body.reason).masked()
+def freeze(customer_id: Id, body: FreezeIn, agent: CanFreeze, svc: Svc) -> CustomerOut:
+    return CustomerOut.of(svc.identity.freeze(customer_id, actor=Actor.agent(agent.id), reason=body.reason))
 
 
 @router.post("/transactions/{reference}/reverse")
-def reverse(reference: str, body: ReverseIn, idempotency_key: str = Header(..., alias="Idempotency-Key"),
-            agent: AgentView = Depends(agent_with("wallet.reverse")),
-            svc: Services = Depends(services)) -> dict[str, Any]:
-    return txn_out(svc.wallet.reverse(reference, idempotency_key, actor=Actor.agent(agent.id), reason=body.reason))
+def reverse(reference: str, body: ReverseIn, idempotency_key: IdempotencyKey, agent: CanReverse,
+            svc: Svc) -> TransactionOut:
+    return TransactionOut.of(svc.wallet.reverse(reference, idempotency_key, actor=Actor.agent(agent.id),
+                                                reason=body.reason))

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from ...container import Services
-from ..deps import services
+from ..deps import Svc
+from ..schemas.operations import HealthOut
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz(svc: Services = Depends(services)) -> dict[str, str]:
+def healthz(svc: Svc) -> HealthOut:
     with svc.db.read() as s:
         s.execute(text("SELECT 1"))
-    return {"status": "ok", "database": svc.db.dialect, "jobs": "redis" if svc.settings.redis_url else "embedded"}
+    return HealthOut(status="ok", database=svc.db.dialect, jobs="redis" if svc.settings.redis_url else "embedded")
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -1,0 +1,81 @@
+"""The customer's login and recovery, and a customer as an agent sees them (PII masked)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ...identity.service import CustomerView, LoginResult
+from .common import In, Login, Out, Timestamp
+
+
+class LoginIn(In):
+    login: Login
+    password: str | None = None
+    pin: str | None = None
+    device_key: str | None = Field(default=None, max_length=64)
+    platform: str | None = None
+    os_version: str | None = None
+    app_version: str | None = None
+
+
+class CodeRequestIn(In):
+    login: Login
+    what: str = Field(pattern="^(password|pin)$")
+    channel: str = Field(default="sms", pattern="^(sms|email)$")
+
+
+class ResetIn(In):
+    login: Login
+    what: str = Field(pattern="^(password|pin)$")
+    code: str
+    new_secret: str
+
+
+class FreezeIn(In):
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class RevealIn(In):
+    reason: str = Field(min_length=5, max_length=200)
+
+
+class LoginOut(Out):
+    token: str
+    customer_id: int
+    expires_at: Timestamp
+
+    @classmethod
+    def of(cls, result: LoginResult) -> LoginOut:
+        return cls(token=result.token, customer_id=result.customer_id, expires_at=result.expires_at)
+
+
+class ResetCodeOut(Out):
+    status: str = Field(description='always "sent_if_registered": the answer never tells whether a login exists')
+    channel: str
+    expires_in_seconds: int
+    resend_after_seconds: int
+
+
+class CustomerOut(Out):
+    """A customer as an agent without `pii.reveal` sees them: phone, email and ID number masked."""
+
+    id: int
+    name: str
+    phone: str | None = Field(description="masked: 0812****7890")
+    email: str | None = Field(description="masked")
+    id_number: str | None = Field(description="the last 4 digits only: ****1234")
+    language: str
+    locked: bool
+    frozen: bool
+    failed_logins: int
+
+    @classmethod
+    def of(cls, view: CustomerView) -> CustomerOut:
+        return cls.model_validate(view.masked())
+
+
+class ContactDetailsOut(Out):
+    """Revealed in clear for an agent with `pii.reveal` (the reason is audited)."""
+
+    phone: str
+    email: str | None

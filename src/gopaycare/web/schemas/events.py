@@ -1,0 +1,31 @@
+"""The agents' event stream, over plain HTTP (the WebSocket sends the same EventOut objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ...desk.events import EventView
+from .common import Out, Timestamp
+
+
+class EventOut(Out):
+    id: int = Field(description="ids only go up: resume with after=<the last id seen>")
+    at: Timestamp
+    kind: str
+    ticket_id: int | None
+    agent_id: int | None
+    team_id: int | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: EventView) -> EventOut:
+        return cls(id=e.id, at=e.at, kind=e.kind, ticket_id=e.ticket_id, agent_id=e.agent_id, team_id=e.team_id,
+                   payload=e.payload)
+
+
+class EventPage(Out):
+    items: list[EventOut]
+    last_id: int = Field(description="the cursor to resume from")
+    more: bool = Field(description="true when this page is full: ask again from last_id")

@@ -1,0 +1,55 @@
+"""The customer's own conversations as the app's chat screen and the web widget read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...desk.customer_side import CustomerConversation, CustomerMessage
+from .common import Id, In, Out, Timestamp
+
+
+class ConversationOut(Out):
+    id: int
+    channel: str
+    status: str
+    last_message_at: Timestamp | None
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, c: CustomerConversation) -> ConversationOut:
+        return cls(id=c.id, channel=c.channel, status=c.status, last_message_at=c.last_message_at,
+                   created_at=c.created_at)
+
+
+class ConversationsOut(Out):
+    items: list[ConversationOut]
+
+
+class CustomerMessageOut(Out):
+    id: int
+    conversation_id: int
+    direction: str
+    author_type: str
+    body: str
+    attachments: list[dict[str, Any]]
+    delivery_status: str
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, m: CustomerMessage) -> CustomerMessageOut:
+        return cls(id=m.id, conversation_id=m.conversation_id, direction=m.direction, author_type=m.author_type,
+                   body=m.body, attachments=m.attachments, delivery_status=m.delivery_status,
+                   created_at=m.created_at)
+
+
+class CustomerMessagesOut(Out):
+    items: list[CustomerMessageOut]
+    last_id: int
+
+
+class ReadIn(In):
+    up_to: Id
+
+
+class ReadOut(Out):
+    read: int
