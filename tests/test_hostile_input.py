@@ -176,7 +176,8 @@ def api(client, svc, make_customer, make_merchant):
     client.post("/api/v1/admin/promotions", headers=headers, json={**{k: PLAUSIBLE[k] for k in (
         "titles", "starts_at", "ends_at", "percent")}, "code": "JAJAN10"})
     ids = {"customer_id": customer_id, "reference": payment.reference, "ticket_id": got.ticket_id,
-           "message_id": got.message_id, "conversation_id": got.conversation_id, "contact_id": 1, "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
+           "message_id": got.message_id, "conversation_id": got.conversation_id, "contact_id": 1,
+           "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),
            "macro_id": svc.desk.rules.create_macro("Thanks", actions=[], reply=PLAUSIBLE["reply"]),
            "slug": "hostile-article", "code": "JAJAN10"}

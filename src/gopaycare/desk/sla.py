@@ -61,9 +61,6 @@ class SlaEngine:
     def on_priority_change(self, s: Session, ticket: Ticket, now: datetime) -> None:
         sla_clocks.on_priority_change(s, ticket, now)
 
-    def stop(self, s: Session, ticket: Ticket, now: datetime) -> None:
-        sla_clocks.stop(s, ticket, now)
-
     # ---------------------------------------------------------------- the periodic check
 
     def check(self, now: datetime) -> dict[str, int]:

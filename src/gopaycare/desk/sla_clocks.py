@@ -126,15 +126,6 @@ def on_priority_change(s: Session, ticket: Ticket, now: datetime) -> None:
     refresh_summary(s, ticket)
 
 
-def stop(s: Session, ticket: Ticket, now: datetime) -> None:
-    calendar = policy_calendar(s, ticket_policy(s, ticket))
-    for target in ticket_targets(s, ticket):
-        if _is_open(target):
-            stop_target(s, target, calendar, now, reason="stopped")
-    ticket.sla_paused_at = None
-    refresh_summary(s, ticket)
-
-
 def _start_all(s: Session, ticket: Ticket, policy: SlaPolicy, now: datetime) -> None:
     started = []
     if ticket.first_response_at is None:
