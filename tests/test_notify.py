@@ -10,15 +10,12 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import json
 import logging
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +31,7 @@ from gopaycare.platform.clock import FakeClock
 from gopaycare.platform.errors import RateLimited, ValidationFailed
 from gopaycare.platform.outbox import OutboxMessage
 from gopaycare.platform.settings import Settings, load_settings
+from tests.fake_api import serve
 
 from .conftest import PASSWORD, PIN, START
 
@@ -120,31 +118,9 @@ class FakeTwilio:
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilio]:
     fake = FakeTwilio()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            length = int(self.headers.get("Content-Length") or 0)
-            status, payload = fake.handle(self.path, self.headers.get("Authorization"), self.rfile.read(length))
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve(lambda r: fake.handle(r.path, r.headers.get("authorization"), r.body)) as api:
+        fake.base_url = api.base_url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 # ---------------------------------------------------------------- services wired to them

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
 from .channels.chat import ChatSender
-from .channels.registry import senders_from_settings
+from .channels.intake import ChannelIntake, InboundMessage, Receipt
+from .channels.registry import Webhooks, senders_from_settings, webhooks_from_settings
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.events import EventHub
@@ -53,6 +54,8 @@ class Services:
     refunds: RefundRequests
     kb: KnowledgeBase
     promotions: Promotions
+    intake: ChannelIntake
+    webhooks: Webhooks
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -81,6 +84,16 @@ class Services:
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
             expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
 
+    def take_channel_message(self, message: InboundMessage) -> None:
+        """A message a channel heard: stored on the desk and answered by the assistant, on its channel."""
+        self.assistant.chat(channel=message.channel, identity_kind=message.identity_kind,
+                            identity_value=message.identity_value, body=message.body,
+                            provider_message_id=message.provider_message_id, thread=message.thread,
+                            name=message.name, attachments=message.attachments)
+
+    def take_receipt(self, receipt: Receipt) -> None:
+        self.outbox.record_receipt(receipt.channel, receipt.provider_message_id, receipt.status, error=receipt.error)
+
     def close(self) -> None:
         self.hub.close()
         self.db.dispose()
@@ -104,7 +117,10 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
+        intake=ChannelIntake(db, clock), webhooks=webhooks_from_settings(settings),
     )
+    services.intake.on_message = services.take_channel_message
+    services.intake.on_receipt = services.take_receipt
     from .tasks import register_tasks
 
     register_tasks(services)

@@ -31,6 +31,20 @@ def register_tasks(services: Services) -> None:
             deliver_message(message_id)
         return len(ids)
 
+    @huey.task(name="take_channel_event", timeout=120)
+    def take_channel_event(event_id: int) -> str:
+        """One message or receipt a channel heard, handed to the assistant or the outbox. A failure
+        schedules its own retry (the intake's backoff), so the job never raises."""
+        return services.intake.process(event_id)
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_channel_events", timeout=50)
+    def sweep_channel_events() -> int:
+        """Channel events due again after a backoff, or whose job was lost."""
+        ids = services.intake.due_ids()
+        for event_id in ids:
+            take_channel_event(event_id)
+        return len(ids)
+
     @huey.periodic_task(crontab(minute="*"), name="sla_check", timeout=50)
     def sla_check() -> dict[str, int]:
         """Warns about SLA targets due soon and breaches (and escalates) the overdue ones."""
@@ -69,10 +83,13 @@ def register_tasks(services: Services) -> None:
 
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
     services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
+    services.intake.dispatch = lambda event_id: take_channel_event(event_id)
+    services.intake.retry_later = lambda event_id, delay: take_channel_event.schedule((event_id,), delay=delay)
     services.identity.wallet_link.queue_sync = lambda customer_id: sync_wallet_restrictions(customer_id)
     services.identity.wallet_link.queue_open = lambda customer_id, tier: open_wallet(customer_id, tier)
     services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
     services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
-                          open_wallet=open_wallet)
+                          open_wallet=open_wallet, take_channel_event=take_channel_event,
+                          sweep_channel_events=sweep_channel_events)

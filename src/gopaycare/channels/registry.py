@@ -1,15 +1,18 @@
-"""Which providers' senders run, from settings: a channel without its settings has no sender, and its
-messages wait in the outbox as "held" (the demo reads its codes there). The chat, our own channel,
-always has its sender (see container.py)."""
+"""Which channels are on, from settings: a provider's sender (without it, the channel's messages wait
+in the outbox as "held"; the demo reads its codes there) and its webhook (without it, the route
+answers 404). The chat, our own channel, always has its sender (see container.py)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
 from .email_smtp import SmtpEmailSender
 from .sms_twilio import TwilioSmsSender
+from .telegram import TelegramSender, TelegramWebhook
+from .whatsapp import WhatsAppSender, WhatsAppWebhook
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,32 @@ def senders_from_settings(settings: Settings) -> dict[str, Sender]:
     if settings.sms_provider_url and settings.sms_account_sid and settings.sms_auth_token:
         senders["sms"] = TwilioSmsSender(settings.sms_provider_url, settings.sms_account_sid,
                                          settings.sms_auth_token, settings.sms_from)
-    off = [channel for channel in ("email", "sms") if channel not in senders]
+    if settings.telegram_bot_token:
+        senders["telegram"] = TelegramSender(settings.telegram_api_base, settings.telegram_bot_token)
+    if settings.whatsapp_access_token:
+        senders["whatsapp"] = WhatsAppSender(settings.whatsapp_api_base, settings.whatsapp_api_version,
+                                             settings.whatsapp_access_token, settings.whatsapp_phone_number_id)
+    off = [channel for channel in ("email", "sms", "telegram", "whatsapp") if channel not in senders]
     if off:
         log.info("channels without a sender (messages are held in the outbox): %s", ", ".join(off))
     return senders
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The providers' webhooks that are on (None: that channel's settings are not given)."""
+
+    telegram: TelegramWebhook | None = None
+    whatsapp: WhatsAppWebhook | None = None
+
+
+def webhooks_from_settings(settings: Settings) -> Webhooks:
+    webhooks = Webhooks(
+        telegram=TelegramWebhook(settings.telegram_secret_token) if settings.telegram_secret_token else None,
+        whatsapp=WhatsAppWebhook(settings.whatsapp_app_secret, settings.whatsapp_verify_token)
+        if settings.whatsapp_app_secret and settings.whatsapp_verify_token else None,
+    )
+    off = [name for name in ("telegram", "whatsapp") if getattr(webhooks, name) is None]
+    if off:
+        log.info("webhooks off (their settings are not given): %s", ", ".join(off))
+    return webhooks

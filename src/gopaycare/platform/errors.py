@@ -54,3 +54,8 @@ class IdempotencyConflict(Conflict):
     """The same idempotency key was used with different parameters."""
 
     code = "idempotency_key_reused"
+
+
+class TooLarge(DomainError):
+    code = "too_large"
+    http_status = 413

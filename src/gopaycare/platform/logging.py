@@ -94,3 +94,6 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request's URL at INFO, and some providers put the secret in the URL
+    # (Telegram's bot token, WeChat's access_token): our senders log what they did themselves.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

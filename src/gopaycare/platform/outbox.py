@@ -29,9 +29,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, and_, or_, select, update
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import work_queue
 from .clock import Clock
 from .db import Base, BigId, Database, UTCDateTime, on_commit
 from .pii import mask_email, mask_phone
@@ -151,12 +152,7 @@ class Outbox:
         """Deliver one message if it is due; returns its status. Safe to run twice and at once."""
         now = self.clock.now()
         with self.db.transaction() as s:
-            claimed = s.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "queued", _claim_free(now),
-                       or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=OutboxMessage.attempts + 1)
-            ).rowcount
+            claimed = work_queue.claim(s, OutboxMessage, message_id, now, seconds=CLAIM_SECONDS)
             message = s.get(OutboxMessage, message_id)
             if message is None:
                 return "missing"
@@ -201,7 +197,7 @@ class Outbox:
                     row.next_attempt_at = None
                     self._finish(s, row, "failed")
                 else:
-                    delay = self.backoff_seconds * 2 ** (row.attempts - 1)
+                    delay = work_queue.backoff(self.backoff_seconds, row.attempts)
                     row.next_attempt_at = now + timedelta(seconds=delay)
                 log.warning("delivery failed", extra={"outbox_id": row.id, "to": row.masked_destination,
                                                       "error": str(failure), "attempts": row.attempts,
@@ -219,10 +215,13 @@ class Outbox:
         for listener in self._listeners:
             listener(s, row)
 
-    def record_receipt(self, channel: str, provider_message_id: str, status: str) -> str | None:
-        """A provider's receipt (delivered, read) for a message it took; the status the message has
-        now, or None for an unknown message. Receipts arrive late and out of order: only forward."""
-        if status not in ("delivered", "read"):
+    def record_receipt(self, channel: str, provider_message_id: str, status: str, *,
+                       error: str | None = None) -> str | None:
+        """A provider's receipt (delivered, read, or failed after it took the message) for a message
+        it took; the status the message has now, or None for an unknown message. Receipts arrive
+        late and out of order: delivered and read only move a message forward, and a failure
+        counts only for a message not yet known to have arrived."""
+        if status not in ("delivered", "read", "failed"):
             raise ValueError(f"unknown receipt status {status!r}")
         with self.db.transaction() as s:
             row = s.execute(select(OutboxMessage).where(
@@ -230,7 +229,11 @@ class Outbox:
                 .with_for_update()).scalars().first()
             if row is None:
                 return None
-            if _PROGRESS.get(row.status, 0) < _PROGRESS[status]:
+            if status == "failed":
+                if row.status == "sent":
+                    row.last_error = (error or "the provider could not deliver it")[:500]
+                    self._finish(s, row, "failed")
+            elif _PROGRESS.get(row.status, 0) < _PROGRESS[status]:
                 self._finish(s, row, status)
             return row.status
 
@@ -238,14 +241,9 @@ class Outbox:
 
     def due_ids(self, *, limit: int = 100) -> list[int]:
         """Queued messages to deliver now: their backoff is over, or their own job was lost."""
-        now = self.clock.now()
-        lost = now - timedelta(seconds=LOST_JOB_SECONDS)
         with self.db.read() as s:
-            return list(s.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.status == "queued", _claim_free(now),
-                or_(OutboxMessage.next_attempt_at <= now,
-                    and_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.created_at < lost)))
-                .order_by(OutboxMessage.id).limit(limit)))
+            return work_queue.due_ids(s, OutboxMessage, OutboxMessage.created_at, self.clock.now(),
+                                      lost_after=LOST_JOB_SECONDS, limit=limit)
 
     def release_held(self, *, limit: int = 100) -> list[int]:
         """Held messages whose channel has a sender now are queued again (expired ones are not)."""
@@ -275,10 +273,6 @@ class Outbox:
         with self.db.read() as s:
             return list(s.scalars(select(OutboxMessage).where(OutboxMessage.destination == destination)
                                   .order_by(OutboxMessage.id)))
-
-
-def _claim_free(now: datetime):  # noqa: ANN202 - a SQL expression
-    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
 
 
 def _due(message: OutboxMessage, now: datetime) -> bool:

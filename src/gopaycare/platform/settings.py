@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     sms_account_sid: str | None = None
     sms_auth_token: str | None = None
     sms_from: str = "GoPay"
+    # Telegram Bot API: the bot's token, and the secret set with setWebhook that Telegram sends back.
+    telegram_bot_token: str | None = None
+    telegram_secret_token: str | None = None
+    telegram_api_base: str = "https://api.telegram.org/"
+    # WhatsApp Cloud API: the app secret signs webhooks; the verify token answers Meta's handshake.
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/"
+    whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_phone_number_id: str | None = None  # replies from here when a conversation names no number
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

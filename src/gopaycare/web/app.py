@@ -16,7 +16,7 @@ from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
 from .params import check_params
-from .routes import admin, agent, assistant, customer, desk, events, health, kb, my_conversations, promotions
+from .routes import admin, agent, assistant, customer, desk, events, health, kb, my_conversations, promotions, webhooks
 from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, agent.router, desk.router, events.router,
@@ -44,6 +44,8 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         # Every API route refuses query parameters it does not take, and NUL characters (params.py);
         # errors document their one shape (errors.py).
         app.include_router(router, dependencies=[Depends(check_params)], responses=ERRORS)
+    # Providers' webhooks are not held to our query rules: a provider may add parameters.
+    app.include_router(webhooks.router, responses=ERRORS)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -1,0 +1,139 @@
+"""WhatsApp Cloud API: the webhook (messages and delivery statuses) and the sender.
+
+Inbound: Meta posts `{"object": "whatsapp_business_account", "entry": [{"changes": [{"field":
+"messages", "value": {...}}]}]}`, signed with X-Hub-Signature-256 (`meta.py`). A value carries the
+business number written to (`metadata.phone_number_id`, kept as the conversation's thread so the
+reply leaves from the same number), the senders' profiles, `messages` and `statuses`.
+
+Outbound: `POST {api_base}{version}/{phone_number_id}/messages` with the access token, answering
+`{"messages": [{"id": "wamid…"}]}`; that id comes back in the statuses (delivered, read, failed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from . import meta
+from .intake import Event, InboundMessage, Receipt
+from .sending import pieces, response_json
+from .webhook import ident, items, json_body, obj, text
+
+CHANNEL = "whatsapp"
+MAX_TEXT = 4096  # WhatsApp's limit for a text message's body
+MEDIA = ("image", "document", "audio", "video", "sticker", "voice")
+RECEIPTS = {"delivered": "delivered", "read": "read", "failed": "failed"}  # "sent" we knew already
+# Graph API answers that may pass: rate limits (by code: 4 app, 80007 account, 130429 throughput,
+# 131056 pair), an expired token (401: fixed by an operator), the provider's own errors. Any other
+# 4xx cannot pass by trying again: the 24-hour window is closed (131047: a template is needed), the
+# number is not on WhatsApp (131026), the message is invalid.
+RATE_LIMIT_CODES = {4, 80007, 130429, 131056}
+
+
+class WhatsAppWebhook:
+    def __init__(self, app_secret: str, verify_token: str) -> None:
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+
+    def challenge(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+        return meta.subscription_challenge(mode, token, challenge, self.verify_token)
+
+    def events(self, raw: bytes, signature: str | None) -> list[Event]:
+        meta.check_signature(raw, signature, self.app_secret)
+        payload = json_body(raw)
+        if payload.get("object") != "whatsapp_business_account":
+            return []
+        found: list[Event] = []
+        for entry in items(payload.get("entry")):
+            for change in items(entry.get("changes")):
+                if change.get("field") == "messages":
+                    found.extend(_value_events(obj(change.get("value"))))
+        return found
+
+
+def _value_events(value: dict[str, Any]) -> list[Event]:
+    number_id = ident(obj(value.get("metadata")).get("phone_number_id")) or None
+    names = {ident(c.get("wa_id")): text(obj(c.get("profile")).get("name"), 120)
+             for c in items(value.get("contacts"))}
+    found: list[Event] = []
+    for message in items(value.get("messages")):
+        sender, message_id = ident(message.get("from")), ident(message.get("id"))
+        if not sender.isdigit() or not message_id:
+            continue
+        body, attachments = _content(message)
+        found.append(InboundMessage(channel=CHANNEL, identity_kind="whatsapp", identity_value=f"+{sender}",
+                                    body=body, provider_message_id=message_id, thread=number_id,
+                                    name=names.get(sender) or None, attachments=attachments))
+    for status in items(value.get("statuses")):
+        kind, message_id = RECEIPTS.get(text(status.get("status"))), ident(status.get("id"))
+        if kind and message_id:
+            errors = items(status.get("errors"))
+            error = text(errors[0].get("title") or errors[0].get("message"), 500) if errors else None
+            found.append(Receipt(channel=CHANNEL, provider_message_id=message_id, status=kind, error=error))
+    return found
+
+
+def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The text a person reads, and the media it carries (by the provider's media id: fetched when an
+    agent opens it, so nothing large is stored from a webhook)."""
+    kind = text(message.get("type"), 20)
+    if kind == "text":
+        return text(obj(message.get("text")).get("body")) or "[text]", []
+    if kind == "interactive":  # a tapped button or list row: its title is what the customer chose
+        reply = obj(message.get("interactive"))
+        chosen = obj(reply.get("button_reply")) or obj(reply.get("list_reply"))
+        return text(chosen.get("title"), 200) or "[interactive]", []
+    if kind == "button":
+        return text(obj(message.get("button")).get("text"), 200) or "[button]", []
+    if kind in MEDIA:
+        media = obj(message.get(kind))
+        attachment = {"type": kind, "provider_id": ident(media.get("id")),
+                      "mime_type": text(media.get("mime_type"), 100) or None,
+                      "filename": text(media.get("filename"), 200) or None}
+        return text(media.get("caption"), 4000) or f"[{kind}]", [attachment]
+    if kind == "location":
+        place = obj(message.get("location"))
+        return f"[location] {text(place.get('name'), 200)} {place.get('latitude')},{place.get('longitude')}".strip(), []
+    return f"[{kind or 'unsupported'}]", []
+
+
+class WhatsAppSender:
+    def __init__(self, api_base: str, api_version: str, access_token: str, phone_number_id: str | None = None,
+                 timeout: float = 10.0) -> None:
+        self.base = f"{api_base.rstrip('/')}/{api_version.strip('/')}"
+        self.access_token = access_token
+        self.phone_number_id = phone_number_id  # used when a conversation did not say which number
+        self.timeout = timeout
+
+    def send(self, message: OutboxMessage) -> str | None:
+        number_id = message.thread or self.phone_number_id
+        if not number_id:
+            raise DeliveryRefused("no WhatsApp business number to send from")
+        to = message.destination.lstrip("+")
+        if not to.isdigit():
+            raise DeliveryRefused("a WhatsApp recipient is a phone number")
+        last_id = None
+        for piece in pieces(message.body, MAX_TEXT):
+            last_id = self._post(number_id, {"messaging_product": "whatsapp", "recipient_type": "individual",
+                                             "to": to, "type": "text",
+                                             "text": {"preview_url": False, "body": piece}})
+        return last_id
+
+    def _post(self, number_id: str, payload: dict[str, Any]) -> str | None:
+        try:
+            response = httpx.post(f"{self.base}/{number_id}/messages", json=payload, timeout=self.timeout,
+                                  headers={"Authorization": f"Bearer {self.access_token}"})
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"WhatsApp unreachable: {type(exc).__name__}") from None
+        answer = response_json(response)
+        if response.status_code >= 300:
+            error = obj(answer.get("error"))
+            code = error.get("code")
+            detail = f"WhatsApp answered {response.status_code} ({code}: {text(error.get('message'), 200)})"
+            may_pass = response.status_code in (401, 429) or response.status_code >= 500 or code in RATE_LIMIT_CODES
+            raise DeliveryError(detail) if may_pass else DeliveryRefused(detail)
+        sent = items(answer.get("messages"))
+        return (ident(sent[0].get("id")) or None) if sent else None
+
