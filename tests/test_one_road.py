@@ -267,16 +267,16 @@ def test_the_customer_reads_the_replies_sent_to_them_and_nothing_else(svc, clien
     assert [(c["id"], c["channel"]) for c in conversations.json()["items"]] == [(got.conversation_id, "chat")]
     assert messages.status_code == 200
     items = messages.json()["items"]
-    assert [(m["direction"], m["author_type"], m["body"], m["delivery_status"]) for m in items] == [
-        ("in", "contact", "saldo saya hilang", "received"), ("out", "agent", "Kami cek ya, Bu", "sent")]
-    assert messages.json()["last_id"] == answer
+    assert [(m["seq"], m["direction"], m["author_type"], m["body"], m["delivery_status"]) for m in items] == [
+        (1, "in", "contact", "saldo saya hilang", "received"), (2, "out", "agent", "Kami cek ya, Bu", "sent")]
+    assert messages.json()["last_seq"] == 2
 
-    # When it polls again after the last id it saw: nothing new
-    again = client.get(f"/api/v1/me/conversations/{got.conversation_id}/messages?after={answer}", headers=headers)
-    assert again.json() == {"items": [], "last_id": answer}
+    # When it polls again after the last number it saw: nothing new
+    again = client.get(f"/api/v1/me/conversations/{got.conversation_id}/messages?after=2", headers=headers)
+    assert again.json() == {"items": [], "last_seq": 2}
 
     # When it says it has shown the reply: the reply is read, on the desk and in the outbox
-    read = client.post(f"/api/v1/me/conversations/{got.conversation_id}/read", json={"up_to": answer},
+    read = client.post(f"/api/v1/me/conversations/{got.conversation_id}/read", json={"up_to": 2},
                        headers=headers)
     assert read.json() == {"read": 1}
     with svc.db.read() as s:

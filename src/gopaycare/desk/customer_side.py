@@ -2,8 +2,9 @@
 
 A customer sees their public messages: what they wrote, and the replies that were sent to them
 (an agent's, the assistant's, the system's), never the agents' internal notes, a reply still
-waiting in the outbox, nor anyone else's conversation. Reading is by cursor (the last message id
-seen), so a reconnecting app catches up without a time window. The app says what it has shown
+waiting in the outbox, nor anyone else's conversation. Those are exactly the messages with a
+sequence number (desk/sequence.py); reading is by that number (the last one seen), so a
+reconnecting app gets exactly what it missed, in order, once. The app says what it has shown
 (`mark_read`), which is the chat channel's read receipt.
 """
 
@@ -19,8 +20,6 @@ from ..platform.errors import NotFound, ValidationFailed
 from ..platform.outbox import Outbox
 from .models import Contact, Conversation, Message
 
-# What the customer may see of an outgoing message: it has left the outbox.
-SENT = ("sent", "delivered", "read")
 MAX_PAGE = 100
 
 
@@ -28,6 +27,8 @@ MAX_PAGE = 100
 class CustomerMessage:
     id: int
     conversation_id: int
+    seq: int  # its place in the conversation as the customer sees it
+    client_id: str | None  # the id the customer's app gave its own message, to match its ack
     direction: str  # in: the customer's; out: to the customer
     author_type: str  # contact | agent | bot | system
     body: str
@@ -45,8 +46,24 @@ class CustomerConversation:
     created_at: datetime
 
 
-def _visible_to_customer():  # noqa: ANN202 - a SQL expression
-    return (Message.internal.is_(False)) & ((Message.direction == "in") | Message.delivery_status.in_(SENT))
+CLIENT_PREFIX = "app:"  # provider message ids of what a customer's app sent (web/routes/customer_live.py)
+
+
+def client_message_id(customer_id: int, client_id: str) -> str:
+    """The desk's provider message id for a message the app sent with `client_id`: a resend after a
+    reconnect finds it and is stored once."""
+    return f"{CLIENT_PREFIX}{customer_id}:{client_id}"
+
+
+def _client_id(m: Message) -> str | None:
+    pid = m.provider_message_id or ""
+    return pid.split(":", 2)[2] if m.direction == "in" and pid.startswith(CLIENT_PREFIX) else None
+
+
+def customer_message(m: Message) -> CustomerMessage:
+    assert m.seq is not None
+    return CustomerMessage(m.id, m.conversation_id, m.seq, _client_id(m), m.direction, m.author_type, m.body,
+                           list(m.attachments), m.delivery_status, m.created_at)
 
 
 class CustomerSide:
@@ -65,30 +82,29 @@ class CustomerSide:
 
     def messages(self, customer_id: int, conversation_id: int, *, after: int = 0,
                  limit: int = 50) -> list[CustomerMessage]:
-        """The conversation's public messages after message id `after`, oldest first."""
+        """What the customer sees of the conversation after sequence number `after`, in order."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed(f"limit is 1 to {MAX_PAGE}", field="limit")
         if not 0 <= after < 2**63:
-            raise ValidationFailed("after is a message id", field="after")
+            raise ValidationFailed("after is a sequence number", field="after")
         with self.db.read() as s:
             self._own(s, customer_id, conversation_id)
-            rows = s.scalars(select(Message).where(Message.conversation_id == conversation_id, Message.id > after,
-                                                   _visible_to_customer()).order_by(Message.id).limit(limit))
-            return [CustomerMessage(m.id, m.conversation_id, m.direction, m.author_type, m.body, list(m.attachments),
-                                    m.delivery_status, m.created_at) for m in rows]
+            rows = s.scalars(select(Message).where(Message.conversation_id == conversation_id, Message.seq > after)
+                             .order_by(Message.seq).limit(limit))
+            return [customer_message(m) for m in rows]
 
     def mark_read(self, customer_id: int, conversation_id: int, up_to: int) -> int:
-        """The customer has seen the conversation up to message `up_to`: the chat replies up to it
-        are read (a receipt through the outbox, like a provider's). Returns how many changed."""
+        """The customer has seen the conversation up to sequence number `up_to`: the chat replies up
+        to it are read (a receipt through the outbox, like a provider's). Returns how many changed."""
         if not 0 < up_to < 2**63:
-            raise ValidationFailed("up_to is a message id", field="up_to")
+            raise ValidationFailed("up_to is a sequence number", field="up_to")
         with self.db.read() as s:
             conversation = self._own(s, customer_id, conversation_id)
             if conversation.channel != "chat":
                 return 0  # other channels' providers send their own receipts
             provider_ids = list(s.scalars(select(Message.provider_message_id).where(
-                Message.conversation_id == conversation_id, Message.id <= up_to, Message.direction == "out",
-                Message.internal.is_(False), Message.delivery_status.in_(("sent", "delivered")),
+                Message.conversation_id == conversation_id, Message.seq <= up_to, Message.direction == "out",
+                Message.delivery_status.in_(("sent", "delivered")),
                 Message.provider_message_id.is_not(None))))
         return sum(self.outbox.record_receipt("chat", pid, "read") == "read" for pid in provider_ids if pid)
 

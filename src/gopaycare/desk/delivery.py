@@ -13,9 +13,12 @@ from ..platform.clock import Clock
 from ..platform.outbox import OutboxMessage
 from .events import EventLog
 from .models import Message, Ticket
+from .sequence import stamp
 
 # The outbox's words for a message still on its way are the desk's "pending".
 _STATUS = {"queued": "pending"}
+# A reply the provider took is one the customer sees.
+VISIBLE = ("sent", "delivered", "read")
 
 
 class DeliveryMirror:
@@ -31,10 +34,13 @@ class DeliveryMirror:
         if message is None or message.delivery_status == status:
             return
         message.delivery_status = status
+        if status in VISIBLE and not message.internal:
+            stamp(s, message)  # the customer sees it from now on
         if row.provider_message_id and message.provider_message_id is None:
             message.provider_message_id = row.provider_message_id
         ticket = s.get(Ticket, message.ticket_id) if message.ticket_id is not None else None
         if ticket is not None:
             self.events.ticket_event(s, "message.delivery", ticket, self.clock.now(), message_id=message.id,
+                                     conversation_id=message.conversation_id, seq=message.seq,
                                      channel=message.channel, status=status, attempts=row.attempts,
                                      error=row.last_error if status == "failed" else None)

@@ -205,7 +205,8 @@ class EventLog:
     def message_event(self, session: Session, ticket: Ticket, message: Message, now: datetime) -> None:
         # Agents see a masked preview; the full text is fetched (and masked) through the API.
         self.ticket_event(session, "message.created", ticket, now, message_id=message.id,
-                          direction=message.direction, author_type=message.author_type, internal=message.internal,
+                          conversation_id=message.conversation_id, seq=message.seq, direction=message.direction,
+                          author_type=message.author_type, internal=message.internal,
                           preview=mask_text(message.body[:200]))
 
     def _snapshot_at_commit(self, session: Session, ticket: Ticket, now: datetime) -> None:

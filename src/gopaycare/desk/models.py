@@ -203,6 +203,8 @@ class Conversation(Base):
     handled_by: Mapped[str] = mapped_column(String(8), nullable=False, default="bot")  # bot | human
     contained: Mapped[bool | None] = mapped_column(Boolean)  # ended without a human?
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last sequence number given to a message the customer sees (see desk/sequence.py).
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
@@ -229,11 +231,15 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(12), nullable=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     delivery_status: Mapped[str] = mapped_column(String(10), nullable=False, default="received")
+    # Its place in what the customer sees of the conversation, given when the customer can see it
+    # (a customer's message when stored, a reply once sent); None: the customer does not see it.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
         # A provider that delivers the same webhook twice must not create two messages.
         UniqueConstraint("channel", "provider_message_id"),
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
         CheckConstraint(_in("direction", ("in", "out")), name="direction"),
         CheckConstraint(_in("author_type", ("contact", "agent", "bot", "system")), name="author_type"),
         Index("ix_messages_conversation", "conversation_id", "id"),

@@ -27,6 +27,7 @@ from ..platform.errors import ValidationFailed
 from ..platform.outbox import Outbox
 from .domain_events import MessagePosted, TicketOpened
 from .models import Contact, ContactIdentity, Conversation, Message, Ticket
+from .sequence import stamp
 
 MAX_BODY = 20_000
 AUTHOR_TYPES = ("contact", "agent", "bot", "system")
@@ -90,6 +91,9 @@ class Posting:
                           delivery_status="received" if inbound else "internal" if internal else "pending",
                           created_at=now)
         s.add(message)
+        if inbound and not internal:
+            s.flush()
+            stamp(s, message)
         ticket.updated_at = now
         if not internal:
             conversation.last_message_at = now

@@ -16,11 +16,24 @@ from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
 from .params import check_params
-from .routes import admin, agent, assistant, customer, desk, events, health, kb, my_conversations, promotions, webhooks
+from .routes import (
+    admin,
+    agent,
+    assistant,
+    customer,
+    customer_live,
+    desk,
+    events,
+    health,
+    kb,
+    my_conversations,
+    promotions,
+    webhooks,
+)
 from .schemas.common import ERRORS
 
-API = (health.router, customer.router, my_conversations.router, agent.router, desk.router, events.router,
-       admin.router, admin.csat_router, assistant.router, kb.router, promotions.router)
+API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
+       events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:

@@ -31,13 +31,14 @@ def my_conversations(customer_id: CustomerId, svc: Svc,
 @router.get("/{conversation_id}/messages")
 def my_messages(conversation_id: Id, customer_id: CustomerId, svc: Svc, after: Cursor = 0,
                 limit: Annotated[int, Query(ge=1, le=100)] = 50) -> CustomerMessagesOut:
-    """Messages after the id `after` (0: from the start), oldest first; poll with the last id seen."""
+    """Messages after sequence number `after` (0: from the start), in order; poll with the last seen
+    (or hold the live socket, `/api/v1/me/chat/ws`)."""
     items = svc.desk.customer_side.messages(customer_id, conversation_id, after=after, limit=limit)
     return CustomerMessagesOut(items=[CustomerMessageOut.of(m) for m in items],
-                               last_id=items[-1].id if items else after)
+                               last_seq=items[-1].seq if items else after)
 
 
 @router.post("/{conversation_id}/read")
 def mark_read(conversation_id: Id, body: ReadIn, customer_id: CustomerId, svc: Svc) -> ReadOut:
-    """The app has shown the conversation up to message `up_to`: the chat replies up to it are read."""
+    """The app has shown the conversation up to sequence number `up_to`: the replies up to it are read."""
     return ReadOut(read=svc.desk.customer_side.mark_read(customer_id, conversation_id, body.up_to))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from ...desk.customer_side import CustomerConversation, CustomerMessage
 from .common import Id, In, Out, Timestamp
 
@@ -28,6 +30,8 @@ class ConversationsOut(Out):
 class CustomerMessageOut(Out):
     id: int
     conversation_id: int
+    seq: int = Field(description="its place in the conversation; ask for messages after the last one seen")
+    client_id: str | None = Field(description="the id the app gave its own message (matches the ack)")
     direction: str
     author_type: str
     body: str
@@ -37,18 +41,19 @@ class CustomerMessageOut(Out):
 
     @classmethod
     def of(cls, m: CustomerMessage) -> CustomerMessageOut:
-        return cls(id=m.id, conversation_id=m.conversation_id, direction=m.direction, author_type=m.author_type,
+        return cls(id=m.id, conversation_id=m.conversation_id, seq=m.seq, client_id=m.client_id,
+                   direction=m.direction, author_type=m.author_type,
                    body=m.body, attachments=m.attachments, delivery_status=m.delivery_status,
                    created_at=m.created_at)
 
 
 class CustomerMessagesOut(Out):
     items: list[CustomerMessageOut]
-    last_id: int
+    last_seq: int = Field(description="the cursor for the next call")
 
 
 class ReadIn(In):
-    up_to: Id
+    up_to: Id = Field(description="the sequence number of the last message shown")
 
 
 class ReadOut(Out):

@@ -1,0 +1,32 @@
+"""The frames of the customer's live chat socket (`/api/v1/me/chat/ws`), both ways."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .common import Id, In, Language
+
+ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                                description="the app's own id for this message: a resend is stored once")]
+
+
+class SayFrame(In):
+    """The customer writes (acknowledged with {"type": "ack", "client_id", "conversation_id"})."""
+
+    type: Literal["message"]
+    client_id: ClientId
+    body: str = Field(min_length=1, max_length=4000)
+    language: Language | None = None
+
+
+class ReadFrame(In):
+    """The app has shown the conversation up to this sequence number."""
+
+    type: Literal["read"]
+    up_to: Id
+
+
+# What the app may send, by its "type".
+FRAMES: dict[str, type[SayFrame] | type[ReadFrame]] = {"message": SayFrame, "read": ReadFrame}
