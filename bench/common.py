@@ -15,6 +15,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+# The PostgreSQL the benchmarks make their databases on (trust auth on this machine).
+DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
 
 def positive_counts(value: str) -> list[int]:
     """argparse type for "8,32": comma-separated positive integers."""

@@ -58,6 +58,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common import (
+    DEFAULT_ADMIN_URL,
     LoadResult,
     WorkerOutcome,
     checkpoint,
@@ -82,7 +83,6 @@ from gopaycare.platform.settings import load_settings
 from gopaycare.platform.text import search_tokens
 
 BENCH_DB = "gopaycare_bench_desk"
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AIM_MS = 50.0
 LIMIT = 25
 WINDOW = timedelta(days=90)

@@ -51,6 +51,7 @@ from datetime import datetime
 from typing import Any
 
 from common import (
+    DEFAULT_ADMIN_URL,
     LoadResult,
     WorkerOutcome,
     checkpoint,
@@ -75,7 +76,6 @@ from gopaycare.wallet.verify import verify
 
 BENCH_DB = "gopaycare_bench"
 PGBENCH_DB = "gopaycare_pgbench"
-DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MIN_AMOUNT, MAX_AMOUNT = 1_000, 20_000  # IDR, a snack to a ride
 AIM = 0.5
 TPS_LINE = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
