@@ -206,15 +206,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def product_nlu(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def product_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where this run keeps the product model (shared by every xdist worker, and by the server
+    processes a test starts)."""
+    run_dir = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_dir = run_dir.parent  # <run>/popen-gwN is the worker's own, <run> the controller's
+    return _model_cache(run_dir)
+
+
+@pytest.fixture(scope="session")
+def product_nlu(product_model_dir: str) -> Any:
     """The product model, trained once per run (or reused from GOPAYCARE_TEST_MODEL_DIR when its
     fingerprint still matches the data); under pytest-xdist, trained once for all the workers (above)."""
     from gopaycare.assistant.nlu import load_product_nlu
 
-    run_dir = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        run_dir = run_dir.parent  # <run>/popen-gwN is the worker's own, <run> the controller's
-    return load_product_nlu(_model_cache(run_dir))
+    return load_product_nlu(product_model_dir)
 
 
 @pytest.fixture
