@@ -60,6 +60,25 @@ async def whatsapp(request: Request, svc: Svc,
     return await _store(svc, hook.events(await _raw(request), signature))
 
 
+@router.get("/messenger", response_class=PlainTextResponse)
+def messenger_handshake(svc: Svc, mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
+                        token: Annotated[str | None, Query(alias="hub.verify_token", max_length=256)] = None,
+                        challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None
+                        ) -> str:
+    """Meta's subscription check for Messenger and Instagram: the challenge echoed when the verify
+    token is ours."""
+    return _on(svc.webhooks.messenger, "messenger").challenge(mode, token, challenge)
+
+
+@router.post("/messenger")
+async def messenger(request: Request, svc: Svc,
+                    signature: Annotated[str | None, Header(alias="X-Hub-Signature-256", max_length=100)] = None
+                    ) -> WebhookOut:
+    """Messenger and Instagram: direct messages, delivery and read receipts, comments on the page's posts."""
+    hook = _on(svc.webhooks.messenger, "messenger")
+    return await _store(svc, hook.events(await _raw(request), signature))
+
+
 @router.post("/telegram")
 async def telegram(request: Request, svc: Svc,
                    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token", max_length=256)] = None
