@@ -10,6 +10,9 @@ item carries the sender's page-scoped id (PSID, or IGSID on Instagram: the conta
 time was read): that is not mapped to our messages yet (it would need each reply's send time from
 the provider); Instagram's `read` names the `mid` and becomes a receipt.
 
+Comments on the page's and the Instagram account's posts come on the same callback (`changes`):
+`comments.py`.
+
 Outbound: `POST {api_base}{version}/me/messages` with the page's access token (Instagram accounts
 linked to the page answer through the same token), `recipient.id` the PSID or IGSID and
 `messaging_type: RESPONSE` (an answer inside the 24-hour window a customer's message opens),
@@ -23,7 +26,7 @@ from typing import Any
 import httpx
 
 from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
-from . import meta
+from . import comments, meta
 from .intake import Event, InboundMessage, Receipt
 from .sending import pieces, response_json
 from .webhook import ident, items, json_body, obj, text
@@ -58,6 +61,7 @@ class MessengerWebhook:
                 continue
             for item in items(entry.get("messaging")):
                 found.extend(_messaging_events(channel, account, item))
+            found.extend(comments.entry_events(channel, account, entry))
         return found
 
 
@@ -116,6 +120,9 @@ class MetaMessagingSender:
         self.timeout = timeout
 
     def send(self, message: OutboxMessage) -> str | None:
+        comment_id = comments.comment_of(message.thread)
+        if comment_id:
+            return comments.send(self, message, comment_id)
         if not message.destination.isdigit():
             raise DeliveryRefused(f"a {self.channel} recipient is a page-scoped id")
         last_id = None
