@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     messenger_page_token: str | None = None
     messenger_api_base: str = "https://graph.facebook.com/"
     messenger_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    # WeChat Official Account: the token signs webhooks (the server URL's token); the app id and
+    # secret take the access token of the customer-service message API. Plain-text mode only.
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com/"
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

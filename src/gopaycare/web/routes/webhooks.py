@@ -79,6 +79,27 @@ async def messenger(request: Request, svc: Svc,
     return await _store(svc, hook.events(await _raw(request), signature))
 
 
+WeChatQuery = Annotated[str | None, Query(max_length=128)]
+
+
+@router.get("/wechat", response_class=PlainTextResponse)
+def wechat_handshake(svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
+                     nonce: WeChatQuery = None, echostr: WeChatQuery = None) -> str:
+    """WeChat's server-URL check: `echostr` echoed when the signature is ours."""
+    return _on(svc.webhooks.wechat, "wechat").challenge(signature, timestamp, nonce, echostr)
+
+
+@router.post("/wechat", response_class=PlainTextResponse)
+async def wechat(request: Request, svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
+                 nonce: WeChatQuery = None) -> str:
+    """A follower's message (XML), stored once by MsgId; "success" at once, the answer by the
+    customer-service message API after (anything else would show the follower an error)."""
+    hook = _on(svc.webhooks.wechat, "wechat")
+    events = hook.events(await _raw(request), signature, timestamp, nonce)
+    await run_in_threadpool(svc.intake.accept, events)
+    return "success"
+
+
 @router.post("/telegram")
 async def telegram(request: Request, svc: Svc,
                    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token", max_length=256)] = None
