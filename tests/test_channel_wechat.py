@@ -107,7 +107,9 @@ def signed(timestamp: int | None = None, nonce: str = "1514829341", token: str =
 
 
 def post(client, raw: bytes, params: dict[str, str] | None = None):
-    return client.post("/webhooks/wechat", content=raw, params=signed() if params is None else params,
+    # WeChat adds the follower's openid to the query (outside the signature), as here.
+    params = {**signed(), "openid": OPENID} if params is None else params
+    return client.post("/webhooks/wechat", content=raw, params=params,
                        headers={"Content-Type": "text/xml"})
 
 
@@ -150,6 +152,11 @@ def test_a_chinese_message_is_stored_once_and_answered_in_chinese_through_custom
 
     post(wx_client, xml_message(23637352235060881, "还有我的余额"))
     assert answers.tokens_given == 1  # the access token is kept until it expires
+
+    compatible_mode = {**signed(), "openid": OPENID, "encrypt_type": "aes", "msg_signature": "0" * 40}
+    extra = "<Encrypt><![CDATA[c2FmZQ==]]></Encrypt>"
+    answer = post(wx_client, xml_message(23637352235060889, "我的余额", extra=extra), compatible_mode)
+    assert answer.text == "success" and len(wx_svc.intake.events()) == 3
 
 
 def test_an_expired_token_is_renewed_and_the_reply_sent_once(wx_svc, wx_client, wechat_api):

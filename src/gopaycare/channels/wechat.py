@@ -171,7 +171,7 @@ class WeChatSender:
             return self._token[0]
 
     def _call(self, method: str, path: str, params: dict[str, str], payload: Any = None) -> dict[str, Any]:
-        # UTF-8 as it is: WeChat shows "\\u4f60" escapes to the follower as they are written.
+        # UTF-8 as it is: WeChat shows "\u4f60" escapes to the follower as they are written.
         body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
         try:
             response = httpx.request(method, self.base + path, params=params, content=body, timeout=self.timeout,

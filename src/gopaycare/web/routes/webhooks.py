@@ -91,9 +91,12 @@ def wechat_handshake(svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQ
 
 @router.post("/wechat", response_class=PlainTextResponse)
 async def wechat(request: Request, svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
-                 nonce: WeChatQuery = None) -> str:
+                 nonce: WeChatQuery = None, openid: WeChatQuery = None, encrypt_type: WeChatQuery = None,
+                 msg_signature: WeChatQuery = None) -> str:
     """A follower's message (XML), stored once by MsgId; "success" at once, the answer by the
-    customer-service message API after (anything else would show the follower an error)."""
+    customer-service message API after (anything else would show the follower an error). WeChat
+    adds `openid` (and, in compatible mode, `encrypt_type` and `msg_signature`): the sender is read
+    from the message itself."""
     hook = _on(svc.webhooks.wechat, "wechat")
     events = hook.events(await _raw(request), signature, timestamp, nonce)
     await run_in_threadpool(svc.intake.accept, events)
