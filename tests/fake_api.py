@@ -40,8 +40,14 @@ def serve(answer: Answer) -> Iterator[FakeApi]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.answer("POST")
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.answer("GET")
+
+        def answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            request = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+            request = Request(method, self.path, {k.lower(): v for k, v in self.headers.items()},
                               self.rfile.read(length))
             fake.requests.append(request)
             status, payload = fake.answer(request)

@@ -25,6 +25,7 @@ from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
 from .kb.service import KnowledgeBase
+from .platform import catalog
 from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
@@ -86,10 +87,34 @@ class Services:
 
     def take_channel_message(self, message: InboundMessage) -> None:
         """A message a channel heard: stored on the desk and answered by the assistant, on its channel."""
+        if message.public:
+            self.take_public_comment(message)
+            return
         self.assistant.chat(channel=message.channel, identity_kind=message.identity_kind,
                             identity_value=message.identity_value, body=message.body,
                             provider_message_id=message.provider_message_id, thread=message.thread,
                             name=message.name, attachments=message.attachments)
+
+    def take_public_comment(self, message: InboundMessage) -> None:
+        """A comment under a public post: stored on the desk like any message, then answered with a
+        private reply that asks the customer to go on in private (where account questions can be
+        answered, by the assistant once they write there) and, in public, only a pointer to it. No
+        answer about an account is ever written where everyone reads (channels/comments.py)."""
+        from .assistant.nlu.language import detect
+
+        lang = detect(message.body, None)
+        received = self.desk.conversations.receive(
+            channel=message.channel, identity_kind=message.identity_kind, identity_value=message.identity_value,
+            body=message.body, provider_message_id=message.provider_message_id, thread=message.thread,
+            name=message.name, language=lang, attachments=message.attachments)
+        if received.duplicate:
+            return
+        bot, now = self.desk.bot, self.clock.now()
+        with self.db.transaction() as s:
+            ticket, conversation = bot.lock(s, received.ticket_id, received.conversation_id)
+            bot.do_reply(s, ticket, conversation, [catalog.text("channels.comment", "private_reply", lang)], now=now)
+            bot.do_reply(s, ticket, conversation, [catalog.text("channels.comment", "public_pointer", lang)],
+                         now=now, public=True)
 
     def take_receipt(self, receipt: Receipt) -> None:
         self.outbox.record_receipt(receipt.channel, receipt.provider_message_id, receipt.status, error=receipt.error)

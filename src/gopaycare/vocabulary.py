@@ -8,3 +8,8 @@ assistant's intents are all filed under one of them.
 from __future__ import annotations
 
 SERVICE_AREAS = ("account", "transaction", "refund_dispute", "tech_support", "promotion", "general")
+
+# The thread of a conversation on a public comment (a Facebook page's or an Instagram post's): what
+# is posted there as public is read by everyone, so the desk refuses personal data in it, and a
+# reply that is not public goes privately to the commenter (channels/comments.py).
+COMMENT_THREAD_PREFIX = "comment:"

@@ -51,6 +51,9 @@ class InboundMessage:
     thread: str | None = None  # the provider's conversation (a Telegram chat, a WhatsApp business number)
     name: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # Said where everyone reads it (a comment under a post): the answer goes privately, and only a
+    # pointer to it in public (channels/comments.py, Services.take_channel_message).
+    public: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Meta's webhooks (WhatsApp Cloud API now; Messenger and Instagram next): the subscription
+"""Meta's webhooks (WhatsApp Cloud API, Messenger and Instagram): the subscription
 handshake and the X-Hub-Signature-256 check."""
 
 from __future__ import annotations

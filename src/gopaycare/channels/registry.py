@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
 from .email_smtp import SmtpEmailSender
+from .messenger import MessengerWebhook, MetaMessagingSender
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
+from .wechat import WeChatSender, WeChatWebhook
 from .whatsapp import WhatsAppSender, WhatsAppWebhook
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,14 @@ def senders_from_settings(settings: Settings) -> dict[str, Sender]:
     if settings.whatsapp_access_token:
         senders["whatsapp"] = WhatsAppSender(settings.whatsapp_api_base, settings.whatsapp_api_version,
                                              settings.whatsapp_access_token, settings.whatsapp_phone_number_id)
-    off = [channel for channel in ("email", "sms", "telegram", "whatsapp") if channel not in senders]
+    if settings.messenger_page_token:
+        for channel in ("messenger", "instagram"):
+            senders[channel] = MetaMessagingSender(channel, settings.messenger_api_base,
+                                                   settings.messenger_api_version, settings.messenger_page_token)
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        senders["wechat"] = WeChatSender(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret)
+    off = [channel for channel in ("email", "sms", "telegram", "whatsapp", "messenger", "instagram", "wechat")
+           if channel not in senders]
     if off:
         log.info("channels without a sender (messages are held in the outbox): %s", ", ".join(off))
     return senders
@@ -41,6 +50,8 @@ class Webhooks:
 
     telegram: TelegramWebhook | None = None
     whatsapp: WhatsAppWebhook | None = None
+    messenger: MessengerWebhook | None = None  # Messenger and Instagram: one callback
+    wechat: WeChatWebhook | None = None
 
 
 def webhooks_from_settings(settings: Settings) -> Webhooks:
@@ -48,8 +59,11 @@ def webhooks_from_settings(settings: Settings) -> Webhooks:
         telegram=TelegramWebhook(settings.telegram_secret_token) if settings.telegram_secret_token else None,
         whatsapp=WhatsAppWebhook(settings.whatsapp_app_secret, settings.whatsapp_verify_token)
         if settings.whatsapp_app_secret and settings.whatsapp_verify_token else None,
+        messenger=MessengerWebhook(settings.messenger_app_secret, settings.messenger_verify_token)
+        if settings.messenger_app_secret and settings.messenger_verify_token else None,
+        wechat=WeChatWebhook(settings.wechat_token) if settings.wechat_token else None,
     )
-    off = [name for name in ("telegram", "whatsapp") if getattr(webhooks, name) is None]
+    off = [name for name in ("telegram", "whatsapp", "messenger", "wechat") if getattr(webhooks, name) is None]
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks

@@ -150,8 +150,13 @@ class Conversations:
 
     # ---------------------------------------------------------------- outbound
 
-    def reply(self, viewer: Viewer, ticket_id: int, body: str, *, internal: bool = False) -> int:
-        """An agent's reply on the conversation's own channel, or an internal note."""
+    def reply(self, viewer: Viewer, ticket_id: int, body: str, *, internal: bool = False,
+              public: bool = False) -> int:
+        """An agent's reply on the conversation's own channel, or an internal note. `public`: on a
+        public comment, answered under the post for everyone to read (never personal data) rather
+        than privately to the commenter."""
+        if internal and public:
+            raise ValidationFailed("a note is internal, not public", field="public")
         body = check_body(body)
         now = self.clock.now()
         with self.db.transaction() as s:
@@ -161,7 +166,7 @@ class Conversations:
             if conversation is None:
                 raise Conflict("this ticket has no conversation to answer on", code="no_conversation")
             return self.posting.do_post(s, ticket, conversation, Author.agent(viewer.agent.id), body, now=now,
-                                        internal=internal).id
+                                        internal=internal, public=public).id
 
     def messages(self, viewer: Viewer, ticket_id: int, *, include_internal: bool = True) -> list[Message]:
         with self.db.read() as s:

@@ -39,8 +39,9 @@ class BotTurns:
         return ticket, conversation
 
     def do_reply(self, s: Session, ticket: Ticket, conversation: Conversation, texts: Sequence[str], *,
-                 now: datetime) -> list[Message]:
-        return [self.posting.do_post(s, ticket, conversation, Author.bot(), text, now=now) for text in texts]
+                 now: datetime, public: bool = False) -> list[Message]:
+        return [self.posting.do_post(s, ticket, conversation, Author.bot(), text, now=now, public=public)
+                for text in texts]
 
     def do_learn(self, s: Session, ticket: Ticket, change: TicketChange, *, now: datetime) -> None:
         """What the assistant found out about the case: area, priority, tags, fields, a transaction."""

@@ -25,6 +25,8 @@ from ..platform.audit import Actor
 from ..platform.bus import MessageBus
 from ..platform.errors import ValidationFailed
 from ..platform.outbox import Outbox
+from ..platform.pii import personal_data
+from ..vocabulary import COMMENT_THREAD_PREFIX
 from .domain_events import MessagePosted, TicketOpened
 from .models import Contact, ContactIdentity, Conversation, Message, Ticket
 from .sequence import stamp
@@ -79,10 +81,14 @@ class Posting:
     def do_post(self, s: Session, ticket: Ticket, conversation: Conversation, author: Author, body: str, *,
                 now: datetime, internal: bool = False, attachments: Sequence[dict[str, Any]] = (),
                 provider_message_id: str | None = None, opens_ticket: bool = False,
-                survey_answer: bool = False) -> Message:
+                survey_answer: bool = False, public: bool = False) -> Message:
+        """`public`: an answer posted where everyone reads it (a reply to a public comment), not to
+        the customer alone; personal data is refused there."""
         if author.type not in AUTHOR_TYPES:
             raise ValueError(f"unknown author type {author.type!r}")
         body = check_body(body)
+        if public:
+            check_public(conversation, body)
         inbound = author.type == "contact"
         message = Message(conversation_id=conversation.id, ticket_id=ticket.id, direction="in" if inbound else "out",
                           author_type=author.type, author_id=author.id, body=body, internal=internal,
@@ -107,20 +113,33 @@ class Posting:
                          action="ticket.note_added" if internal else "ticket.replied", subject_type="ticket",
                          subject_id=ticket.id, message_id=message.id)
         if not inbound and not internal:
-            self._send(s, ticket, conversation, message, now)
+            self._send(s, ticket, conversation, message, now, public=public)
         if opens_ticket:
             self.bus.publish(s, TicketOpened(ticket, now))
         self.bus.publish(s, MessagePosted(ticket, conversation, message, now, opened_ticket=opens_ticket,
                                           survey_answer=survey_answer))
         return message
 
-    def _send(self, s: Session, ticket: Ticket, conversation: Conversation, message: Message, now: datetime) -> None:
+    def _send(self, s: Session, ticket: Ticket, conversation: Conversation, message: Message, now: datetime, *,
+              public: bool = False) -> None:
         contact = s.get(Contact, conversation.contact_id)
         self.outbox.queue(s, channel=conversation.channel, destination=_address(s, conversation),
-                          thread=conversation.channel_thread, body=message.body, purpose="reply",
+                          thread=conversation.channel_thread, body=message.body,
+                          purpose="public_reply" if public else "reply",
                           subject=ticket.subject if conversation.channel == "email" else None,
                           customer_id=contact.customer_id if contact else None, source=("message", message.id),
                           now=now)
+
+
+def check_public(conversation: Conversation, body: str) -> None:
+    """A public answer needs a public side (a comment) and carries no personal data: a phone, ID or
+    card number posted under a post is read by everyone, and cannot be taken back."""
+    if not (conversation.channel_thread or "").startswith(COMMENT_THREAD_PREFIX):
+        raise ValidationFailed("this conversation has no public side to answer on", field="public")
+    found = personal_data(body)
+    if found:
+        raise ValidationFailed(f"a public reply must not carry personal data ({', '.join(found)}): "
+                               "answer privately", field="body")
 
 
 def _address(s: Session, conversation: Conversation) -> str:

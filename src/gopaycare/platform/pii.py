@@ -43,6 +43,13 @@ _PHONE = re.compile(r"(?<![\w])(?:\+?62[ -]?|0)8\d{1,3}[ -]?\d{3,4}[ -]?\d{3,5}\
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 
 
+def personal_data(text: str) -> list[str]:
+    """What personal data a text carries, by kind (phone, id_number, card): what must never be posted
+    where others read (a public comment reply)."""
+    kinds = [("id_number", _NIK), ("card", _CARD), ("phone", _PHONE)]
+    return [kind for kind, pattern in kinds if pattern.search(text)]
+
+
 def mask_text(text: str) -> str:
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", text)
     # A bare 16-digit run is read as an ID number (NIK) first; cards are usually written in groups.

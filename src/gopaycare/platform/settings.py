@@ -103,6 +103,19 @@ class Settings(BaseSettings):
     whatsapp_api_base: str = "https://graph.facebook.com/"
     whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
     whatsapp_phone_number_id: str | None = None  # replies from here when a conversation names no number
+    # Messenger and Instagram direct messages (one Meta app, one callback): the app secret signs
+    # webhooks, the verify token answers the handshake, the page's token sends (Instagram too).
+    messenger_app_secret: str | None = None
+    messenger_verify_token: str | None = None
+    messenger_page_token: str | None = None
+    messenger_api_base: str = "https://graph.facebook.com/"
+    messenger_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    # WeChat Official Account: the token signs webhooks (the server URL's token); the app id and
+    # secret take the access token of the customer-service message API. Plain-text mode only.
+    wechat_token: str | None = None
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com/"
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

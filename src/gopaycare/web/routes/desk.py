@@ -112,7 +112,8 @@ def list_messages(ticket_id: Id, viewer: DeskViewer, svc: Svc) -> MessageList:
 
 @router.post("/tickets/{ticket_id}/messages", status_code=201)
 def post_message(ticket_id: Id, body: MessageIn, viewer: DeskViewer, svc: Svc) -> MessageIdOut:
-    return MessageIdOut(id=svc.desk.conversations.reply(viewer, ticket_id, body.body, internal=body.internal))
+    return MessageIdOut(id=svc.desk.conversations.reply(viewer, ticket_id, body.body, internal=body.internal,
+                                                        public=body.public))
 
 
 @router.post("/tickets/{ticket_id}/messages/{message_id}/reveal")

@@ -60,6 +60,49 @@ async def whatsapp(request: Request, svc: Svc,
     return await _store(svc, hook.events(await _raw(request), signature))
 
 
+@router.get("/messenger", response_class=PlainTextResponse)
+def messenger_handshake(svc: Svc, mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
+                        token: Annotated[str | None, Query(alias="hub.verify_token", max_length=256)] = None,
+                        challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None
+                        ) -> str:
+    """Meta's subscription check for Messenger and Instagram: the challenge echoed when the verify
+    token is ours."""
+    return _on(svc.webhooks.messenger, "messenger").challenge(mode, token, challenge)
+
+
+@router.post("/messenger")
+async def messenger(request: Request, svc: Svc,
+                    signature: Annotated[str | None, Header(alias="X-Hub-Signature-256", max_length=100)] = None
+                    ) -> WebhookOut:
+    """Messenger and Instagram: direct messages, delivery and read receipts, comments on the page's posts."""
+    hook = _on(svc.webhooks.messenger, "messenger")
+    return await _store(svc, hook.events(await _raw(request), signature))
+
+
+WeChatQuery = Annotated[str | None, Query(max_length=128)]
+
+
+@router.get("/wechat", response_class=PlainTextResponse)
+def wechat_handshake(svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
+                     nonce: WeChatQuery = None, echostr: WeChatQuery = None) -> str:
+    """WeChat's server-URL check: `echostr` echoed when the signature is ours."""
+    return _on(svc.webhooks.wechat, "wechat").challenge(signature, timestamp, nonce, echostr)
+
+
+@router.post("/wechat", response_class=PlainTextResponse)
+async def wechat(request: Request, svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
+                 nonce: WeChatQuery = None, openid: WeChatQuery = None, encrypt_type: WeChatQuery = None,
+                 msg_signature: WeChatQuery = None) -> str:
+    """A follower's message (XML), stored once by MsgId; "success" at once, the answer by the
+    customer-service message API after (anything else would show the follower an error). WeChat
+    adds `openid` (and, in compatible mode, `encrypt_type` and `msg_signature`): the sender is read
+    from the message itself."""
+    hook = _on(svc.webhooks.wechat, "wechat")
+    events = hook.events(await _raw(request), signature, timestamp, nonce)
+    await run_in_threadpool(svc.intake.accept, events)
+    return "success"
+
+
 @router.post("/telegram")
 async def telegram(request: Request, svc: Svc,
                    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token", max_length=256)] = None

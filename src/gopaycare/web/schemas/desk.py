@@ -53,6 +53,8 @@ class AssignIn(In):
 class MessageIn(In):
     body: str
     internal: bool = False
+    public: bool = Field(default=False, description="on a public comment: answer under the post for everyone "
+                         "to read (refused with personal data) instead of privately to the commenter")
 
 
 class LinkIn(In):

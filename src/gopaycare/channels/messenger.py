@@ -1,0 +1,150 @@
+"""Facebook Messenger and Instagram direct messages (Meta's Messenger Platform): the webhook and the
+sender.
+
+Inbound: Meta posts `{"object": "page" | "instagram", "entry": [{"id": <page or IG account>,
+"messaging": [...]}]}` to one callback, signed with X-Hub-Signature-256 (`meta.py`). A `messaging`
+item carries the sender's page-scoped id (PSID, or IGSID on Instagram: the contact's `messenger` or
+`instagram` identity) and a `message` (text, attachments by URL), a `postback` (a tapped button), a
+`delivery` (`mids` of our messages that arrived) or a `read`. Our own messages come back as echoes
+(`is_echo`) and are ignored. Messenger's `read` only gives a watermark (everything sent before a
+time was read): that is not mapped to our messages yet (it would need each reply's send time from
+the provider); Instagram's `read` names the `mid` and becomes a receipt.
+
+Comments on the page's and the Instagram account's posts come on the same callback (`changes`):
+`comments.py`.
+
+Outbound: `POST {api_base}{version}/me/messages` with the page's access token (Instagram accounts
+linked to the page answer through the same token), `recipient.id` the PSID or IGSID and
+`messaging_type: RESPONSE` (an answer inside the 24-hour window a customer's message opens),
+answering `{"recipient_id": …, "message_id": "m_…"}`; that id comes back in delivery receipts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from . import comments, meta
+from .intake import Event, InboundMessage, Receipt
+from .sending import pieces, response_json
+from .webhook import ident, items, json_body, obj, text
+
+# Meta's webhook object -> our channel (which is also the identity kind of its page-scoped ids).
+CHANNELS = {"page": "messenger", "instagram": "instagram"}
+MAX_TEXT = {"messenger": 2000, "instagram": 1000}  # the Send API's limits for a text message
+# Graph API answers that may pass by trying again later: rate limits (4 app, 17 user, 32 page,
+# 613 calls, 80006 Messenger), temporary errors (1, 2, 1200). Any other 4xx cannot: outside the
+# 24-hour window (10 / 2018278), the person is unavailable (551), no such user (100 / 2018001).
+RETRY_CODES = {1, 2, 4, 17, 32, 613, 1200, 80006}
+
+
+class MessengerWebhook:
+    def __init__(self, app_secret: str, verify_token: str) -> None:
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+
+    def challenge(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+        return meta.subscription_challenge(mode, token, challenge, self.verify_token)
+
+    def events(self, raw: bytes, signature: str | None) -> list[Event]:
+        meta.check_signature(raw, signature, self.app_secret)
+        payload = json_body(raw)
+        channel = CHANNELS.get(text(payload.get("object"), 20))
+        if channel is None:
+            return []
+        found: list[Event] = []
+        for entry in items(payload.get("entry")):
+            account = ident(entry.get("id"))
+            if not account.isdigit():
+                continue
+            for item in items(entry.get("messaging")):
+                found.extend(_messaging_events(channel, account, item))
+            found.extend(comments.entry_events(channel, account, entry))
+        return found
+
+
+def _messaging_events(channel: str, account: str, item: dict[str, Any]) -> list[Event]:
+    sender = ident(obj(item.get("sender")).get("id"))
+    message, postback = obj(item.get("message")), obj(item.get("postback"))
+    if message.get("is_echo") is True or sender == account:
+        return []  # our own message (or the page's), sent back to us
+    if "delivery" in item:
+        return [Receipt(channel=channel, provider_message_id=mid, status="delivered")
+                for mid in (ident(m) for m in _list(obj(item["delivery"]).get("mids"))) if mid]
+    if "read" in item:  # Instagram names the message; Messenger's watermark is not mapped (above)
+        mid = ident(obj(item["read"]).get("mid"))
+        return [Receipt(channel=channel, provider_message_id=mid, status="read")] if mid else []
+    if not sender.isdigit():
+        return []
+    if message:
+        mid = ident(message.get("mid"))
+        if not mid or message.get("is_deleted") is True:
+            return []  # an Instagram "unsend" is no new question
+        body, attachments = _content(message)
+    elif postback:  # a tapped button: its title is what the customer chose
+        mid = ident(postback.get("mid"))
+        if not mid:
+            return []
+        body, attachments = text(postback.get("title"), 200) or "[postback]", []
+    else:
+        return []  # reactions, referrals, opt-ins: nothing asked
+    return [InboundMessage(channel=channel, identity_kind=channel, identity_value=sender, body=body,
+                           provider_message_id=mid, thread=account, attachments=attachments)]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The text a person reads, and the media it carries (by the provider's URL: fetched when an
+    agent opens it, so nothing large is stored from a webhook)."""
+    attachments = [{"type": text(a.get("type"), 20) or "file", "url": text(obj(a.get("payload")).get("url"), 2000)
+                    or None} for a in items(message.get("attachments"))[:10]]
+    body = text(message.get("text"))
+    if body:
+        return body, attachments
+    return (f"[{attachments[0]['type']}]" if attachments else "[unsupported]"), attachments
+
+
+class MetaMessagingSender:
+    """Replies on Messenger or Instagram through the Send API (one instance per channel)."""
+
+    def __init__(self, channel: str, api_base: str, api_version: str, page_token: str,
+                 timeout: float = 10.0) -> None:
+        self.channel = channel
+        self.base = f"{api_base.rstrip('/')}/{api_version.strip('/')}"
+        self.page_token = page_token
+        self.timeout = timeout
+
+    def send(self, message: OutboxMessage) -> str | None:
+        comment_id = comments.comment_of(message.thread)
+        if comment_id:
+            return comments.send(self, message, comment_id)
+        if not message.destination.isdigit():
+            raise DeliveryRefused(f"a {self.channel} recipient is a page-scoped id")
+        last_id = None
+        for piece in pieces(message.body, MAX_TEXT[self.channel]):
+            last_id = self.post("me/messages", {"recipient": {"id": message.destination},
+                                                "messaging_type": "RESPONSE", "message": {"text": piece}})
+        return last_id
+
+    def post(self, path: str, payload: dict[str, Any]) -> str | None:
+        """One Graph API call; the id of what it created (a message's mid, a comment's id)."""
+        try:
+            # The token in the header, never in the URL: URLs end up in logs and proxies.
+            response = httpx.post(f"{self.base}/{path}", json=payload, timeout=self.timeout,
+                                  headers={"Authorization": f"Bearer {self.page_token}"})
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{self.channel} unreachable: {type(exc).__name__}") from None
+        answer = response_json(response)
+        if response.status_code >= 300:
+            error = obj(answer.get("error"))
+            code = error.get("code")
+            detail = (f"{self.channel} answered {response.status_code} ({code}/{error.get('error_subcode')}: "
+                      f"{text(error.get('message'), 200)})")
+            may_pass = response.status_code in (401, 429) or response.status_code >= 500 or code in RETRY_CODES
+            raise DeliveryError(detail) if may_pass else DeliveryRefused(detail)
+        return ident(answer.get("message_id")) or ident(answer.get("id")) or None
