@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
 from .channels.chat import ChatSender
+from .channels.email_inbound import EmailIntake
+from .channels.email_threads import EmailThreads
 from .channels.intake import ChannelIntake, InboundMessage, Receipt
 from .channels.registry import Webhooks, senders_from_settings, webhooks_from_settings
 from .checkout.service import Checkout
@@ -56,6 +58,7 @@ class Services:
     promotions: Promotions
     intake: ChannelIntake
     webhooks: Webhooks
+    email_inbound: EmailIntake
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -85,11 +88,16 @@ class Services:
             expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
 
     def take_channel_message(self, message: InboundMessage) -> None:
-        """A message a channel heard: stored on the desk and answered by the assistant, on its channel."""
-        self.assistant.chat(channel=message.channel, identity_kind=message.identity_kind,
-                            identity_value=message.identity_value, body=message.body,
-                            provider_message_id=message.provider_message_id, thread=message.thread,
-                            name=message.name, attachments=message.attachments)
+        """A message a channel heard: stored on the desk and answered by the assistant, on its channel;
+        what no machine may answer (an auto-reply, a list's mail, a bounce: RFC 3834) is only stored."""
+        fields: dict[str, Any] = dict(
+            channel=message.channel, identity_kind=message.identity_kind, identity_value=message.identity_value,
+            body=message.body, provider_message_id=message.provider_message_id, thread=message.thread,
+            name=message.name, attachments=message.attachments, subject=message.subject)
+        if not message.auto_reply_allowed:
+            self.desk.conversations.receive(**fields)
+            return
+        self.assistant.chat(**fields)
 
     def take_receipt(self, receipt: Receipt) -> None:
         self.outbox.record_receipt(receipt.channel, receipt.provider_message_id, receipt.status, error=receipt.error)
@@ -105,9 +113,10 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     db = Database(settings.database_url)
     huey = make_huey(settings, immediate=immediate_jobs)
     wallet = ReferenceWallet(db, clock, settings)
+    email_threads = EmailThreads(db, clock)
     # The chat is our own channel: its sender is always there; the others come from settings.
-    outbox = Outbox(db, clock, {"chat": ChatSender(),
-                                **(senders if senders is not None else senders_from_settings(settings))})
+    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
+        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
@@ -117,7 +126,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
-        intake=ChannelIntake(db, clock), webhooks=webhooks_from_settings(settings),
+        intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
+        email_inbound=EmailIntake(intake, email_threads),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -51,6 +51,9 @@ class InboundMessage:
     thread: str | None = None  # the provider's conversation (a Telegram chat, a WhatsApp business number)
     name: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    subject: str | None = None  # an email's subject (the ticket's subject when it opens one)
+    # False for what no machine should answer (RFC 3834: auto-replies, lists, bounces): stored, not answered.
+    auto_reply_allowed: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .email_inbound import EmailIntake
+from .email_listener import EmailListener
 from .email_smtp import SmtpEmailSender
+from .email_threads import EmailThreads
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
 from .whatsapp import WhatsAppSender, WhatsAppWebhook
@@ -17,10 +20,11 @@ from .whatsapp import WhatsAppSender, WhatsAppWebhook
 log = logging.getLogger(__name__)
 
 
-def senders_from_settings(settings: Settings) -> dict[str, Sender]:
+def senders_from_settings(settings: Settings, *, email_threads: EmailThreads | None = None) -> dict[str, Sender]:
     senders: dict[str, Sender] = {}
     if settings.smtp_host:
-        senders["email"] = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+        senders["email"] = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+                                           threads=email_threads)
     if settings.sms_provider_url and settings.sms_account_sid and settings.sms_auth_token:
         senders["sms"] = TwilioSmsSender(settings.sms_provider_url, settings.sms_account_sid,
                                          settings.sms_auth_token, settings.sms_from)
@@ -53,3 +57,12 @@ def webhooks_from_settings(settings: Settings) -> Webhooks:
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks
+
+
+def email_listener_from_settings(settings: Settings, inbound: EmailIntake) -> EmailListener | None:
+    """The inbound SMTP listener `serve` starts, unless GOPAYCARE_INBOUND_SMTP_ENABLED is false."""
+    if not settings.inbound_smtp_enabled:
+        log.info("inbound SMTP listener off (GOPAYCARE_INBOUND_SMTP_ENABLED is false)")
+        return None
+    return EmailListener(inbound, settings.inbound_smtp_host, settings.inbound_smtp_port,
+                         max_bytes=settings.inbound_smtp_max_bytes)
