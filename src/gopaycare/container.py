@@ -16,10 +16,17 @@ if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
 from .channels.chat import ChatSender
+from .channels.email_imap import ImapPoller
 from .channels.email_inbound import EmailIntake
+from .channels.email_mailboxes import MailboxCursors
 from .channels.email_threads import EmailThreads
 from .channels.intake import ChannelIntake, InboundMessage, Receipt
-from .channels.registry import Webhooks, senders_from_settings, webhooks_from_settings
+from .channels.registry import (
+    Webhooks,
+    imap_poller_from_settings,
+    senders_from_settings,
+    webhooks_from_settings,
+)
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.events import EventHub
@@ -59,6 +66,7 @@ class Services:
     intake: ChannelIntake
     webhooks: Webhooks
     email_inbound: EmailIntake
+    mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -127,7 +135,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
         intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
-        email_inbound=EmailIntake(intake, email_threads),
+        email_inbound=(email_inbound := EmailIntake(intake, email_threads)),
+        mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -32,7 +32,9 @@ class NoSender(ValueError):
     """The mail names no address to answer or to file it under: the SMTP server refuses it."""
 
 
-def mail_events(mail: Mail, *, envelope_from: str, envelope_to: list[str]) -> list[Event]:
+def mail_events(mail: Mail, *, envelope_from: str | None, envelope_to: list[str]) -> list[Event]:
+    """`envelope_from`: the SMTP envelope's sender ("" for the null sender), None when unknown (a
+    mailbox's mail: its Return-Path header says it then)."""
     bounce = mail.bounce
     if bounce is not None:
         if bounce.delayed_only:
@@ -41,7 +43,7 @@ def mail_events(mail: Mail, *, envelope_from: str, envelope_to: list[str]) -> li
             return [Receipt(channel=CHANNEL, provider_message_id=bounce.original_message_id, status="failed",
                             error=f"the mail bounced: {bounce.status or 'no status given'}"[:500])]
     sender = (bounce.recipients[0] if bounce and bounce.recipients else None) or mail.sender or \
-        _address(envelope_from)
+        _address(envelope_from or "")
     if not sender:
         raise NoSender("the mail names no sender address")
     full = mail.text.replace("\x00", "").strip()
@@ -63,7 +65,7 @@ def mail_events(mail: Mail, *, envelope_from: str, envelope_to: list[str]) -> li
                            and no_answer_reason(mail, envelope_from) is None)]
 
 
-def no_answer_reason(mail: Mail, envelope_from: str) -> str | None:
+def no_answer_reason(mail: Mail, envelope_from: str | None) -> str | None:
     """Why no automatic answer may go to this mail (RFC 3834 section 2), or None."""
     headers = mail.headers
     auto = headers.get("auto-submitted", "").split(";")[0].strip().lower()
@@ -73,7 +75,8 @@ def no_answer_reason(mail: Mail, envelope_from: str) -> str | None:
         return "Precedence"
     if "list-id" in headers or "list-unsubscribe" in headers:
         return "a mailing list"
-    if envelope_from.strip() in ("", "<>"):
+    envelope = envelope_from if envelope_from is not None else headers.get("return-path")
+    if envelope is not None and envelope.strip() in ("", "<>"):
         return "a null sender"
     if mail.sender and _MACHINES.match(mail.sender):
         return "a mailer's address"
@@ -101,7 +104,7 @@ class EmailIntake:
         self.intake = intake
         self.threads = threads
 
-    def take(self, raw: bytes, *, envelope_from: str = "", envelope_to: list[str] | None = None) -> Accepted:
+    def take(self, raw: bytes, *, envelope_from: str | None = None, envelope_to: list[str] | None = None) -> Accepted:
         mail = read_mail(raw)
         events = mail_events(mail, envelope_from=envelope_from, envelope_to=list(envelope_to or []))
         for event in events:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .email_imap import ImapPoller
 from .email_inbound import EmailIntake
 from .email_listener import EmailListener
+from .email_mailboxes import MailboxCursors
 from .email_smtp import SmtpEmailSender
 from .email_threads import EmailThreads
 from .sms_twilio import TwilioSmsSender
@@ -66,3 +68,12 @@ def email_listener_from_settings(settings: Settings, inbound: EmailIntake) -> Em
         return None
     return EmailListener(inbound, settings.inbound_smtp_host, settings.inbound_smtp_port,
                          max_bytes=settings.inbound_smtp_max_bytes)
+
+
+def imap_poller_from_settings(settings: Settings, inbound: EmailIntake, cursors: MailboxCursors) -> ImapPoller | None:
+    """The mailbox the `poll_mailbox` job reads, when GOPAYCARE_IMAP_HOST, _USER and _PASSWORD are set."""
+    if not (settings.imap_host and settings.imap_user and settings.imap_password):
+        return None
+    return ImapPoller(inbound, cursors, host=settings.imap_host, port=settings.imap_port, user=settings.imap_user,
+                      password=settings.imap_password, mailbox=settings.imap_mailbox, use_ssl=settings.imap_ssl,
+                      max_bytes=settings.inbound_smtp_max_bytes)

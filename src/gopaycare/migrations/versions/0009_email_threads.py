@@ -1,4 +1,5 @@
-"""Email threads: the customer's latest Message-ID per thread token, for our replies' In-Reply-To
+"""Email threads (the customer's latest Message-ID per thread token, for our replies' In-Reply-To)
+and the IMAP poller's cursor per mailbox
 
 Revision ID: 0009_email
 Revises: 0008
@@ -30,7 +31,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_threads")),
         sa.UniqueConstraint("token", "address", name="uq_email_threads_token_address"),
     )
+    op.create_table(
+        "email_mailboxes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("mailbox", sa.String(length=300), nullable=False),
+        sa.Column("uid_validity", sa.BigInteger(), nullable=False),
+        sa.Column("last_uid", sa.BigInteger(), nullable=False),
+        sa.Column("polled_at", gopaycare.platform.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_mailboxes")),
+        sa.UniqueConstraint("mailbox", name=op.f("uq_email_mailboxes_mailbox")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("email_mailboxes")
     op.drop_table("email_threads")
