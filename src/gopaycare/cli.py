@@ -97,8 +97,33 @@ def _serve(settings: Settings, host: str, port: int, services: Any = None) -> No
     ensure_loaded(services.kb)
     _warm_up_assistant(services)
     app = create_app(services, run_jobs_in_process=not settings.redis_url)
+    listener = _start_email_listener(services)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if listener is not None:
+            listener.stop()
+
+
+def _start_email_listener(services: Any) -> Any:
+    """Customers' mail over SMTP (GOPAYCARE_INBOUND_SMTP_*). A port another process holds (a second
+    `serve`, a demo) leaves this one without the listener, said in the log, rather than not starting."""
+    import logging
+
+    from .channels.registry import email_listener_from_settings
+
+    listener = email_listener_from_settings(services.settings, services.email_inbound)
+    if listener is None:
+        return None
+    try:
+        listener.start()
+    except Exception as exc:
+        logging.getLogger("gopaycare.channels").warning(
+            "inbound SMTP listener not started on %s:%s (%s)", listener.host, listener.port, type(exc).__name__)
+        return None
+    click.echo(f"inbound mail on smtp://{listener.host}:{listener.port}/")
+    return listener
 
 
 @main.command()

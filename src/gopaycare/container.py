@@ -16,8 +16,17 @@ if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
 from .channels.chat import ChatSender
+from .channels.email_imap import ImapPoller
+from .channels.email_inbound import EmailIntake
+from .channels.email_mailboxes import MailboxCursors
+from .channels.email_threads import EmailThreads
 from .channels.intake import ChannelIntake, InboundMessage, Receipt
-from .channels.registry import Webhooks, senders_from_settings, webhooks_from_settings
+from .channels.registry import (
+    Webhooks,
+    imap_poller_from_settings,
+    senders_from_settings,
+    webhooks_from_settings,
+)
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.events import EventHub
@@ -57,6 +66,8 @@ class Services:
     promotions: Promotions
     intake: ChannelIntake
     webhooks: Webhooks
+    email_inbound: EmailIntake
+    mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -86,14 +97,19 @@ class Services:
             expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
 
     def take_channel_message(self, message: InboundMessage) -> None:
-        """A message a channel heard: stored on the desk and answered by the assistant, on its channel."""
+        """A message a channel heard: stored on the desk and answered by the assistant, on its channel;
+        what no machine may answer (an auto-reply, a list's mail, a bounce: RFC 3834) is only stored."""
         if message.public:
             self.take_public_comment(message)
             return
-        self.assistant.chat(channel=message.channel, identity_kind=message.identity_kind,
-                            identity_value=message.identity_value, body=message.body,
-                            provider_message_id=message.provider_message_id, thread=message.thread,
-                            name=message.name, attachments=message.attachments)
+        fields: dict[str, Any] = dict(
+            channel=message.channel, identity_kind=message.identity_kind, identity_value=message.identity_value,
+            body=message.body, provider_message_id=message.provider_message_id, thread=message.thread,
+            name=message.name, attachments=message.attachments, subject=message.subject)
+        if not message.auto_reply_allowed:
+            self.desk.conversations.receive(**fields)
+            return
+        self.assistant.chat(**fields)
 
     def take_public_comment(self, message: InboundMessage) -> None:
         """A comment under a public post: stored on the desk like any message, then answered with a
@@ -130,9 +146,10 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     db = Database(settings.database_url)
     huey = make_huey(settings, immediate=immediate_jobs)
     wallet = ReferenceWallet(db, clock, settings)
+    email_threads = EmailThreads(db, clock)
     # The chat is our own channel: its sender is always there; the others come from settings.
-    outbox = Outbox(db, clock, {"chat": ChatSender(),
-                                **(senders if senders is not None else senders_from_settings(settings))})
+    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
+        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
@@ -142,7 +159,9 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
-        intake=ChannelIntake(db, clock), webhooks=webhooks_from_settings(settings),
+        intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
+        email_inbound=(email_inbound := EmailIntake(intake, email_threads)),
+        mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -45,6 +45,19 @@ def register_tasks(services: Services) -> None:
             take_channel_event(event_id)
         return len(ids)
 
+    @huey.periodic_task(crontab(minute="*"), name="poll_mailbox", timeout=50)
+    def poll_mailbox() -> int:
+        """New mail in the IMAP mailbox, when one is configured (one poller at a time: the cursor)."""
+        from .channels.email_imap import MailboxError
+
+        if services.mailbox is None:
+            return 0
+        try:
+            return services.mailbox.poll()
+        except MailboxError as exc:
+            log.warning("mailbox not read: %s", exc)
+            return 0
+
     @huey.periodic_task(crontab(minute="*"), name="sla_check", timeout=50)
     def sla_check() -> dict[str, int]:
         """Warns about SLA targets due soon and breaches (and escalates) the overdue ones."""
@@ -92,4 +105,4 @@ def register_tasks(services: Services) -> None:
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
                           open_wallet=open_wallet, take_channel_event=take_channel_event,
-                          sweep_channel_events=sweep_channel_events)
+                          sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox)

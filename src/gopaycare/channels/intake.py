@@ -54,6 +54,9 @@ class InboundMessage:
     # Said where everyone reads it (a comment under a post): the answer goes privately, and only a
     # pointer to it in public (channels/comments.py, Services.take_channel_message).
     public: bool = False
+    subject: str | None = None  # an email's subject (the ticket's subject when it opens one)
+    # False for what no machine should answer (RFC 3834: auto-replies, lists, bounces): stored, not answered.
+    auto_reply_allowed: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .email_imap import ImapPoller
+from .email_inbound import EmailIntake
+from .email_listener import EmailListener
+from .email_mailboxes import MailboxCursors
 from .email_smtp import SmtpEmailSender
+from .email_threads import EmailThreads
 from .messenger import MessengerWebhook, MetaMessagingSender
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
@@ -19,10 +24,11 @@ from .whatsapp import WhatsAppSender, WhatsAppWebhook
 log = logging.getLogger(__name__)
 
 
-def senders_from_settings(settings: Settings) -> dict[str, Sender]:
+def senders_from_settings(settings: Settings, *, email_threads: EmailThreads | None = None) -> dict[str, Sender]:
     senders: dict[str, Sender] = {}
     if settings.smtp_host:
-        senders["email"] = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+        senders["email"] = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+                                           threads=email_threads)
     if settings.sms_provider_url and settings.sms_account_sid and settings.sms_auth_token:
         senders["sms"] = TwilioSmsSender(settings.sms_provider_url, settings.sms_account_sid,
                                          settings.sms_auth_token, settings.sms_from)
@@ -67,3 +73,21 @@ def webhooks_from_settings(settings: Settings) -> Webhooks:
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks
+
+
+def email_listener_from_settings(settings: Settings, inbound: EmailIntake) -> EmailListener | None:
+    """The inbound SMTP listener `serve` starts, unless GOPAYCARE_INBOUND_SMTP_ENABLED is false."""
+    if not settings.inbound_smtp_enabled:
+        log.info("inbound SMTP listener off (GOPAYCARE_INBOUND_SMTP_ENABLED is false)")
+        return None
+    return EmailListener(inbound, settings.inbound_smtp_host, settings.inbound_smtp_port,
+                         max_bytes=settings.inbound_smtp_max_bytes)
+
+
+def imap_poller_from_settings(settings: Settings, inbound: EmailIntake, cursors: MailboxCursors) -> ImapPoller | None:
+    """The mailbox the `poll_mailbox` job reads, when GOPAYCARE_IMAP_HOST, _USER and _PASSWORD are set."""
+    if not (settings.imap_host and settings.imap_user and settings.imap_password):
+        return None
+    return ImapPoller(inbound, cursors, host=settings.imap_host, port=settings.imap_port, user=settings.imap_user,
+                      password=settings.imap_password, mailbox=settings.imap_mailbox, use_ssl=settings.imap_ssl,
+                      max_bytes=settings.inbound_smtp_max_bytes)

@@ -88,6 +88,18 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_sender: str = "GoPay Care <care@gopay.test>"
+    # The inbound SMTP listener for customers' mail (`serve` and `demo` start it; tests never do).
+    inbound_smtp_enabled: bool = True
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = Field(default=2525, ge=1, le=65535)
+    inbound_smtp_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A mailbox polled over IMAP instead (or as well): read-only, from a UID cursor, every minute.
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_ssl: bool = True
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_mailbox: str = Field(default="INBOX", min_length=1, max_length=200)
     sms_provider_url: str | None = None  # a Twilio-compatible Messages API base URL
     sms_account_sid: str | None = None
     sms_auth_token: str | None = None
