@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .cti import GenericCti
 from .email_smtp import SmtpEmailSender
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
+from .twilio_voice import TwilioVoiceWebhook
 from .whatsapp import WhatsAppSender, WhatsAppWebhook
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class Webhooks:
 
     telegram: TelegramWebhook | None = None
     whatsapp: WhatsAppWebhook | None = None
+    twilio_voice: TwilioVoiceWebhook | None = None  # the phone line's voice menu
+    cti: GenericCti | None = None  # a company PBX reporting its calls
 
 
 def webhooks_from_settings(settings: Settings) -> Webhooks:
@@ -48,8 +52,11 @@ def webhooks_from_settings(settings: Settings) -> Webhooks:
         telegram=TelegramWebhook(settings.telegram_secret_token) if settings.telegram_secret_token else None,
         whatsapp=WhatsAppWebhook(settings.whatsapp_app_secret, settings.whatsapp_verify_token)
         if settings.whatsapp_app_secret and settings.whatsapp_verify_token else None,
+        twilio_voice=TwilioVoiceWebhook(settings.twilio_auth_token, settings.public_url)
+        if settings.twilio_auth_token else None,
+        cti=GenericCti(settings.cti_token) if settings.cti_token else None,
     )
-    off = [name for name in ("telegram", "whatsapp") if getattr(webhooks, name) is None]
+    off = [name for name in ("telegram", "whatsapp", "twilio_voice", "cti") if getattr(webhooks, name) is None]
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks

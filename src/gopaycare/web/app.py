@@ -20,7 +20,7 @@ from .routes import admin, agent, assistant, customer, desk, events, health, kb,
 from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, agent.router, desk.router, events.router,
-       admin.router, admin.csat_router, assistant.router, kb.router, promotions.router)
+       admin.router, admin.csat_router, assistant.router, kb.router, promotions.router, webhooks.cti_router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
