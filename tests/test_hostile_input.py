@@ -180,7 +180,7 @@ def api(client, svc, make_customer, make_merchant):
            "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),
            "macro_id": svc.desk.rules.create_macro("Thanks", actions=[], reply=PLAUSIBLE["reply"]),
-           "slug": "hostile-article", "code": "JAJAN10"}
+           "slug": "hostile-article", "code": "JAJAN10", "token": "cti-token-0123456789"}
     values = {"merchant_id": merchant_id, "reference": payment.reference, "into": other.ticket_id,
               "message_ids": [got.message_id], "login": "+6281999999999", "agent_id": ids["agent_id"]}
     tokens = {"agent": admin, "customer": login["token"]}

@@ -7,7 +7,7 @@ there is no module-level state to reset between tests.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey
@@ -15,12 +15,13 @@ from huey import Huey
 if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
+from .channels import ivr
 from .channels.chat import ChatSender
 from .channels.email_imap import ImapPoller
 from .channels.email_inbound import EmailIntake
 from .channels.email_mailboxes import MailboxCursors
 from .channels.email_threads import EmailThreads
-from .channels.intake import ChannelIntake, InboundMessage, Receipt
+from .channels.intake import CallEvent, ChannelIntake, InboundMessage, Receipt
 from .channels.registry import (
     Webhooks,
     imap_poller_from_settings,
@@ -29,6 +30,7 @@ from .channels.registry import (
 )
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
+from .desk.calls import CallReport, phone_number
 from .desk.events import EventHub
 from .desk.service import Desk
 from .identity.recovery import Recovery
@@ -135,6 +137,21 @@ class Services:
     def take_receipt(self, receipt: Receipt) -> None:
         self.outbox.record_receipt(receipt.channel, receipt.provider_message_id, receipt.status, error=receipt.error)
 
+    def take_call(self, event: CallEvent) -> None:
+        """A step of a phone call (the voice menu's or a PBX's): logged and filed on the desk."""
+        fields = {name: value for name, value in asdict(event).items() if name != "channel"}
+        self.desk.calls.take(CallReport(**fields))
+
+    def phone_line(self, caller: str) -> ivr.Line:
+        """What the voice menu needs to know about a call now: whose number it is (a locked or
+        frozen account hears so first), whether it can be called back, whether agents answer."""
+        number = phone_number(caller)
+        customer = self.identity.find_by_address("phone", number) if number else None
+        standing = ivr.Standing.UNKNOWN if customer is None else ivr.Standing.FROZEN if customer.frozen else \
+            ivr.Standing.LOCKED if customer.locked else ivr.Standing.CUSTOMER
+        return ivr.Line(standing=standing, language=customer.language if customer else None, reachable=bool(number),
+                        open=self.desk.calls.line_open(self.clock.now(), self.settings.phone_calendar))
+
     def close(self) -> None:
         self.hub.close()
         self.db.dispose()
@@ -165,6 +182,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt
+    services.intake.on_call = services.take_call
     from .tasks import register_tasks
 
     register_tasks(services)

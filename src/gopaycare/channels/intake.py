@@ -11,10 +11,16 @@ up to MAX_ATTEMPTS, then the event is `failed`, with its error, for an operator 
 that died mid-way leaves its claim to expire and the sweep takes the event again (the claims and
 backoff are the outbox's: platform/work_queue.py). Handing an event
 over twice is harmless: the desk stores a provider's message once.
+
+The phone line reports `CallEvent`s the same way: what happened on a call (a PBX's ringing,
+answered, ended; the voice menu's transfer, callback, voicemail and its transcription, a caller who
+gave up waiting), keyed by the provider's call id and the step, so a retried webhook stores nothing
+new; the desk's phone calls take them (desk/calls.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -69,13 +75,41 @@ class Receipt:
     error: str | None = None
 
 
-Event = InboundMessage | Receipt
+@dataclass(frozen=True)
+class CallEvent:
+    """Something that happened on a phone call, as the phone line's adapters report it."""
+
+    channel: str  # "phone"
+    source: str  # who reported it: twilio (our voice menu) | cti (a company PBX)
+    call_id: str  # the provider's id of the call (Twilio's CallSid, the PBX's callId)
+    kind: str  # ringing | answered | ended | transfer | callback | voicemail | transcription | abandoned
+    caller: str  # the customer's number as the provider gave it ('' or 'anonymous' when withheld)
+    line: str = ""  # our number the call is on
+    direction: str = "in"  # in: the customer called; out: an agent called the customer
+    language: str | None = None
+    area: str | None = None
+    queue: str | None = None
+    agent: str | None = None  # who answered (the PBX's answeringNumber or user)
+    cause: str | None = None  # why the call ended (the PBX's hangup cause)
+    recording: dict[str, Any] | None = None  # a voicemail: url, provider_id, duration
+    text: str | None = None  # a voicemail's transcription
+    status: str | None = None  # the transcription's status at the provider
+
+
+Event = InboundMessage | Receipt | CallEvent
+KINDS = {InboundMessage: "message", Receipt: "receipt", CallEvent: "call"}
+_BY_KIND = {kind: cls for cls, kind in KINDS.items()}
 
 
 def event_key(event: Event) -> str:
-    """The provider's id for this event: a message's id, or a message's id with the status reported."""
+    """The provider's id for this event: a message's id, a message's id with the status reported, or
+    a call's id with its step (long call ids by digest, so the key stays within its column)."""
     if isinstance(event, InboundMessage):
         return f"message:{event.provider_message_id}"
+    if isinstance(event, CallEvent):
+        call_id = event.call_id if len(event.call_id) <= 120 else \
+            "sha256-" + hashlib.sha256(event.call_id.encode()).hexdigest()
+        return f"call:{event.source}:{call_id}:{event.kind}"
     return f"receipt:{event.provider_message_id}:{event.status}"
 
 
@@ -87,7 +121,7 @@ class ChannelEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(12), nullable=False)
     event_key: Mapped[str] = mapped_column(String(200), nullable=False)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # message | receipt
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # message | receipt | call
     payload: Mapped[str] = mapped_column(Text, nullable=False)  # the event's fields, as JSON
     status: Mapped[str] = mapped_column(String(8), nullable=False, default="queued")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -103,8 +137,7 @@ class ChannelEvent(Base):
     )
 
     def event(self) -> Event:
-        data = json.loads(self.payload)
-        return InboundMessage(**data) if self.kind == "message" else Receipt(**data)
+        return _BY_KIND[self.kind](**json.loads(self.payload))
 
 
 @dataclass(frozen=True)
@@ -124,6 +157,7 @@ class ChannelIntake:
         # the processing job is enqueued now or later.
         self.on_message: Callable[[InboundMessage], None] = _nobody
         self.on_receipt: Callable[[Receipt], None] = _nobody
+        self.on_call: Callable[[CallEvent], None] = _nobody
         self.dispatch: Callable[[int], None] = lambda event_id: None
         self.retry_later: Callable[[int, float], None] = lambda event_id, delay: None
 
@@ -132,7 +166,7 @@ class ChannelIntake:
         stored = duplicates = 0
         now = self.clock.now()
         for event in events:
-            kind = "message" if isinstance(event, InboundMessage) else "receipt"
+            kind = KINDS[type(event)]
             try:
                 with self.db.transaction() as s:
                     row = ChannelEvent(channel=event.channel, event_key=event_key(event), kind=kind,
@@ -162,6 +196,8 @@ class ChannelIntake:
         try:
             if isinstance(event, InboundMessage):
                 self.on_message(event)
+            elif isinstance(event, CallEvent):
+                self.on_call(event)
             else:
                 self.on_receipt(event)
         except Exception as exc:  # any failure of the application is retried, then shown

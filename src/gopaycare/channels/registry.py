@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .cti import GenericCti
 from .email_imap import ImapPoller
 from .email_inbound import EmailIntake
 from .email_listener import EmailListener
@@ -18,6 +19,7 @@ from .email_threads import EmailThreads
 from .messenger import MessengerWebhook, MetaMessagingSender
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
+from .twilio_voice import TwilioVoiceWebhook
 from .wechat import WeChatSender, WeChatWebhook
 from .whatsapp import WhatsAppSender, WhatsAppWebhook
 
@@ -58,6 +60,8 @@ class Webhooks:
     whatsapp: WhatsAppWebhook | None = None
     messenger: MessengerWebhook | None = None  # Messenger and Instagram: one callback
     wechat: WeChatWebhook | None = None
+    twilio_voice: TwilioVoiceWebhook | None = None  # the phone line's voice menu
+    cti: GenericCti | None = None  # a company PBX reporting its calls
 
 
 def webhooks_from_settings(settings: Settings) -> Webhooks:
@@ -68,8 +72,12 @@ def webhooks_from_settings(settings: Settings) -> Webhooks:
         messenger=MessengerWebhook(settings.messenger_app_secret, settings.messenger_verify_token)
         if settings.messenger_app_secret and settings.messenger_verify_token else None,
         wechat=WeChatWebhook(settings.wechat_token) if settings.wechat_token else None,
+        twilio_voice=TwilioVoiceWebhook(settings.twilio_auth_token, settings.public_url)
+        if settings.twilio_auth_token else None,
+        cti=GenericCti(settings.cti_token) if settings.cti_token else None,
     )
-    off = [name for name in ("telegram", "whatsapp", "messenger", "wechat") if getattr(webhooks, name) is None]
+    off = [name for name in ("telegram", "whatsapp", "messenger", "wechat", "twilio_voice", "cti")
+           if getattr(webhooks, name) is None]
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks

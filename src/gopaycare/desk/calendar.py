@@ -183,6 +183,11 @@ def add_business_seconds(start: datetime, seconds: int, calendar: Calendar | Non
     raise AssertionError("unreachable: a valid calendar opens every week")
 
 
+def is_open(at: datetime, calendar: Calendar | None) -> bool:
+    """Whether `at` falls in the calendar's opening hours (a holiday is closed; None is always open)."""
+    return business_seconds_between(at, _utc(at) + _SECOND, calendar) == 1
+
+
 def business_seconds_between(a: datetime, b: datetime, calendar: Calendar | None) -> int:
     """Whole seconds of business time in [a, b); 0 when b is not after a."""
     a, b = _utc(a), _utc(b)

@@ -33,6 +33,10 @@ class CustomerRef:
     phone: str
     email: str | None
     tier: str = "basic"
+    locked: bool = False  # too many wrong passwords
+    frozen: bool = False  # payments stopped
+
+
 IDENTITY_KINDS = ("phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "chat")
 
 
@@ -77,6 +81,22 @@ def contact_for_customer(s: Session, customer: CustomerRef, now: datetime) -> Co
 def _identity(s: Session, kind: str, value: str) -> ContactIdentity | None:
     return s.execute(select(ContactIdentity).where(ContactIdentity.kind == kind,
                                                    ContactIdentity.value == value)).scalar_one_or_none()
+
+
+def find_contact(s: Session, kind: str, value: str, customer: CustomerRef | None = None) -> Contact | None:
+    """The contact behind an address if there is one (the wallet customer's, whose address it is),
+    creating nothing: a phone ringing is not yet a conversation."""
+    try:
+        value = normalize_identity(kind, value)
+    except ValidationFailed:
+        return None
+    identity = _identity(s, kind, value)
+    if identity is not None:
+        return live_contact(s, identity.contact_id)
+    if customer is not None:
+        contact = s.execute(select(Contact).where(Contact.customer_id == customer.id)).scalar_one_or_none()
+        return live_contact(s, contact.id) if contact is not None else None
+    return None
 
 
 def resolve(s: Session, kind: str, value: str, now: datetime, *, name: str | None = None,

@@ -24,6 +24,7 @@ from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
+from .changes import check_tag
 from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
 from .csat import Csat
 from .lifecycle import Status, check_open
@@ -50,6 +51,34 @@ class Received:
     new_ticket: bool = False
 
 
+@dataclass(frozen=True)
+class Arrived:
+    """What `do_receive` found or opened, live in the caller's unit of work."""
+
+    contact: Contact
+    conversation: Conversation
+    ticket: Ticket
+    message: Message
+    new_ticket: bool
+
+    @property
+    def received(self) -> Received:
+        return Received(self.conversation.id, self.message.id, self.ticket.id, new_ticket=self.new_ticket)
+
+
+def check_inbound(*, channel: str, body: str, area: str | None, priority: str,
+                  language: str | None) -> tuple[str, str | None]:
+    """A customer's message as the desk takes it: a known channel, area and priority, a body that is
+    text (NUL dropped, bounded); an unknown language is no language. Returns the body and language."""
+    if channel not in CHANNELS:
+        raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+    if area is not None and area not in SERVICE_AREAS:
+        raise ValidationFailed("unknown service area", field="area")
+    if priority not in PRIORITIES:
+        raise ValidationFailed(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    return check_body(body), language if language in LANGUAGES else None
+
+
 class Conversations:
     def __init__(self, db: Database, clock: Clock, posting: Posting, csat: Csat,
                  customers: CustomerDirectory) -> None:
@@ -67,43 +96,56 @@ class Conversations:
         language: str | None = None, attachments: list[dict[str, Any]] | None = None, area: str | None = None,
         priority: str = "normal", subject: str | None = None,
     ) -> Received:
-        if channel not in CHANNELS:
-            raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
-        if area is not None and area not in SERVICE_AREAS:
-            raise ValidationFailed("unknown service area", field="area")
-        if priority not in PRIORITIES:
-            raise ValidationFailed(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-        body = check_body(body)
-        if language is not None and language not in LANGUAGES:
-            language = None
+        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language)
         if provider_message_id and (seen := self._seen(channel, provider_message_id)) is not None:
             return seen
-        try:
-            customer = self.customers.find_by_address(identity_kind, identity_value)
-        except DomainError:
-            customer = None  # an address that is no phone or email of a customer: an unknown contact
+        customer = self.customer_at(identity_kind, identity_value)
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
-                contact = resolve(s, identity_kind, identity_value, now, name=name, language=language,
-                                  customer=customer)
-                conversation = self._open_conversation(s, contact.id, channel, thread, now)
-                ticket, new_ticket = self._ticket_for(
-                    s, conversation, now, body=body, area=area, priority=priority,
-                    language=language or contact.language or "zh-CN",
-                    tier=customer.tier if customer else "basic", subject=subject)
-                # A rating for the survey of a solved ticket is an answer, not news: nothing reopens.
-                survey_answer = not new_ticket and ticket.status == Status.SOLVED and \
-                    self.csat.answer_in(s, ticket, body, now)
-                message = self.posting.do_post(s, ticket, conversation, Author.contact(contact.id), body, now=now,
-                                               attachments=attachments or [], provider_message_id=provider_message_id,
-                                               opens_ticket=new_ticket, survey_answer=survey_answer)
-                return Received(conversation.id, message.id, ticket.id, new_ticket=new_ticket)
+                return self.do_receive(
+                    s, channel=channel, identity_kind=identity_kind, identity_value=identity_value, body=body,
+                    customer=customer, now=now, provider_message_id=provider_message_id, thread=thread, name=name,
+                    language=language, attachments=attachments, area=area, priority=priority,
+                    subject=subject).received
         except IntegrityError:
             # The same provider message arrived twice at once: the other copy won.
             if provider_message_id and (seen := self._seen(channel, provider_message_id)) is not None:
                 return seen
             raise
+
+    def customer_at(self, identity_kind: str, identity_value: str) -> CustomerRef | None:
+        """The wallet customer whose registered phone or email this address is (None: nobody's)."""
+        try:
+            return self.customers.find_by_address(identity_kind, identity_value)
+        except DomainError:
+            return None  # an address that is no phone or email of a customer: an unknown contact
+
+    def do_receive(
+        self, s: Session, *, channel: str, identity_kind: str, identity_value: str, body: str,
+        customer: CustomerRef | None, now: datetime, provider_message_id: str | None = None,
+        thread: str | None = None, name: str | None = None, language: str | None = None,
+        attachments: list[dict[str, Any]] | None = None, area: str | None = None, priority: str = "normal",
+        subject: str | None = None, tags: tuple[str, ...] = (),
+    ) -> Arrived:
+        """`receive` inside the caller's unit of work (the phone line adds its own steps to the same
+        commit): the contact, its conversation, the ticket (new with `area`, `priority`, `subject` and
+        `tags`, or the open one) and the message, posted through the one road. The caller checked the
+        provider's message id was not stored before; a race on it is an IntegrityError at commit."""
+        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language)
+        contact = resolve(s, identity_kind, identity_value, now, name=name, language=language, customer=customer)
+        conversation = self._open_conversation(s, contact.id, channel, thread, now)
+        ticket, new_ticket = self._ticket_for(
+            s, conversation, now, body=body, area=area, priority=priority,
+            language=language or contact.language or "zh-CN", tier=customer.tier if customer else "basic",
+            subject=subject, tags=tags)
+        # A rating for the survey of a solved ticket is an answer, not news: nothing reopens.
+        survey_answer = not new_ticket and ticket.status == Status.SOLVED and \
+            self.csat.answer_in(s, ticket, body, now)
+        message = self.posting.do_post(s, ticket, conversation, Author.contact(contact.id), body, now=now,
+                                       attachments=attachments or [], provider_message_id=provider_message_id,
+                                       opens_ticket=new_ticket, survey_answer=survey_answer)
+        return Arrived(contact, conversation, ticket, message, new_ticket)
 
     def _seen(self, channel: str, provider_message_id: str) -> Received | None:
         with self.db.read() as s:
@@ -131,7 +173,8 @@ class Conversations:
         return s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
 
     def _ticket_for(self, s: Session, conversation: Conversation, now: datetime, *, body: str, area: str | None,
-                    priority: str, language: str, tier: str, subject: str | None) -> tuple[Ticket, bool]:
+                    priority: str, language: str, tier: str, subject: str | None,
+                    tags: tuple[str, ...] = ()) -> tuple[Ticket, bool]:
         ticket = self._locked(s, conversation.ticket_id) if conversation.ticket_id else None
         while ticket is not None and ticket.merged_into_id is not None:
             ticket = self._locked(s, ticket.merged_into_id)
@@ -141,7 +184,8 @@ class Conversations:
                 return ticket, False
         ticket = Ticket(contact_id=conversation.contact_id, subject=(subject or body.splitlines()[0])[:200],
                         area=area or "general", priority=priority, status=Status.NEW.value,
-                        channel=conversation.channel, language=language, customer_tier=tier, tags=[],
+                        channel=conversation.channel, language=language, customer_tier=tier,
+                        tags=sorted({check_tag(tag) for tag in tags}),
                         custom_fields={}, created_at=now, updated_at=now, sla_state="none")
         s.add(ticket)
         s.flush()

@@ -17,6 +17,8 @@ class CustomerRecord(Protocol):
     language: str
     phone: str
     email: str | None
+    locked: bool
+    frozen: bool
 
 
 class IdentityLookup(Protocol):
@@ -44,4 +46,5 @@ class CustomerDirectory:
             tier = self.wallet.summary(record.id).tier
         except DomainError:
             tier = "basic"  # no wallet (yet): the default policies apply
-        return CustomerRef(record.id, record.name, record.language, record.phone, record.email, tier)
+        return CustomerRef(record.id, record.name, record.language, record.phone, record.email, tier,
+                           locked=record.locked, frozen=record.frozen)

@@ -394,6 +394,50 @@ class AutomationRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+# ---------------------------------------------------------------- the phone line
+
+CALL_SOURCES = ("twilio", "cti")
+# ringing → answered → ended, or missed (a PBX's call); queued (transferred to an agent), callback,
+# voicemail or abandoned (gave up waiting) for the voice menu's calls.
+CALL_STATES = ("ringing", "answered", "ended", "missed", "queued", "callback", "voicemail", "abandoned")
+
+
+class PhoneCall(Base):
+    """One call on the phone line, from our voice menu or a company PBX: the caller's number, the
+    contact it belongs to, what became of the call and the ticket it is logged on."""
+
+    __tablename__ = "phone_calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(8), nullable=False)
+    call_id: Mapped[str] = mapped_column(String(250), nullable=False)  # the provider's
+    direction: Mapped[str] = mapped_column(String(3), nullable=False)  # in | out
+    # The customer's number (E.164 when it is a valid one; '' when withheld) and our line's.
+    number: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    line: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    state: Mapped[str] = mapped_column(String(10), nullable=False)
+    language: Mapped[str | None] = mapped_column(String(5))
+    area: Mapped[str | None] = mapped_column(String(16))
+    queue: Mapped[str | None] = mapped_column(String(80))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    answered_by: Mapped[str | None] = mapped_column(String(120))  # as the PBX named who answered
+    cause: Mapped[str | None] = mapped_column(String(16))  # why it ended (the PBX's hangup cause)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("source", "call_id"),
+        CheckConstraint(_in("source", CALL_SOURCES), name="source"),
+        CheckConstraint(_in("direction", ("in", "out")), name="direction"),
+        CheckConstraint(_in("state", CALL_STATES), name="state"),
+        Index("ix_phone_calls_contact", "contact_id", "started_at"),
+        Index("ix_phone_calls_ticket", "ticket_id"),
+    )
+
+
 # ---------------------------------------------------------------- after the case
 
 

@@ -15,6 +15,7 @@ from ..platform.outbox import Outbox
 from ..wallet.port import WalletBackend
 from .access import Viewer, viewer
 from .agents import AgentDirectory, AgentView
+from .calls import PhoneCalls
 from .changes import TicketChanges
 from .conversations import Conversations
 from .csat import Csat
@@ -58,6 +59,7 @@ class Desk:
         self.conversations = Conversations(db, clock, self.posting, self.csat, self.customers)
         self.tickets = Tickets(db, clock, self.changes, self.bus, wallet)
         self.bot = BotTurns(self.posting, self.changes, self.bus)
+        self.calls = PhoneCalls(db, clock, self.conversations, self.changes, self.posting, self.events)
         self.inbox = Inbox(db, clock)
         self.customer360 = Customer360(db, identity, wallet)
         self.customer_side = CustomerSide(db, outbox)

@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = None
     wechat_api_base: str = "https://api.weixin.qq.com/"
+    # The phone line on Twilio Programmable Voice: the account's auth token signs its webhooks.
+    twilio_auth_token: str | None = None
+    # The address the providers call us at (scheme, host and any path prefix), when a proxy stands in
+    # front: Twilio signs the URL it called, so it is rebuilt from this rather than from the request.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$", max_length=200)
+    # A company PBX reports calls to POST /api/v1/cti/{token} (Zammad's Generic CTI shape).
+    cti_token: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._~-]{16,128}$")
+    # The business calendar (by name, as created for the SLAs) when agents answer the phone; unset:
+    # around the clock. Outside it callers leave a voicemail.
+    phone_calendar: str | None = Field(default=None, min_length=1, max_length=80)
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

@@ -33,7 +33,8 @@ from .routes import (
 from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
-       events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router)
+       events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
+       webhooks.cti_router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:

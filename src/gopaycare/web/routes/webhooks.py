@@ -2,16 +2,21 @@
 
 The body is read raw because signatures are over the exact bytes. A channel whose settings are not
 given answers 404; a missing signature or secret 401, a wrong one 403; nothing is stored then.
+
+The phone line: Twilio's voice webhooks answer TwiML (the voice menu's next step, channels/ivr.py)
+once what the desk must know of the call is stored; a company PBX reports its calls to
+`/api/v1/cti/{token}` (Zammad's Generic CTI, channels/cti.py).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...channels import ivr, twilio_signature
 from ...channels.intake import Event
 from ...channels.webhook import MAX_PAYLOAD_BYTES
 from ...platform.errors import NotFound, TooLarge
@@ -19,7 +24,22 @@ from ..deps import Svc
 from ..schemas.webhooks import WebhookOut
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# Under the API's own rules (no unknown query parameters, no NUL): a PBX posts what Zammad documents.
+cti_router = APIRouter(prefix="/api/v1", tags=["phone"])
 HookT = TypeVar("HookT")
+TWIML = {200: {"description": "TwiML: what Twilio does next on the call",
+               "content": {"application/xml": {"schema": {"type": "string"}}}}}
+TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature", max_length=100)]
+CTI_BODY = {"requestBody": {"description": "Zammad's Generic CTI fields (form-encoded or JSON)", "content": {
+    media: {"schema": {"type": "object", "properties": {
+        "event": {"type": "string", "enum": ["newCall", "answer", "hangup"]},
+        "from": {"type": "string"}, "to": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]},
+        "callId": {"type": "string"}, "user": {"type": "array", "items": {"type": "string"}},
+        "queue": {"type": "string"}, "answeringNumber": {"type": "string"},
+        "cause": {"type": "string", "enum": ["normalClearing", "busy", "cancel", "noAnswer", "congestion",
+                                             "notFound", "forwarded"]}},
+        "required": ["event", "direction", "callId"]}}
+    for media in ("application/x-www-form-urlencoded", "application/json")}}}
 
 
 def _on(hook: HookT | None, channel: str) -> HookT:
@@ -109,3 +129,58 @@ async def telegram(request: Request, svc: Svc,
                    ) -> WebhookOut:
     hook = _on(svc.webhooks.telegram, "telegram")
     return await _store(svc, hook.events(await _raw(request), secret))
+
+
+# ---------------------------------------------------------------- the phone line
+
+
+async def _voice(endpoint: str, request: Request, svc: Svc, signature: str | None) -> Response:
+    hook = _on(svc.webhooks.twilio_voice, "twilio voice")
+    raw = await _raw(request)
+    # The URL Twilio signed: the public address when a proxy stands in front (GOPAYCARE_PUBLIC_URL).
+    url = twilio_signature.signed_url(svc.settings.public_url, str(request.url), request.url.path, request.url.query)
+    call = hook.request(url, raw, signature)
+    line = ivr.Line() if endpoint == "transcription" else await run_in_threadpool(svc.phone_line, call.caller)
+    answer = hook.answer(endpoint, call, line)
+    if answer.events:
+        await run_in_threadpool(svc.intake.accept, answer.events)
+    return Response(answer.twiml, media_type="application/xml")
+
+
+@router.post("/twilio/voice", response_class=Response, responses=TWIML)
+async def twilio_voice(request: Request, svc: Svc, signature: TwilioSignature = None) -> Response:
+    """A call to the hotline starts: the greeting and the choice of language (Twilio's voice URL)."""
+    return await _voice("voice", request, svc, signature)
+
+
+@router.post("/twilio/voice/gather", response_class=Response, responses=TWIML)
+async def twilio_voice_gather(request: Request, svc: Svc, signature: TwilioSignature = None) -> Response:
+    """The caller pressed a key (or none): the menu's next step."""
+    return await _voice("gather", request, svc, signature)
+
+
+@router.post("/twilio/voice/recording", response_class=Response, responses=TWIML)
+async def twilio_voice_recording(request: Request, svc: Svc, signature: TwilioSignature = None) -> Response:
+    """The voicemail ended: its recording goes on a callback case."""
+    return await _voice("recording", request, svc, signature)
+
+
+@router.post("/twilio/voice/transcription", response_class=Response, responses=TWIML)
+async def twilio_voice_transcription(request: Request, svc: Svc, signature: TwilioSignature = None) -> Response:
+    """Twilio's transcription of a voicemail: a note on its case."""
+    return await _voice("transcription", request, svc, signature)
+
+
+@router.post("/twilio/voice/queue", response_class=Response, responses=TWIML)
+async def twilio_voice_queue(request: Request, svc: Svc, signature: TwilioSignature = None) -> Response:
+    """The caller left an agent queue: talked to an agent, or gave up (a callback case)."""
+    return await _voice("queue", request, svc, signature)
+
+
+@cti_router.post("/cti/{token}", openapi_extra=CTI_BODY)
+async def cti(token: Annotated[str, Path(max_length=128, description="GOPAYCARE_CTI_TOKEN")], request: Request,
+              svc: Svc) -> WebhookOut:
+    """A company PBX reports a call: newCall (agents are told it rings), answer (logged on the caller's
+    case), hangup (a missed call becomes a callback case). Zammad's Generic CTI fields, form or JSON."""
+    hook = _on(svc.webhooks.cti, "CTI")
+    return await _store(svc, hook.events(token, await _raw(request), request.headers.get("content-type")))
