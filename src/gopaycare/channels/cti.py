@@ -23,16 +23,14 @@ webhook's: a field of the wrong type counts as missing, NUL is dropped, lengths 
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..platform.errors import PermissionDenied, ValidationFailed
 from .intake import CallEvent
-from .webhook import MAX_PAYLOAD_BYTES, ident, text
+from .webhook import MAX_PAYLOAD_BYTES, form_pairs, ident, json_body, text
 
 CHANNEL = "phone"
 SOURCE = "cti"
@@ -59,14 +57,11 @@ def fields(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise ValidationFailed("the body is too large", field="body")
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     if kind == "application/json" or (not kind and raw.lstrip().startswith(b"{")):
-        try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise ValidationFailed("the body is not JSON", field="body") from None
-        if not isinstance(payload, dict):
-            raise ValidationFailed("the body is not a JSON object", field="body")
-        return payload
-    pairs = _multipart(raw, content_type or "") if kind == "multipart/form-data" else _urlencoded(raw)
+        return json_body(raw)
+    if kind == "multipart/form-data":
+        pairs = _multipart(raw, content_type or "")
+    else:
+        pairs = form_pairs(raw, max_fields=MAX_FIELDS)
     found: dict[str, Any] = {}
     for name, value in pairs:
         name = name.removesuffix("[]")
@@ -75,15 +70,6 @@ def fields(raw: bytes, content_type: str | None) -> dict[str, Any]:
         else:
             found[name] = value
     return found
-
-
-def _urlencoded(raw: bytes) -> list[tuple[str, str]]:
-    try:
-        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except UnicodeDecodeError:
-        raise ValidationFailed("the form is not UTF-8", field="body") from None
-    except ValueError:
-        raise ValidationFailed(f"the form has more than {MAX_FIELDS} fields", field="body") from None
 
 
 def _multipart(raw: bytes, content_type: str) -> list[tuple[str, str]]:

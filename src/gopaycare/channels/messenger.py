@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from ..platform.outbox import DeliveryRefused, OutboxMessage
 from . import comments, meta
 from .intake import Event, InboundMessage, Receipt
-from .sending import pieces, response_json
+from .sending import pieces
 from .webhook import ident, items, json_body, obj, text
 
 # Meta's webhook object -> our channel (which is also the identity kind of its page-scoped ids).
@@ -133,18 +131,6 @@ class MetaMessagingSender:
 
     def post(self, path: str, payload: dict[str, Any]) -> str | None:
         """One Graph API call; the id of what it created (a message's mid, a comment's id)."""
-        try:
-            # The token in the header, never in the URL: URLs end up in logs and proxies.
-            response = httpx.post(f"{self.base}/{path}", json=payload, timeout=self.timeout,
-                                  headers={"Authorization": f"Bearer {self.page_token}"})
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{self.channel} unreachable: {type(exc).__name__}") from None
-        answer = response_json(response)
-        if response.status_code >= 300:
-            error = obj(answer.get("error"))
-            code = error.get("code")
-            detail = (f"{self.channel} answered {response.status_code} ({code}/{error.get('error_subcode')}: "
-                      f"{text(error.get('message'), 200)})")
-            may_pass = response.status_code in (401, 429) or response.status_code >= 500 or code in RETRY_CODES
-            raise DeliveryError(detail) if may_pass else DeliveryRefused(detail)
+        answer = meta.graph_post(f"{self.base}/{path}", payload, self.page_token, who=self.channel,
+                                 retry_codes=RETRY_CODES, timeout=self.timeout)
         return ident(answer.get("message_id")) or ident(answer.get("id")) or None

@@ -30,9 +30,9 @@ from urllib.parse import parse_qsl, urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from ..platform.errors import PermissionDenied, Unauthenticated, ValidationFailed
-from . import ivr, twilio_signature
+from . import ivr, twilio_signature, webhook
 from .intake import CallEvent
-from .webhook import MAX_PAYLOAD_BYTES, text
+from .webhook import text
 
 CHANNEL = "phone"
 SOURCE = "twilio"
@@ -74,14 +74,7 @@ class VoiceAnswer:
 
 def form_pairs(raw: bytes) -> list[tuple[str, str]]:
     """The POST parameters in order (repeated names kept: the signature covers each value)."""
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise ValidationFailed("the form is too large", field="body")
-    try:
-        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except UnicodeDecodeError:
-        raise ValidationFailed("the form is not UTF-8", field="body") from None
-    except ValueError:
-        raise ValidationFailed(f"the form has more than {MAX_FIELDS} fields", field="body") from None
+    return webhook.form_pairs(raw, max_fields=MAX_FIELDS)
 
 
 class TwilioVoiceWebhook:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from ..platform.errors import PermissionDenied, TooLarge, Unauthenticated, ValidationFailed
 
@@ -69,3 +70,16 @@ def ident(value: Any) -> str:
     if isinstance(value, int):
         return str(value) if abs(value) < 10**20 else ""
     return text(value, 128).strip()
+
+
+def form_pairs(raw: bytes, *, max_fields: int) -> list[tuple[str, str]]:
+    """An application/x-www-form-urlencoded body's parameters in order (repeated names kept: a
+    signature covers each value), or a clear 4xx."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise TooLarge(f"the form is larger than {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
+    except UnicodeDecodeError:
+        raise ValidationFailed("the form is not UTF-8", field="body") from None
+    except ValueError:
+        raise ValidationFailed(f"the form has more than {max_fields} fields", field="body") from None

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from ..platform.outbox import DeliveryRefused, OutboxMessage
 from . import meta
 from .intake import Event, InboundMessage, Receipt
-from .sending import pieces, response_json
+from .sending import pieces
 from .webhook import ident, items, json_body, obj, text
 
 CHANNEL = "whatsapp"
@@ -122,18 +120,7 @@ class WhatsAppSender:
         return last_id
 
     def _post(self, number_id: str, payload: dict[str, Any]) -> str | None:
-        try:
-            response = httpx.post(f"{self.base}/{number_id}/messages", json=payload, timeout=self.timeout,
-                                  headers={"Authorization": f"Bearer {self.access_token}"})
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"WhatsApp unreachable: {type(exc).__name__}") from None
-        answer = response_json(response)
-        if response.status_code >= 300:
-            error = obj(answer.get("error"))
-            code = error.get("code")
-            detail = f"WhatsApp answered {response.status_code} ({code}: {text(error.get('message'), 200)})"
-            may_pass = response.status_code in (401, 429) or response.status_code >= 500 or code in RATE_LIMIT_CODES
-            raise DeliveryError(detail) if may_pass else DeliveryRefused(detail)
+        answer = meta.graph_post(f"{self.base}/{number_id}/messages", payload, self.access_token, who="WhatsApp",
+                                 retry_codes=RATE_LIMIT_CODES, timeout=self.timeout)
         sent = items(answer.get("messages"))
         return (ident(sent[0].get("id")) or None) if sent else None
-
