@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -54,3 +55,18 @@ def api_client(svc: Any) -> Any:
     from gopaycare.web.app import create_app
 
     return TestClient(create_app(svc))
+
+
+@contextmanager
+def assisted_services(settings: Any, clock: Any, nlu: Any) -> Iterator[Any]:
+    """Services on `settings` (a channel's, say) with jobs run at once and the assistant on the
+    run's product model: what a channel test posts is stored, answered and sent."""
+    from gopaycare.container import build
+
+    services = build(settings, clock=clock, immediate_jobs=True)
+    services.wallet.bootstrap()
+    services._assistant = services.make_assistant(nlu)
+    try:
+        yield services
+    finally:
+        services.close()

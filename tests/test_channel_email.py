@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from gopaycare.channels.email_threading import token_for
 from gopaycare.channels.registry import email_listener_from_settings
-from gopaycare.container import build
 from gopaycare.desk.models import Conversation, Message
+from tests.helpers import assisted_services
 from tests.test_notify import Collector, _free_port
 
 CARE = "care@gopay.test"
@@ -58,13 +58,10 @@ def outgoing() -> Iterator[Outgoing]:
 
 @pytest.fixture
 def mail_svc(settings, clock, outgoing, product_nlu) -> Iterator[Any]:
-    services = build(settings.model_copy(update={
+    with assisted_services(settings.model_copy(update={
         "smtp_host": outgoing.host, "smtp_port": outgoing.port, "smtp_sender": f"GoPay Care <{CARE}>",
-        "inbound_smtp_port": _free_port(), "inbound_smtp_max_bytes": MAX_BYTES}), clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+        "inbound_smtp_port": _free_port(), "inbound_smtp_max_bytes": MAX_BYTES}), clock, product_nlu) as services:
+        yield services
 
 
 @pytest.fixture

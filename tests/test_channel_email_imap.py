@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from gopaycare.channels.email_imap import MailboxError
-from gopaycare.container import build
 from tests import test_channel_email
+from tests.helpers import assisted_services
 from tests.test_channel_email import BUDI, CARE, conversations, inbound, mail
 from tests.test_notify import _free_port
 
@@ -78,14 +78,11 @@ def imap() -> Iterator[Imap]:
 
 @pytest.fixture
 def imap_svc(settings, clock, imap, outgoing, product_nlu) -> Iterator[Any]:
-    services = build(settings.model_copy(update={
+    with assisted_services(settings.model_copy(update={
         "smtp_host": outgoing.host, "smtp_port": outgoing.port, "smtp_sender": f"GoPay Care <{CARE}>",
         "imap_host": "127.0.0.1", "imap_port": imap.port, "imap_ssl": False, "imap_user": USER,
-        "imap_password": PASSWORD, "inbound_smtp_max_bytes": 50_000}), clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+        "imap_password": PASSWORD, "inbound_smtp_max_bytes": 50_000}), clock, product_nlu) as services:
+        yield services
 
 
 def test_new_mail_is_taken_once_from_the_uid_cursor_and_answered(imap_svc, imap, outgoing):

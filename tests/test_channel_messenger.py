@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from gopaycare.container import build
 from gopaycare.platform.errors import NotFound
 from tests.fake_api import FakeApi, serve
-from tests.helpers import api_client
+from tests.helpers import api_client, assisted_services
 
 APP_SECRET = "fb-app-secret"
 VERIFY_TOKEN = "fb-verify-token"
@@ -77,13 +76,10 @@ def graph() -> Iterator[tuple[FakeApi, Graph]]:
 @pytest.fixture
 def fb_svc(settings, clock, graph, product_nlu) -> Iterator[Any]:
     api, _ = graph
-    services = build(settings.model_copy(update={
+    with assisted_services(settings.model_copy(update={
         "messenger_app_secret": APP_SECRET, "messenger_verify_token": VERIFY_TOKEN,
-        "messenger_page_token": PAGE_TOKEN, "messenger_api_base": api.base_url}), clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+        "messenger_page_token": PAGE_TOKEN, "messenger_api_base": api.base_url}), clock, product_nlu) as services:
+        yield services
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from gopaycare.container import build
 from tests.fake_api import FakeApi, serve
-from tests.helpers import api_client
+from tests.helpers import api_client, assisted_services
 
 BOT_TOKEN = "123456:telegram-test-token"
 SECRET = "tg-webhook-secret"
@@ -48,13 +47,10 @@ def telegram() -> Iterator[tuple[FakeApi, Telegram]]:
 @pytest.fixture
 def tg_svc(settings, clock, telegram, product_nlu) -> Iterator[Any]:
     api, _ = telegram
-    services = build(settings.model_copy(update={"telegram_bot_token": BOT_TOKEN, "telegram_secret_token": SECRET,
-                                                 "telegram_api_base": api.base_url}),
-                     clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+    with assisted_services(settings.model_copy(update={
+            "telegram_bot_token": BOT_TOKEN, "telegram_secret_token": SECRET, "telegram_api_base": api.base_url}),
+            clock, product_nlu) as services:
+        yield services
 
 
 @pytest.fixture

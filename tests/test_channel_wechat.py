@@ -16,11 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from gopaycare.channels.wechat import signature_of
-from gopaycare.container import build
 from gopaycare.platform.errors import NotFound
 from gopaycare.platform.logging import configure_logging
 from tests.fake_api import FakeApi, serve
-from tests.helpers import api_client
+from tests.helpers import api_client, assisted_services
 
 TOKEN = "wx-server-token"
 APP_ID = "wx1234567890abcdef"
@@ -79,13 +78,10 @@ def wechat_api() -> Iterator[tuple[FakeApi, WeChatApi]]:
 @pytest.fixture
 def wx_svc(settings, clock, wechat_api, product_nlu) -> Iterator[Any]:
     api, _ = wechat_api
-    services = build(settings.model_copy(update={
+    with assisted_services(settings.model_copy(update={
         "wechat_token": TOKEN, "wechat_app_id": APP_ID, "wechat_app_secret": APP_SECRET,
-        "wechat_api_base": api.base_url}), clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+        "wechat_api_base": api.base_url}), clock, product_nlu) as services:
+        yield services
 
 
 @pytest.fixture

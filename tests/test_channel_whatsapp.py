@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from gopaycare.container import build
 from tests.fake_api import FakeApi, serve
-from tests.helpers import api_client
+from tests.helpers import api_client, assisted_services
 
 APP_SECRET = "wa-app-secret"
 VERIFY_TOKEN = "wa-verify-token"
@@ -57,13 +56,10 @@ def graph() -> Iterator[tuple[FakeApi, Graph]]:
 @pytest.fixture
 def wa_svc(settings, clock, graph, product_nlu) -> Iterator[Any]:
     api, _ = graph
-    services = build(settings.model_copy(update={
+    with assisted_services(settings.model_copy(update={
         "whatsapp_app_secret": APP_SECRET, "whatsapp_verify_token": VERIFY_TOKEN,
-        "whatsapp_access_token": ACCESS_TOKEN, "whatsapp_api_base": api.base_url}), clock=clock, immediate_jobs=True)
-    services.wallet.bootstrap()
-    services._assistant = services.make_assistant(product_nlu)
-    yield services
-    services.close()
+        "whatsapp_access_token": ACCESS_TOKEN, "whatsapp_api_base": api.base_url}), clock, product_nlu) as services:
+        yield services
 
 
 @pytest.fixture

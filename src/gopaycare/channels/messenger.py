@@ -27,7 +27,7 @@ from ..platform.outbox import DeliveryRefused, OutboxMessage
 from . import comments, meta
 from .intake import Event, InboundMessage, Receipt
 from .sending import pieces
-from .webhook import ident, items, json_body, obj, text
+from .webhook import ident, items, obj, text
 
 # Meta's webhook object -> our channel (which is also the identity kind of its page-scoped ids).
 CHANNELS = {"page": "messenger", "instagram": "instagram"}
@@ -38,17 +38,9 @@ MAX_TEXT = {"messenger": 2000, "instagram": 1000}  # the Send API's limits for a
 RETRY_CODES = {1, 2, 4, 17, 32, 613, 1200, 80006}
 
 
-class MessengerWebhook:
-    def __init__(self, app_secret: str, verify_token: str) -> None:
-        self.app_secret = app_secret
-        self.verify_token = verify_token
-
-    def challenge(self, mode: str | None, token: str | None, challenge: str | None) -> str:
-        return meta.subscription_challenge(mode, token, challenge, self.verify_token)
-
+class MessengerWebhook(meta.MetaWebhook):
     def events(self, raw: bytes, signature: str | None) -> list[Event]:
-        meta.check_signature(raw, signature, self.app_secret)
-        payload = json_body(raw)
+        payload = self.payload(raw, signature)
         channel = CHANNELS.get(text(payload.get("object"), 20))
         if channel is None:
             return []

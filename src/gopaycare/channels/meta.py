@@ -12,7 +12,7 @@ import httpx
 from ..platform.errors import PermissionDenied
 from ..platform.outbox import DeliveryError, DeliveryRefused
 from .sending import response_json
-from .webhook import check_hmac_sha256, obj, text
+from .webhook import check_hmac_sha256, json_body, obj, text
 
 
 def subscription_challenge(mode: str | None, token: str | None, challenge: str | None, verify_token: str) -> str:
@@ -27,6 +27,21 @@ def subscription_challenge(mode: str | None, token: str | None, challenge: str |
 
 def check_signature(raw: bytes, header: str | None, app_secret: str) -> None:
     check_hmac_sha256(raw, header, app_secret)
+
+
+class MetaWebhook:
+    """What every Meta webhook does first: the handshake, and the signed JSON body."""
+
+    def __init__(self, app_secret: str, verify_token: str) -> None:
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+
+    def challenge(self, mode: str | None, token: str | None, challenge: str | None) -> str:
+        return subscription_challenge(mode, token, challenge, self.verify_token)
+
+    def payload(self, raw: bytes, signature: str | None) -> dict[str, Any]:
+        check_signature(raw, signature, self.app_secret)
+        return json_body(raw)
 
 
 def graph_post(url: str, payload: dict[str, Any], token: str, *, who: str, retry_codes: Collection[int],

@@ -17,7 +17,7 @@ from ..platform.outbox import DeliveryRefused, OutboxMessage
 from . import meta
 from .intake import Event, InboundMessage, Receipt
 from .sending import pieces
-from .webhook import ident, items, json_body, obj, text
+from .webhook import ident, items, obj, text
 
 CHANNEL = "whatsapp"
 MAX_TEXT = 4096  # WhatsApp's limit for a text message's body
@@ -30,17 +30,9 @@ RECEIPTS = {"delivered": "delivered", "read": "read", "failed": "failed"}  # "se
 RATE_LIMIT_CODES = {4, 80007, 130429, 131056}
 
 
-class WhatsAppWebhook:
-    def __init__(self, app_secret: str, verify_token: str) -> None:
-        self.app_secret = app_secret
-        self.verify_token = verify_token
-
-    def challenge(self, mode: str | None, token: str | None, challenge: str | None) -> str:
-        return meta.subscription_challenge(mode, token, challenge, self.verify_token)
-
+class WhatsAppWebhook(meta.MetaWebhook):
     def events(self, raw: bytes, signature: str | None) -> list[Event]:
-        meta.check_signature(raw, signature, self.app_secret)
-        payload = json_body(raw)
+        payload = self.payload(raw, signature)
         if payload.get("object") != "whatsapp_business_account":
             return []
         found: list[Event] = []
