@@ -251,3 +251,18 @@ def test_configure_logging_replaces_previous_handlers():
         handler = root.handlers[0]
         assert isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr
         assert any(isinstance(f, MaskingFilter) for f in handler.filters)
+
+
+@pytest.mark.parametrize("line", [
+    '127.0.0.1:45092 - "WebSocket /api/v1/me/chat/ws?token=-wvG76dVqWEXikuPU3P&conversation_id=1&after=0" [accepted]',
+    '"WebSocket /api/v1/events/ws?after=3&token=abc.DEF_123" 403',
+    "GET /cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s3cr3t-value",
+    "POST /x?access_token=EAAG-page-token",
+])
+def test_a_credential_in_a_logged_url_is_redacted(capture, line):
+    capture.logger.info(line)
+    msg = capture.only()["msg"]
+    for secret in ("-wvG76dVqWEXikuPU3P", "abc.DEF_123", "s3cr3t-value", "EAAG-page-token"):
+        assert secret not in msg
+    assert "[redacted]" in msg and ("conversation_id=1" in msg or "after=3" in msg or "appid=wx1" in msg
+                                    or "/x?" in msg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SECRET_FIELDS = {"pin", "code", "otp"}
 _SECRET_PARTS = ("password", "token", "secret", "passcode", "otp_")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# A credential in a URL's query (uvicorn logs each WebSocket's path with its query, and browsers can
+# only give a socket its session token there): `token=…`, `access_token=…`, `secret=…` and the like.
+_QUERY_SECRET = re.compile(r"([?&][A-Za-z_]*(?:token|secret|password|signature)=)[^&\s\"']+", re.IGNORECASE)
 # Extras that only repeat the message for a terminal: uvicorn's copy of its message with ANSI colour codes.
 _DROPPED = ("color_message",)
 
@@ -48,7 +52,7 @@ def _scrub(value: Any) -> Any:
 
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
+        record.msg = mask_text(_QUERY_SECRET.sub(r"\1[redacted]", record.getMessage()))
         record.args = ()
         for key in _DROPPED:
             record.__dict__.pop(key, None)
