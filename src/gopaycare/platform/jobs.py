@@ -34,8 +34,14 @@ class InProcessConsumer(Consumer):
         return None
 
 
+# Huey's idle workers poll a SQLite queue ever more slowly (up to 10 s by default): a chat reply queued
+# after a quiet minute would wait that long. A local SQLite file is cheap to poll, so keep it short.
+MAX_POLL_SECONDS = 0.25
+
+
 def start_in_process_consumer(huey: Huey, workers: int = 2) -> InProcessConsumer:
-    consumer = InProcessConsumer(huey, workers=workers, worker_type="thread", periodic=True)
+    consumer = InProcessConsumer(huey, workers=workers, worker_type="thread", periodic=True,
+                                 max_delay=MAX_POLL_SECONDS)
     consumer.start()
     log.info("in-process job consumer started", extra={"workers": workers})
     return consumer
