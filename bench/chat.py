@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 import websockets
-from common import DEFAULT_ADMIN_URL, database_url, drop_database, percentile, recreate_database
+from common import DEFAULT_ADMIN_URL, database_url, drop_database, free_port, percentile, recreate_database
 from sqlalchemy import create_engine
 
 from gopaycare.migrations import upgrade
@@ -40,12 +40,6 @@ DB_NAME = "gopaycare_bench_chat"
 PASSWORD = "Bench-pass1"
 TEXTS = ["saldo saya hilang setelah top up", "my payment failed, why?", "我的退款什么时候到账",
          "cashback belum masuk", "how do I reset my PIN"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -155,7 +149,7 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
                    "GOPAYCARE_PASSWORD_HASH_PROFILE": "fast"}
             env.pop("GOPAYCARE_REDIS_URL", None)
             _seed_customers(env, connections)
-            port = _free_port()
+            port = free_port()
             gopaycare = Path(sys.executable).with_name("gopaycare")
             server = _start([str(gopaycare), "serve", "--host", "127.0.0.1", "--port", str(port)], env)
             try:
@@ -179,7 +173,7 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
 
 
 def measure_relay(connections: int, seconds: float) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     server = _start([sys.executable, __file__, "--relay-server", str(port)], dict(os.environ))
     try:
         deadline = time.monotonic() + 30

@@ -4,6 +4,7 @@ workers together under load."""
 from __future__ import annotations
 
 import argparse
+import socket
 import statistics
 import threading
 import time
@@ -17,6 +18,13 @@ from sqlalchemy.engine import Engine, make_url
 
 # The PostgreSQL the benchmarks make their databases on (trust auth on this machine).
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on loopback (for a server the script starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def positive_counts(value: str) -> list[int]:

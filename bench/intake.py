@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import DEFAULT_ADMIN_URL, database_url, drop_database, percentile, positive_counts, recreate_database
+from common import (
+    DEFAULT_ADMIN_URL,
+    database_url,
+    drop_database,
+    free_port,
+    percentile,
+    positive_counts,
+    recreate_database,
+)
 from sqlalchemy import create_engine, text
 
 from gopaycare.migrations import upgrade
@@ -44,12 +51,6 @@ SECRET = "bench-secret"
 BOT_TOKEN = "1:bench"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 TEXTS = ["my payment failed, why?", "saldo saya hilang setelah top up", "我的退款什么时候到账", "cashback belum masuk"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fake_telegram() -> tuple[ThreadingHTTPServer, str]:
@@ -154,7 +155,7 @@ def measure(processes: int, clients: int, seconds: float, drain: float, admin_ur
             if processes > 1:
                 env.update(GOPAYCARE_REDIS_URL=REDIS_URL, GOPAYCARE_JOBS_QUEUE=f"bench-intake-{uuid.uuid4().hex}")
             gopaycare = Path(sys.executable).with_name("gopaycare")
-            ports = [_free_port() for _ in range(processes)]
+            ports = [free_port() for _ in range(processes)]
             for port in ports:
                 started.append(subprocess.Popen([str(gopaycare), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

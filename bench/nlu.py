@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from common import percentile
+from common import free_port, percentile
 
 from gopaycare.assistant.nlu import NLU, load_examples, load_product_nlu
 from gopaycare.assistant.nlu.engine import PRESETS
@@ -62,12 +61,6 @@ def measure(nlu: NLU, texts: list[str], queries: int, warmup: int, max_seconds: 
     return timed(lambda i: nlu.parse(texts[i % len(texts)]), queries, warmup, max_seconds)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _cli(env: dict[str, str], *args: str) -> str:
     gopaycare = Path(sys.executable).with_name("gopaycare")
     return subprocess.run([str(gopaycare), *args], env=env, check=True, capture_output=True, text=True).stdout
@@ -83,7 +76,7 @@ def measure_http(texts: list[str], cache: Path, queries: int, warmup: int, max_s
         _cli(env, "migrate")
         _cli(env, "agents", "create", "bench@gopay.test", "--role", "admin")
         token = _cli(env, "tokens", "create", "bench@gopay.test").strip()
-        port = _free_port()
+        port = free_port()
         gopaycare = Path(sys.executable).with_name("gopaycare")
         server = subprocess.Popen([str(gopaycare), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -70,3 +71,10 @@ def assisted_services(settings: Any, clock: Any, nlu: Any) -> Iterator[Any]:
         yield services
     finally:
         services.close()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

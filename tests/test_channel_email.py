@@ -10,20 +10,18 @@ import re
 import smtplib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from gopaycare.channels.email_threading import token_for
 from gopaycare.channels.registry import email_listener_from_settings
 from gopaycare.desk.models import Conversation, Message
-from tests.helpers import assisted_services
-from tests.test_notify import Collector, _free_port
+from tests.fake_smtp import SmtpServer, running_smtp
+from tests.helpers import assisted_services, free_port
 
 CARE = "care@gopay.test"
 BUDI = "budi@example.com"
@@ -32,35 +30,18 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_BYTES = 300_000
 
 
-@dataclass
-class Outgoing:
-    """The SMTP server our replies go to (the organisation's relay), collecting what reaches it."""
-
-    host: str
-    port: int
-    inbox: Collector
-
-    def mails(self) -> list[EmailMessage]:
-        return self.inbox.messages()
-
-
 @pytest.fixture
-def outgoing() -> Iterator[Outgoing]:
-    collector = Collector()
-    port = _free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield Outgoing("127.0.0.1", port, collector)
-    finally:
-        controller.stop()
+def outgoing() -> Iterator[SmtpServer]:
+    """The SMTP server our replies go to (the organisation's relay), collecting what reaches it."""
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture
 def mail_svc(settings, clock, outgoing, product_nlu) -> Iterator[Any]:
     with assisted_services(settings.model_copy(update={
         "smtp_host": outgoing.host, "smtp_port": outgoing.port, "smtp_sender": f"GoPay Care <{CARE}>",
-        "inbound_smtp_port": _free_port(), "inbound_smtp_max_bytes": MAX_BYTES}), clock, product_nlu) as services:
+        "inbound_smtp_port": free_port(), "inbound_smtp_max_bytes": MAX_BYTES}), clock, product_nlu) as services:
         yield services
 
 

@@ -17,9 +17,8 @@ import pytest
 
 from gopaycare.channels.email_imap import MailboxError
 from tests import test_channel_email
-from tests.helpers import assisted_services
+from tests.helpers import assisted_services, free_port
 from tests.test_channel_email import BUDI, CARE, conversations, inbound, mail
-from tests.test_notify import _free_port
 
 USER, PASSWORD = "care", "imap-test-password"
 outgoing = test_channel_email.outgoing  # the SMTP server our replies reach (a fixture)
@@ -29,7 +28,7 @@ class Imap:
     """A pymap server on a free loopback port; `restart` gives its mailbox a new UIDVALIDITY."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,18 +27,13 @@ from gopaycare.migrations import upgrade
 from gopaycare.platform.settings import load_settings
 
 from .conftest import PASSWORD, PG_ADMIN_URL, PIN, REDIS_URL, need_service
+from .helpers import free_port
 
 # Three processes start and load the model: slow on a busy two-core machine, bounded all the same.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(600)]
 
 PHONE = "+6281234567890"
 GOPAYCARE = Path(sys.executable).with_name("gopaycare")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -69,7 +63,7 @@ def scaled(tmp_path, product_nlu, product_model_dir) -> Iterator[dict[str, Any]]
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         servers = []
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             processes.append(subprocess.Popen([str(GOPAYCARE), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             servers.append((f"127.0.0.1:{port}", processes[-1]))

@@ -8,11 +8,8 @@ Twilio's Messages API. Both record exactly what reached them, so every test can 
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from gopaycare.channels.email_smtp import SmtpEmailSender
@@ -32,6 +28,8 @@ from gopaycare.platform.errors import RateLimited, ValidationFailed
 from gopaycare.platform.outbox import OutboxMessage
 from gopaycare.platform.settings import Settings, load_settings
 from tests.fake_api import serve
+from tests.fake_smtp import SmtpServer, running_smtp
+from tests.helpers import free_port
 
 from .conftest import PASSWORD, PIN, START
 
@@ -42,46 +40,13 @@ PHONE = "+6281234560001"
 EMAIL = "wang@example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---------------------------------------------------------------- the SMTP server
 
 
-class Collector:
-    """An aiosmtpd handler that keeps every envelope it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
-
-
-@dataclass
-class Smtp:
-    host: str
-    port: int
-    inbox: Collector
-
-
 @pytest.fixture
-def smtp() -> Iterator[Smtp]:
-    collector = Collector()
-    port = _free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield Smtp("127.0.0.1", port, collector)
-    finally:
-        controller.stop()
+def smtp() -> Iterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
 
 
 # ---------------------------------------------------------------- the SMS provider
@@ -133,7 +98,7 @@ def _services(settings: Settings, clock: FakeClock, senders: dict[str, Any]) -> 
 
 
 @pytest.fixture
-def mail_svc(settings: Settings, clock: FakeClock, smtp: Smtp) -> Iterator[Services]:
+def mail_svc(settings: Settings, clock: FakeClock, smtp: SmtpServer) -> Iterator[Services]:
     services = _services(settings, clock, {"email": SmtpEmailSender(smtp.host, smtp.port, SENDER)})
     yield services
     services.close()
@@ -224,7 +189,7 @@ def test_email_in_chinese_keeps_its_subject_and_body_intact(mail_svc, smtp):
 
 def test_unreachable_smtp_server_leaves_the_message_queued_with_the_error(settings, clock):
     # Given an SMTP sender pointing at a port where nothing listens
-    services = _services(settings, clock, {"email": SmtpEmailSender("127.0.0.1", _free_port(), SENDER, timeout=2)})
+    services = _services(settings, clock, {"email": SmtpEmailSender("127.0.0.1", free_port(), SENDER, timeout=2)})
     try:
         customer = _customer(services)
 
@@ -386,7 +351,7 @@ def test_a_message_the_provider_refuses_fails_at_once(sms_svc, twilio, clock):
 
 def test_unreachable_provider_is_a_delivery_error(settings, clock):
     # Given an SMS provider URL where nothing listens
-    sender = TwilioSmsSender(f"http://127.0.0.1:{_free_port()}", SID, AUTH_TOKEN, "GoPay", timeout=2)
+    sender = TwilioSmsSender(f"http://127.0.0.1:{free_port()}", SID, AUTH_TOKEN, "GoPay", timeout=2)
     services = _services(settings, clock, {"sms": sender})
     try:
         customer = _customer(services)
