@@ -63,8 +63,7 @@ def _wait_for(url: str, server: subprocess.Popen[bytes], limit: float = 300.0) -
 # ---------------------------------------------------------------- the clients
 
 
-async def _customer(url: str, index: int, until: float, latencies: list[float], counts: dict[str, int],
-                    *, relay: bool) -> None:
+async def _customer(url: str, index: int, until: float, latencies: list[float], counts: dict[str, int]) -> None:
     async with websockets.connect(url, max_size=2**20) as ws:
         n = 0
         while time.monotonic() < until:
@@ -83,12 +82,12 @@ async def _customer(url: str, index: int, until: float, latencies: list[float], 
             counts["messages"] += 1
 
 
-async def _drive(urls: list[str], seconds: float, *, relay: bool) -> dict[str, float]:
+async def _drive(urls: list[str], seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     counts = {"messages": 0, "replies": 0}
     started = time.monotonic()
     until = started + seconds
-    await asyncio.gather(*(_customer(url, i, until, latencies, counts, relay=relay) for i, url in enumerate(urls)))
+    await asyncio.gather(*(_customer(url, i, until, latencies, counts) for i, url in enumerate(urls)))
     elapsed = time.monotonic() - started
     return {"connections": len(urls), "messages": counts["messages"], "replies": counts["replies"],
             "per_second": round(counts["messages"] / elapsed, 1), "p50_ms": round(percentile(latencies, 50), 2),
@@ -163,7 +162,7 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
                     client.post("/api/v1/me/assistant", json={"body": "halo"},
                                 headers={"Authorization": f"Bearer {tokens[0]}"}).raise_for_status()
                 urls = [f"ws://127.0.0.1:{port}/api/v1/me/chat/ws?token={t}" for t in tokens]
-                return asyncio.run(_drive(urls, seconds, relay=False))
+                return asyncio.run(_drive(urls, seconds))
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -183,7 +182,7 @@ def measure_relay(connections: int, seconds: float) -> dict[str, float]:
                     break
             except OSError:
                 time.sleep(0.2)
-        return asyncio.run(_drive([f"ws://127.0.0.1:{port}/ws"] * connections, seconds, relay=True))
+        return asyncio.run(_drive([f"ws://127.0.0.1:{port}/ws"] * connections, seconds))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -108,6 +108,11 @@ class CustomerSide:
                 Message.provider_message_id.is_not(None))))
         return sum(self.outbox.record_receipt("chat", pid, "read") == "read" for pid in provider_ids if pid)
 
+    def check_own(self, customer_id: int, conversation_id: int) -> None:
+        """NotFound unless the conversation is this customer's."""
+        with self.db.read() as s:
+            self._own(s, customer_id, conversation_id)
+
     @staticmethod
     def _own(s, customer_id: int, conversation_id: int) -> Conversation:  # noqa: ANN001 - a session
         conversation = s.execute(select(Conversation).join(Contact, Contact.id == Conversation.contact_id).where(

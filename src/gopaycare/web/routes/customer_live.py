@@ -38,7 +38,7 @@ async def chat_socket(websocket: WebSocket, token: str = "", conversation_id: Id
     try:
         customer_id = await run_in_threadpool(svc.identity.authenticate, token)
         if conversation_id is not None:  # theirs, or it does not exist for them
-            await run_in_threadpool(svc.desk.customer_side.messages, customer_id, conversation_id, after=0, limit=1)
+            await run_in_threadpool(svc.desk.customer_side.check_own, customer_id, conversation_id)
     except DomainError as exc:
         await websocket.close(code=4401 if exc.http_status == 401 else 4404, reason=exc.code)
         return
@@ -77,23 +77,19 @@ async def _receive(websocket: WebSocket, svc: Services, customer_id: int, stream
 
 def _parse(raw: str) -> SayFrame | ReadFrame:
     if len(raw) > MAX_FRAME:
-        raise _invalid(f"a frame is at most {MAX_FRAME} characters")
+        raise ValidationFailed(f"a frame is at most {MAX_FRAME} characters")
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, RecursionError):
-        raise _invalid("a frame is a JSON object") from None
+        raise ValidationFailed("a frame is a JSON object") from None
     kind = FRAMES.get(data.get("type")) if isinstance(data, dict) and isinstance(data.get("type"), str) else None
     if kind is None:
-        raise _invalid(f"a frame's type is one of {', '.join(FRAMES)}")
+        raise ValidationFailed(f"a frame's type is one of {', '.join(FRAMES)}")
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise _invalid(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-
-
-def _invalid(message: str) -> DomainError:
-    return ValidationFailed(message)
+        raise ValidationFailed(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
 
 
 async def _say(websocket: WebSocket, svc: Services, customer_id: int, stream: CustomerStream,
