@@ -247,19 +247,33 @@ def agent(svc):
 @pytest.fixture
 def dispatched(svc) -> list[tuple[int, bool]]:
     """Desk messages handed to delivery (through the outbox), each with whether it was committed
-    by then."""
+    by then: by a job after the commit, or (the chat's sender) released in the unit of work that
+    stores it, counted when that commits."""
     from gopaycare.desk.models import Message
+    from gopaycare.platform.db import on_commit
     from gopaycare.platform.outbox import OutboxMessage
 
     sent: list[tuple[int, bool]] = []
-    deliver = svc.outbox.dispatch
+    deliver, release = svc.outbox.dispatch, svc.outbox._release
+
+    def committed(message_id: int) -> bool:
+        with svc.db.read() as s:
+            return s.get(Message, message_id) is not None
 
     def dispatch(outbox_id: int) -> None:
         with svc.db.read() as s:
             row = s.get(OutboxMessage, outbox_id)
-            if row is not None and row.source_type == "message":
-                sent.append((row.source_id, s.get(Message, row.source_id) is not None))
+            source = row.source_id if row is not None and row.source_type == "message" else None
+        if source is not None:
+            sent.append((source, committed(source)))
         deliver(outbox_id)
 
+    def release_in(s, row, sender, now) -> None:  # noqa: ANN001 - the outbox's own arguments
+        release(s, row, sender, now)
+        if row.source_type == "message":
+            source = row.source_id
+            on_commit(s, lambda: sent.append((source, committed(source))))
+
     svc.outbox.dispatch = dispatch
+    svc.outbox._release = release_in
     return sent

@@ -139,6 +139,26 @@ def test_a_message_added_later_updates_the_index(svc, supervisor, clock):
         assert s.execute(select(func.count()).select_from(TicketSearch)).scalar_one() == 1
 
 
+def test_words_added_message_by_message_equal_a_rebuild(svc, supervisor, clock):
+    # Given a conversation that grows message by message (each adds its words to the stored text,
+    # without reading the ticket's earlier messages again)
+    phone = "+6281234567891"
+    ticket = new_ticket(svc, "saldo hilang", phone=phone)
+    for body in ("sudah 2 hari", "我的钱呢", "please check 0812-3456-7890"):
+        clock.advance(minutes=1)
+        svc.desk.conversations.receive(channel="chat", identity_kind="phone", identity_value=phone, body=body)
+    svc.desk.conversations.reply(supervisor, ticket, "cek mutasi dulu", internal=True)
+    grown = stored(svc, ticket)[0]
+
+    # When the same ticket's text is rebuilt from all it holds
+    with svc.db.transaction() as s:
+        svc.desk.search.index(s, s.get(Ticket, ticket), clock.now())
+
+    # Then the text is the same, personal data masked in both
+    assert stored(svc, ticket)[0] == grown
+    assert "mutasi" in grown and "3456" not in grown
+
+
 def test_a_changed_subject_replaces_the_old_words(svc, supervisor):
     # Given a ticket whose subject an agent rewrites
     ticket = new_ticket(svc, "halo")

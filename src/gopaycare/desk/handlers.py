@@ -141,7 +141,7 @@ class DeskHandlers:
         self.events.message_event(s, e.ticket, e.message, e.now)
 
     def index_message(self, s: Session, e: MessagePosted) -> None:
-        self.search.index_at_commit(s, e.ticket, e.now)
+        self.search.index_at_commit(s, e.ticket, e.now, appended=e.message)
 
     # ---------------------------------------------------------------- fields, status, assignee
 

@@ -29,7 +29,7 @@ from ..platform.pii import personal_data
 from ..vocabulary import COMMENT_THREAD_PREFIX
 from .domain_events import MessagePosted, TicketOpened
 from .models import Contact, ContactIdentity, Conversation, Message, Ticket
-from .sequence import stamp
+from .sequence import stamp_new
 
 MAX_BODY = 20_000
 AUTHOR_TYPES = ("contact", "agent", "bot", "system")
@@ -96,10 +96,9 @@ class Posting:
                           provider_message_id=provider_message_id,
                           delivery_status="received" if inbound else "internal" if internal else "pending",
                           created_at=now)
-        s.add(message)
         if inbound and not internal:
-            s.flush()
-            stamp(s, message)
+            stamp_new(s, conversation, message, now)
+        s.add(message)
         ticket.updated_at = now
         if not internal:
             conversation.last_message_at = now

@@ -14,9 +14,10 @@ them, so FTS syntax typed by a user (OR, NEAR, quotes, parentheses) is just text
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Float, column, func, literal_column, select, table
+from sqlalchemy import Float, column, func, literal_column, select, table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -47,23 +48,52 @@ def _fts5_query(tokens: list[str]) -> str:
     return " ".join('"' + token.replace('"', '""') + '"' for token in tokens)
 
 
+@dataclass
+class _Pending:
+    """What a unit of work changed in one ticket's searchable text."""
+
+    ticket: Ticket
+    rebuild: bool = False
+    appended: list[Message] = field(default_factory=list)
+
+
 class TicketSearchIndex:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     # ---------------------------------------------------------------- writing
 
-    def index_at_commit(self, s: Session, ticket: Ticket, now: datetime) -> None:
+    def index_at_commit(self, s: Session, ticket: Ticket, now: datetime, appended: Message | None = None) -> None:
         """Refresh the ticket's text once, when its unit of work commits, however many of its
-        messages and fields changed in it."""
-        pending: dict[int, Ticket] = s.info.setdefault("gopaycare_search_pending", {})
-        pending[ticket.id] = ticket
+        messages and fields changed in it. `appended`: the change is only this new message, so its
+        words are added to the stored text instead of rebuilding it from every message the ticket
+        has (a long conversation would otherwise cost more with each message)."""
+        pending: dict[int, _Pending] = s.info.setdefault("gopaycare_search_pending", {})
+        entry = pending.setdefault(ticket.id, _Pending(ticket))
+        if appended is None:
+            entry.rebuild = True
+        else:
+            entry.appended.append(appended)
 
         def index_all() -> None:
-            for t in s.info.pop("gopaycare_search_pending", {}).values():
-                self.index(s, t, now)
+            for item in s.info.pop("gopaycare_search_pending", {}).values():
+                if item.rebuild or not self._append(s, item.ticket.id, item.appended, now):
+                    self.index(s, item.ticket, now)
 
         at_commit(s, "search_index", index_all)
+
+    def _append(self, s: Session, ticket_id: int, messages: list[Message], now: datetime) -> bool:
+        """Add the messages' words to the stored text; False when there is no stored text yet or it
+        would grow past the limit (the caller rebuilds, which also applies the limit)."""
+        tokens = " ".join(filter(None, (search_tokens(mask_text(m.body)) for m in messages)))
+        if not tokens:
+            return True
+        done = s.execute(update(TicketSearch).where(
+            TicketSearch.ticket_id == ticket_id,
+            func.length(TicketSearch.tokens) + len(tokens) + 1 <= MAX_INDEXED_CHARS,
+        ).values(tokens=TicketSearch.tokens + " " + tokens, updated_at=now).execution_options(
+            synchronize_session=False))
+        return bool(done.rowcount)
 
     def index(self, s: Session, ticket: Ticket, now: datetime) -> None:
         """Refresh the ticket's stored text, in the caller's unit of work."""

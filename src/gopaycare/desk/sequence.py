@@ -10,8 +10,11 @@ cannot do this: they are given at insert, and transactions commit in another ord
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import Conversation, Message
 
@@ -24,3 +27,15 @@ def stamp(s: Session, message: Message) -> int:
             .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
         ).scalar_one()
     return message.seq
+
+
+def stamp_new(s: Session, conversation: Conversation, message: Message, now: datetime) -> None:
+    """Number a message before it is inserted, and move the conversation's last-message time in the
+    same statement (a customer's message: one UPDATE instead of three)."""
+    seq, = s.execute(
+        update(Conversation).where(Conversation.id == conversation.id)
+        .values(last_seq=Conversation.last_seq + 1, last_message_at=now).returning(Conversation.last_seq)
+    ).one()
+    message.seq = seq
+    set_committed_value(conversation, "last_seq", seq)
+    set_committed_value(conversation, "last_message_at", now)

@@ -105,6 +105,8 @@ class DeliveryRefused(DeliveryError):
 
 
 class Sender(Protocol):
+    # A sender may set `in_transaction = True`: its send only makes the message visible in our own
+    # tables, so it runs in the unit of work that queues the message (see Outbox._release).
     def send(self, message: OutboxMessage) -> str | None:
         """Deliver; return the provider's message id if it gives one. Raise DeliveryError."""
 
@@ -142,9 +144,23 @@ class Outbox:
                                 expires_at=expires_at, created_at=now)
         s.add(message)
         s.flush()
+        sender = self.senders.get(channel)
+        if getattr(sender, "in_transaction", False):
+            self._release(s, message, sender, now)
+            return message
         message_id = message.id
         on_commit(s, lambda: self.dispatch(message_id))
         return message
+
+    def _release(self, s: Session, message: OutboxMessage, sender: Sender, now: datetime) -> None:
+        """A sender whose "sending" is making the message visible in our own tables (the chat's)
+        sends in the caller's unit of work: the reply and its release commit together, so the
+        customer's stream has it with the commit, without a job and two more transactions. Such a
+        sender cannot fail; if it raises, the caller's unit of work fails with it."""
+        message.attempts = 1
+        message.provider_message_id = sender.send(message)
+        message.sent_at = now
+        self._finish(s, message, "sent")
 
     # ---------------------------------------------------------------- delivering
 
