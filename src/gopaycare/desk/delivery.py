@@ -33,11 +33,12 @@ class DeliveryMirror:
         status = _STATUS.get(row.status, row.status)
         if message is None or message.delivery_status == status:
             return
-        message.delivery_status = status
-        if status in VISIBLE and not message.internal:
-            stamp(s, message)  # the customer sees it from now on
-        if row.provider_message_id and message.provider_message_id is None:
-            message.provider_message_id = row.provider_message_id
+        with s.no_autoflush:  # the message's changes go out in one UPDATE, not one before the stamp
+            message.delivery_status = status
+            if status in VISIBLE and not message.internal:
+                stamp(s, message)  # the customer sees it from now on
+            if row.provider_message_id and message.provider_message_id is None:
+                message.provider_message_id = row.provider_message_id
         ticket = s.get(Ticket, message.ticket_id) if message.ticket_id is not None else None
         if ticket is not None:
             self.events.ticket_event(s, "message.delivery", ticket, self.clock.now(), message_id=message.id,
