@@ -60,10 +60,18 @@ def sniff(data: bytes) -> str | None:
         return "audio/amr"
     if head[4:8] == b"ftyp":
         return "audio/mp4" if head[8:12] in _MP4_AUDIO_BRANDS else "video/mp4"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
-                                   and head[1] & 0x06 != 0):  # an MPEG audio frame: sync bits, a layer
+    if head.startswith(b"ID3") or _mpeg_frame(head):
         return "audio/mpeg"
     return "text/plain" if _is_text(data) else None
+
+
+def _mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: the sync bits, then a version, a layer, a bitrate and a sample rate
+    that exist (a UTF-16 byte-order mark has the sync bits too)."""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer, bitrate, rate = (head[1] >> 3) & 3, (head[1] >> 1) & 3, head[2] >> 4, (head[2] >> 2) & 3
+    return version != 1 and layer != 0 and bitrate not in (0, 15) and rate != 3
 
 
 def _is_text(data: bytes) -> bool:

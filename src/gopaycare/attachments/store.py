@@ -76,14 +76,14 @@ class StoredFile:
 
     def entry(self) -> dict[str, Any]:
         """How a message lists it."""
-        return {"status": "stored", "attachment_id": self.id, "kind": self.kind, "content_type": self.content_type,
+        return {"state": "stored", "attachment_id": self.id, "kind": self.kind, "content_type": self.content_type,
                 "name": self.name, "size": self.size, "sha256": self.sha256}
 
 
 def refused_entry(refused: Refused, *, name: str | None, declared_type: str | None, size: int | None,
                   **extra: Any) -> dict[str, Any]:
     """How a message lists a file that was not kept (and why)."""
-    return {**extra, "status": "refused", "reason": refused.reason, "name": (name or "")[:200] or None,
+    return {**extra, "state": "refused", "reason": refused.reason, "name": (name or "")[:200] or None,
             "declared_type": (declared_type or "")[:100] or None, "size": size}
 
 
