@@ -21,6 +21,7 @@ from gopaycare.attachments.models import Attachment, AttachmentContent
 from gopaycare.attachments.store import AttachmentStore, Limits, Refused
 from gopaycare.desk.inbox import TicketFilter
 from gopaycare.desk.models import Message
+from gopaycare.platform.settings import SettingsError, load_settings
 from tests.conftest import PASSWORD
 from tests.fake_api import FakeApi, Media, serve
 from tests.helpers import api_client, assisted_services
@@ -62,6 +63,12 @@ def bearer(token: str) -> dict[str, str]:
 ])
 def test_the_bytes_decide_the_type(data, expected):
     assert sniff.sniff(data) == expected
+
+
+def test_the_settings_allow_by_default_every_type_the_sniffer_knows():
+    assert set(load_settings().attachment_types.split(",")) == set(sniff.TYPES) == set(Limits().types)
+    with pytest.raises(SettingsError, match="ATTACHMENT_TYPES"):
+        load_settings(attachment_types="image/png,image/svg+xml")
 
 
 @pytest.mark.parametrize(("name", "content_type", "expected"), [
@@ -467,6 +474,12 @@ def test_only_agents_who_may_open_the_ticket_and_only_its_customer_download_a_fi
     assert client.get(f"/api/v1/me/attachments/{file_id}", headers=bearer(other)).status_code == 404
     assert client.get(f"/api/v1/attachments/{file_id}", headers=bearer(token)).status_code == 401  # not an agent
     assert client.get(f"/api/v1/me/attachments/{file_id}").status_code == 401
+    unsent = upload(client, other, PNG).json()["id"]  # an upload not sent yet: its owner's alone
+    assert client.get(f"/api/v1/me/attachments/{unsent}", headers=bearer(other)).status_code == 200
+    assert client.get(f"/api/v1/me/attachments/{unsent}", headers=bearer(token)).status_code == 404
+    assert agent_get("lead@gopay.test", unsent).status_code == 404
+    stolen = client.post("/api/v1/me/assistant", json={"body": "lihat", "attachments": [unsent]}, headers=bearer(token))
+    assert stolen.status_code == 404 and svc.files.get(unsent).message_id is None
 
     # The agent's listing masks a phone number in the file's name
     messages = client.get(f"/api/v1/tickets/{sent['ticket_id']}/messages",
@@ -484,3 +497,63 @@ def test_hostile_download_paths_answer_4xx(svc, client, chat, path):
     token = svc.agents.create_token("lead@gopay.test") if "/me/" not in path else chat()
     answer = client.get(path, headers=bearer(token))
     assert 400 <= answer.status_code < 500
+
+
+# ---------------------------------------------------------------- WeChat and Messenger media
+
+AMR = b"#!AMR\n" + bytes(range(60))
+
+
+class WeChatAndCdn:
+    """WeChat's token and media API (the first media call finds the token expired), and a CDN."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+    def __call__(self, request) -> tuple[int, Any]:
+        if request.path.startswith("/cgi-bin/token?"):
+            self.tokens += 1
+            return 200, {"access_token": f"TOKEN{self.tokens}", "expires_in": 7200}
+        if request.path.startswith("/cgi-bin/media/get?"):
+            if f"access_token=TOKEN{self.tokens}" not in request.path or self.tokens < 2:
+                return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+            if "media_id=VOICE_1" in request.path:
+                return 200, Media(AMR, "audio/amr", {"Content-Disposition": 'attachment; filename="VOICE_1.amr"'})
+            return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
+        if request.path == "/cdn/receipt.jpg":
+            return 200, Media(JPEG, "image/jpeg")
+        return 404, {}
+
+
+@pytest.fixture
+def wechat_svc(settings, clock) -> Iterator[tuple[Any, FakeApi]]:
+    from gopaycare.container import build
+
+    with serve(WeChatAndCdn()) as api:
+        services = build(settings.model_copy(update={
+            "wechat_app_id": "wx-app", "wechat_app_secret": "wx-secret", "wechat_api_base": api.base_url,
+            "messenger_app_secret": "fb-secret", "messenger_verify_token": "fb-verify"}),
+            clock=clock, immediate_jobs=True, senders={})
+        services.agents.create("lead@gopay.test", "supervisor")
+        try:
+            yield services, api
+        finally:
+            services.close()
+
+
+def test_wechat_voice_and_a_messenger_image_are_fetched_and_an_expired_media_fails(wechat_svc):
+    svc, api = wechat_svc
+    for channel, identity, pid, entry in [
+            ("wechat", "oVoice_123456", "1001", {"type": "voice", "provider_id": "VOICE_1"}),
+            ("wechat", "oVoice_123456", "1002", {"type": "image", "provider_id": "OLD_1"}),
+            ("messenger", "24680", "m_1", {"type": "image", "url": f"{api.base_url}cdn/receipt.jpg"})]:
+        svc.desk.conversations.receive(channel=channel, identity_kind=channel, identity_value=identity, body="",
+                                       provider_message_id=pid, attachments=[{**entry, "state": "pending"}])
+
+    voice, expired, image = messages_in(svc)
+    assert (voice.attachments[0]["state"], voice.attachments[0]["content_type"], voice.attachments[0]["name"]) == (
+        "stored", "audio/amr", "VOICE_1.amr")
+    assert expired.attachments[0]["state"] == "failed" and "40007" in expired.attachments[0]["error"]
+    assert "TOKEN" not in expired.attachments[0]["error"]
+    assert (image.attachments[0]["state"], image.attachments[0]["kind"]) == ("stored", "image")
+    assert svc.files.content(image.attachments[0]["attachment_id"]) == JPEG
