@@ -26,6 +26,11 @@ from .access import Viewer, access_ticket
 from .models import Contact, Conversation, Message
 
 
+def carries_files(entries: Sequence[dict[str, Any]] | None) -> bool:
+    """A message with files may say nothing else (an email's full text or a call's link is no file)."""
+    return any(isinstance(e.get("state"), str) for e in entries or ())
+
+
 def stored_ids(entries: Sequence[dict[str, Any]]) -> list[int]:
     return [e["attachment_id"] for e in entries
             if e.get("state") == "stored" and isinstance(e.get("attachment_id"), int)]

@@ -24,6 +24,7 @@ from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
+from .attachments import carries_files
 from .changes import check_tag
 from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
 from .csat import Csat
@@ -67,9 +68,9 @@ class Arrived:
 
 
 def check_inbound(*, channel: str, body: str, area: str | None, priority: str,
-                  language: str | None, has_attachments: bool = False) -> tuple[str, str | None]:
+                  language: str | None, has_files: bool = False) -> tuple[str, str | None]:
     """A customer's message as the desk takes it: a known channel, area and priority, a body that is
-    text (NUL dropped, bounded; empty only beside attachments); an unknown language is no language.
+    text (NUL dropped, bounded; empty only beside files); an unknown language is no language.
     Returns the body and language."""
     if channel not in CHANNELS:
         raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
@@ -77,7 +78,7 @@ def check_inbound(*, channel: str, body: str, area: str | None, priority: str,
         raise ValidationFailed("unknown service area", field="area")
     if priority not in PRIORITIES:
         raise ValidationFailed(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-    return check_body(body, may_be_empty=has_attachments), language if language in LANGUAGES else None
+    return check_body(body, may_be_empty=has_files), language if language in LANGUAGES else None
 
 
 class Conversations:
@@ -98,7 +99,7 @@ class Conversations:
         priority: str = "normal", subject: str | None = None,
     ) -> Received:
         body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
-                                       has_attachments=bool(attachments))
+                                       has_files=carries_files(attachments))
         if provider_message_id and (seen := self.seen(channel, provider_message_id)) is not None:
             return seen
         customer = self.customer_at(identity_kind, identity_value)
@@ -135,7 +136,7 @@ class Conversations:
         `tags`, or the open one) and the message, posted through the one road. The caller checked the
         provider's message id was not stored before; a race on it is an IntegrityError at commit."""
         body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
-                                       has_attachments=bool(attachments))
+                                       has_files=carries_files(attachments))
         contact = resolve(s, identity_kind, identity_value, now, name=name, language=language, customer=customer)
         conversation = self._open_conversation(s, contact.id, channel, thread, now)
         ticket, new_ticket = self._ticket_for(

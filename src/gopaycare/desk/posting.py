@@ -27,7 +27,7 @@ from ..platform.errors import ValidationFailed
 from ..platform.outbox import Outbox
 from ..platform.pii import personal_data
 from ..vocabulary import COMMENT_THREAD_PREFIX
-from .attachments import DeskAttachments
+from .attachments import DeskAttachments, carries_files
 from .domain_events import MessagePosted, TicketOpened
 from .models import Contact, ContactIdentity, Conversation, Message, Ticket
 from .sequence import stamp
@@ -59,7 +59,7 @@ class Author:
 
 
 def check_body(body: object, *, may_be_empty: bool = False) -> str:
-    """`may_be_empty`: the message carries attachments, which may be all it says."""
+    """`may_be_empty`: the message carries files, which may be all it says."""
     # NUL is never text anyone typed, and PostgreSQL cannot store it in a text column.
     text = body.replace("\x00", "").strip() if isinstance(body, str) else ""
     if not text and not may_be_empty:
@@ -89,7 +89,7 @@ class Posting:
         the customer alone; personal data is refused there."""
         if author.type not in AUTHOR_TYPES:
             raise ValueError(f"unknown author type {author.type!r}")
-        body = check_body(body, may_be_empty=bool(attachments))
+        body = check_body(body, may_be_empty=carries_files(attachments))
         if public:
             check_public(conversation, body)
         inbound = author.type == "contact"
