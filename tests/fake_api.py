@@ -1,6 +1,7 @@
 """A provider's HTTP API on loopback (Telegram's Bot API, Meta's Graph API...): it records every
 request and answers what the test's `answer` function says, so a sender is tested against the real
-request format over a real socket."""
+request format over a real socket. An answer is JSON (a dict), or a file (`Media`: a provider's
+media download, with the type its server declares)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,15 @@ class Request:
         return json.loads(self.body)
 
 
-Answer = Callable[[Request], tuple[int, dict[str, Any]]]
+@dataclass
+class Media:
+    data: bytes
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    length: bool = True  # False: no Content-Length (the body ends when the connection closes)
+
+
+Answer = Callable[[Request], tuple[int, "dict[str, Any] | Media"]]
 
 
 @dataclass
@@ -51,12 +60,18 @@ def serve(answer: Answer) -> Iterator[FakeApi]:
                               self.rfile.read(length))
             fake.requests.append(request)
             status, payload = fake.answer(request)
-            data = json.dumps(payload).encode()
+            media = payload if isinstance(payload, Media) else Media(json.dumps(payload).encode(), "application/json")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Type", media.content_type)
+            if media.length:
+                self.send_header("Content-Length", str(len(media.data)))
+            for name, value in media.headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(media.data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a client that stopped reading (past its size limit)
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             return None

@@ -286,7 +286,7 @@ def test_a_bounce_of_our_reply_fails_that_reply_and_is_never_answered(mail_svc, 
 # ---------------------------------------------------------------- what a mail carries
 
 
-def test_attachments_are_recorded_by_type_and_size_and_html_only_mail_is_read(mail_svc, listener, outgoing):
+def test_attachments_are_stored_with_their_sniffed_type_and_html_only_mail_is_read(mail_svc, listener, outgoing):
     message = mail("Here is my receipt.")
     message.add_attachment(b"%PDF-1.4 " + b"x" * 2000, maintype="application", subtype="pdf",
                            filename="receipt.pdf")
@@ -299,8 +299,11 @@ def test_attachments_are_recorded_by_type_and_size_and_html_only_mail_is_read(ma
 
     first, second = conversations(mail_svc)
     [received] = inbound(mail_svc, first.id)
-    assert received.attachments == [{"type": "file", "mime_type": "application/pdf", "filename": "receipt.pdf",
-                                     "size": 2009}]
+    [entry] = received.attachments
+    assert {k: entry[k] for k in ("type", "state", "kind", "content_type", "name", "size")} == {
+        "type": "file", "state": "stored", "kind": "document", "content_type": "application/pdf",
+        "name": "receipt.pdf", "size": 2009}
+    assert mail_svc.files.content(entry["attachment_id"]) == b"%PDF-1.4 " + b"x" * 2000
     assert inbound(mail_svc, second.id)[0].body == "Saldo saya hilang"  # the script is not text
 
 

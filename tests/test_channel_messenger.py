@@ -218,12 +218,15 @@ def test_a_rate_limit_is_tried_again_later(fb_svc, fb_client, graph, clock):
 
 def test_an_attachment_is_kept_by_its_url(fb_svc, fb_client):
     photo = envelope({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "message": {
-        "mid": "m_IMG", "attachments": [{"type": "image", "payload": {"url": "https://cdn.example/receipt.jpg"}}]}})
+        "mid": "m_IMG", "attachments": [{"type": "image", "payload": {"url": "http://127.0.0.1:9/receipt.jpg"}},
+                                        {"type": "fallback", "payload": {"url": "https://shop.example/item"}}]}})
     post(fb_client, photo)
     [event] = fb_svc.intake.events()
     message = event.event()
     assert message.body == "[image]"
-    assert message.attachments == [{"type": "image", "url": "https://cdn.example/receipt.jpg"}]
+    # The image is a file to fetch (channels/media.py); a shared link is only listed.
+    assert message.attachments == [{"type": "image", "url": "http://127.0.0.1:9/receipt.jpg", "state": "pending"},
+                                   {"type": "fallback", "url": "https://shop.example/item"}]
 
 
 @pytest.mark.parametrize(("signature", "status_code"), [

@@ -174,7 +174,8 @@ def test_a_photo_with_a_caption_is_a_message_with_its_attachment(tg_svc, tg_clie
     [event] = tg_svc.intake.events()
     message = event.event()
     assert message.body == "struk pembayaran saya"
-    assert message.attachments == [{"type": "photo", "provider_id": "large", "mime_type": None, "filename": None}]
+    assert message.attachments == [{"type": "photo", "provider_id": "large", "mime_type": None, "filename": None,
+                                    "state": "pending"}]
 
 
 def test_telegram_down_keeps_the_reply_and_sends_it_once_when_it_is_back(tg_svc, tg_client, telegram, clock):

@@ -257,7 +257,7 @@ def test_an_image_keeps_its_media_id_and_odd_text_is_stored_clean(wx_svc, wx_cli
     [image, long] = sorted(wx_svc.intake.events(), key=lambda e: e.id)
     assert image.event().body == "[image]"
     assert image.event().attachments == [{"type": "image", "provider_id": "MEDIA_1", "mime_type": None,
-                                          "filename": None}]
+                                          "filename": None, "state": "pending"}]
     assert len(long.event().body) <= 20_000
 
 

@@ -202,7 +202,7 @@ def test_a_media_message_keeps_its_caption_and_media_id(wa_svc, wa_client):
     message = event.event()
     assert message.body == "struk"
     assert message.attachments == [{"type": "image", "provider_id": "MEDIA1", "mime_type": "image/jpeg",
-                                    "filename": None}]
+                                    "filename": None, "state": "pending"}]
 
 
 @pytest.mark.parametrize("payload", [

@@ -15,6 +15,7 @@ from huey import Huey
 if TYPE_CHECKING:
     from .assistant.engine import Assistant
 
+from .attachments.store import AttachmentStore, Limits
 from .channels import ivr
 from .channels.chat import ChatSender
 from .channels.email_imap import ImapPoller
@@ -22,9 +23,11 @@ from .channels.email_inbound import EmailIntake
 from .channels.email_mailboxes import MailboxCursors
 from .channels.email_threads import EmailThreads
 from .channels.intake import CallEvent, ChannelIntake, InboundMessage, Receipt
+from .channels.media import MediaFetcher
 from .channels.registry import (
     Webhooks,
     imap_poller_from_settings,
+    media_from_settings,
     senders_from_settings,
     webhooks_from_settings,
 )
@@ -70,6 +73,8 @@ class Services:
     webhooks: Webhooks
     email_inbound: EmailIntake
     mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
+    files: AttachmentStore
+    media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -165,20 +170,25 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     wallet = ReferenceWallet(db, clock, settings)
     email_threads = EmailThreads(db, clock)
     # The chat is our own channel: its sender is always there; the others come from settings.
-    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
-        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
+    senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads)
+    outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
-    desk = Desk(db, clock, wallet, agents, hub, outbox, identity)
+    files = AttachmentStore(db, clock, Limits(
+        max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
+        max_per_message=settings.attachment_max_per_message, max_unsent=settings.attachment_max_unsent))
+    desk = Desk(db, clock, wallet, agents, hub, outbox, identity, files)
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
         intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
-        email_inbound=(email_inbound := EmailIntake(intake, email_threads)),
+        email_inbound=(email_inbound := EmailIntake(intake, email_threads, files)),
         mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
+        files=files, media=MediaFetcher(media_from_settings(settings, senders), files,
+                                        desk.attachments.pending, desk.attachments.record),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huey import crontab
 
@@ -44,6 +44,17 @@ def register_tasks(services: Services) -> None:
         for event_id in ids:
             take_channel_event(event_id)
         return len(ids)
+
+    @huey.task(name="fetch_attachment", retries=5, retry_delay=30, retry_backoff=2, timeout=120, context=True)
+    def fetch_attachment(message_id: int, index: int, task: Any = None) -> str:
+        """A provider's media named by a stored message, fetched and kept (channels/media.py). A failure
+        that may pass raises, for the queue to try again (30 s, 1, 2, 4, 8 min); the last records it."""
+        return services.media.fetch(message_id, index, last_try=task is None or not task.retries)
+
+    @huey.periodic_task(crontab(minute="17"), name="sweep_attachments", timeout=240)
+    def sweep_attachments() -> int:
+        """Files no message took within a day: uploads never sent, a dropped mail's files."""
+        return services.files.sweep_unsent()
 
     @huey.periodic_task(crontab(minute="*"), name="poll_mailbox", timeout=50)
     def poll_mailbox() -> int:
@@ -98,6 +109,7 @@ def register_tasks(services: Services) -> None:
     services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
     services.intake.dispatch = lambda event_id: take_channel_event(event_id)
     services.intake.retry_later = lambda event_id, delay: take_channel_event.schedule((event_id,), delay=delay)
+    services.desk.attachments.fetch_later = lambda message_id, index: fetch_attachment(message_id, index)
     services.identity.wallet_link.queue_sync = lambda customer_id: sync_wallet_restrictions(customer_id)
     services.identity.wallet_link.queue_open = lambda customer_id, tier: open_wallet(customer_id, tier)
     services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
@@ -105,4 +117,5 @@ def register_tasks(services: Services) -> None:
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
                           open_wallet=open_wallet, take_channel_event=take_channel_event,
-                          sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox)
+                          sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox,
+                          fetch_attachment=fetch_attachment, sweep_attachments=sweep_attachments)

@@ -55,7 +55,8 @@ class Assistant:
             channel=channel, identity_kind=identity_kind, identity_value=identity_value, body=body,
             provider_message_id=provider_message_id, thread=thread, name=name, language=lang,
             attachments=attachments, subject=subject)
-        if received.duplicate:
+        if received.duplicate or not body.strip():
+            # Stored once; a file without a word (a photo, a voice note) waits for a person to open it.
             return Answer(received.conversation_id, received.ticket_id, [], None, False)
         return self.answer(received, body, language=language)
 

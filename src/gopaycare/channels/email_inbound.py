@@ -4,7 +4,8 @@ every channel's webhook events (ADR 0010): stored once, keyed by its Message-ID,
 What becomes of a mail:
 - a customer's mail is an `InboundMessage` on the thread its headers name (`email_threading.py`),
   its quoted history cut from the text shown (the full text is kept as a `full_text` entry of its
-  attachments); a broken MIME mail keeps its raw text (a `raw_mime` entry with the error);
+  attachments); a broken MIME mail keeps its raw text (a `raw_mime` entry with the error); its files
+  are kept through the attachment store, each listed as stored or refused with the reason;
 - RFC 3834: a mail no machine should answer (Auto-Submitted other than "no", Precedence bulk, list or
   junk, a mailing list's List-Id or List-Unsubscribe, a null sender, MAILER-DAEMON and the like,
   Microsoft's X-Auto-Response-Suppress) is stored and shown to agents, never answered by the assistant;
@@ -16,8 +17,10 @@ What becomes of a mail:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+from ..attachments.store import AttachmentStore, Refused, refused_entry
 from .email_parse import MAX_TEXT, Mail, read_mail
 from .email_quotes import new_text
 from .email_threading import clean_subject, is_ours, thread_token
@@ -48,7 +51,7 @@ def mail_events(mail: Mail, *, envelope_from: str | None, envelope_to: list[str]
         raise NoSender("the mail names no sender address")
     full = mail.text.replace("\x00", "").strip()
     shown = new_text(full)[:MAX_TEXT]
-    attachments: list[dict[str, Any]] = list(mail.attachments)
+    attachments: list[dict[str, Any]] = []
     if shown != full:
         attachments.append({"type": "full_text", "mime_type": "text/plain", "size": len(full), "text": full[:MAX_TEXT]})
     if mail.error:
@@ -87,8 +90,8 @@ def no_answer_reason(mail: Mail, envelope_from: str | None) -> str | None:
 
 
 def _placeholder(mail: Mail) -> str:
-    if mail.attachments:
-        return "[attachments] " + ", ".join(a.get("filename") or a["mime_type"] for a in mail.attachments)[:500]
+    if mail.files:
+        return "[attachments] " + ", ".join(f.filename or f.content_type for f in mail.files)[:500]
     return clean_subject(mail.subject) or "[empty mail]"
 
 
@@ -100,14 +103,29 @@ def _address(value: str) -> str | None:
 class EmailIntake:
     """Mail in (from the SMTP listener or a mailbox): read, threaded, stored once."""
 
-    def __init__(self, intake: ChannelIntake, threads: EmailThreads) -> None:
+    def __init__(self, intake: ChannelIntake, threads: EmailThreads, files: AttachmentStore) -> None:
         self.intake = intake
         self.threads = threads
+        self.files = files
 
     def take(self, raw: bytes, *, envelope_from: str | None = None, envelope_to: list[str] | None = None) -> Accepted:
         mail = read_mail(raw)
         events = mail_events(mail, envelope_from=envelope_from, envelope_to=list(envelope_to or []))
+        if mail.files or mail.more_files:
+            events = [replace(event, attachments=[*self._keep_files(mail), *event.attachments])
+                      if isinstance(event, InboundMessage) else event for event in events]
         for event in events:
             if isinstance(event, InboundMessage) and event.thread and mail.bounce is None:
                 self.threads.remember(event.thread, event.identity_value, mail.message_id, mail.references)
         return self.intake.accept(events)
+
+    def _keep_files(self, mail: Mail) -> list[dict[str, Any]]:
+        """The mail's files kept (once per Message-ID and part: a mail delivered twice keeps nothing
+        new) or refused, as its message lists them."""
+        entries = [self.files.keep(f.data, origin=CHANNEL, declared_type=f.content_type, name=f.filename,
+                                   origin_key=f"{mail.message_id}:{index}", type="file")
+                   for index, f in enumerate(mail.files)]
+        if mail.more_files:
+            entries.append(refused_entry(Refused("too_many", "too many attachments"), name=None, declared_type=None,
+                                         size=None, type="file", count=mail.more_files))
+        return entries

@@ -3,8 +3,9 @@
 `read_mail` never raises: a header that does not parse is read raw, a charset nobody knows is read
 as UTF-8 with replacement characters, and a MIME structure that is broken (no boundary, a part that
 never ends, bad base64) keeps the mail readable as best it can be, flagged with `error` and its raw
-text kept (`raw`), so nothing a customer sent is lost. Attachments are kept as metadata only (type,
-name, size): their content stays with the mail server.
+text kept (`raw`), so nothing a customer sent is lost. Attachments come out as
+`MailFile`s with their bytes and the type and name the mail declared (the intake keeps them through
+the attachment store, which trusts neither); past MAX_ATTACHMENTS they are counted, not read.
 
 A delivery status notification (RFC 3464: multipart/report; report-type=delivery-status) is read
 into `Bounce`: who could not be reached, the status, and the Message-ID of our mail that bounced.
@@ -49,6 +50,13 @@ class Bounce:
 
 
 @dataclass(frozen=True)
+class MailFile:
+    content_type: str  # as the part declares it
+    filename: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Mail:
     sender: str | None  # the From address, lower case; None when it is no address
     name: str | None
@@ -58,7 +66,8 @@ class Mail:
     references: list[str]
     recipients: list[str]  # To and Cc addresses
     text: str  # the text a person wrote (the plain part, or the HTML part's text)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
+    files: list[MailFile] = field(default_factory=list)
+    more_files: int = 0  # attachments past MAX_ATTACHMENTS, not read
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased name -> first raw value
     bounce: Bounce | None = None
     error: str | None = None  # what is broken in the mail, if anything
@@ -73,7 +82,7 @@ def read_mail(raw: bytes) -> Mail:
     headers = _raw_headers(message)
     problems: list[str] = []
     body_part, body = _body(message, problems)
-    attachments = _attachments(message, body_part, problems)
+    files, more_files = _attachments(message, body_part, problems)
     defects = sorted({type(d).__name__ for part in _walk(message, problems) for d in part.defects
                       if isinstance(d, _BROKEN)})
     problems.extend(defects)
@@ -84,7 +93,7 @@ def read_mail(raw: bytes) -> Mail:
     error = ", ".join(dict.fromkeys(problems))[:300] or None
     return Mail(sender=sender, name=name, subject=_subject(message, headers), message_id=_message_id(headers, raw),
                 in_reply_to=_ids(headers.get("in-reply-to", "")), references=_ids(headers.get("references", "")),
-                recipients=_recipients(headers), text=body, attachments=attachments, headers=headers,
+                recipients=_recipients(headers), text=body, files=files, more_files=more_files, headers=headers,
                 bounce=_bounce(message, headers, problems), error=error,
                 raw=_raw_text(raw, MAX_RAW) if error else None)
 
@@ -212,8 +221,9 @@ def _decoded_text(part: Message, problems: list[str]) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def _attachments(message: Message, body_part: Message | None, problems: list[str]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _attachments(message: Message, body_part: Message | None, problems: list[str]) -> tuple[list[MailFile], int]:
+    found: list[MailFile] = []
+    more = 0
     for part in _walk(message, problems):
         if part is body_part or part.is_multipart() or part is message:
             continue
@@ -221,16 +231,17 @@ def _attachments(message: Message, body_part: Message | None, problems: list[str
         kind = part.get_content_type()
         if disposition != "attachment" and kind in ("text/plain", "text/html"):
             continue  # the other alternative of the body
+        if len(found) >= MAX_ATTACHMENTS:
+            more += 1
+            continue
         try:
             payload = part.get_payload(decode=True)
             filename = part.get_filename()
         except Exception:
             payload, filename = b"", None
-        found.append({"type": "file", "mime_type": text(kind, 100), "filename": text(filename, 200) or None,
-                      "size": len(payload) if isinstance(payload, bytes) else 0})
-        if len(found) >= MAX_ATTACHMENTS:
-            break
-    return found
+        found.append(MailFile(text(kind, 100), text(filename, 200) or None,
+                              payload if isinstance(payload, bytes) else b""))
+    return found, more
 
 
 class _HtmlText(html.parser.HTMLParser):

@@ -31,6 +31,7 @@ from .webhook import ident, items, obj, text
 
 # Meta's webhook object -> our channel (which is also the identity kind of its page-scoped ids).
 CHANNELS = {"page": "messenger", "instagram": "instagram"}
+MEDIA = ("image", "audio", "video", "file")  # attachments that are a file to fetch
 MAX_TEXT = {"messenger": 2000, "instagram": 1000}  # the Send API's limits for a text message
 # Graph API answers that may pass by trying again later: rate limits (4 app, 17 user, 32 page,
 # 613 calls, 80006 Messenger), temporary errors (1, 2, 1200). Any other 4xx cannot: outside the
@@ -89,10 +90,12 @@ def _list(value: Any) -> list[Any]:
 
 
 def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """The text a person reads, and the media it carries (by the provider's URL: fetched when an
-    agent opens it, so nothing large is stored from a webhook)."""
-    attachments = [{"type": text(a.get("type"), 20) or "file", "url": text(obj(a.get("payload")).get("url"), 2000)
-                    or None} for a in items(message.get("attachments"))[:10]]
+    """The text a person reads, and the media it carries (by the provider's URL: fetched by a job once
+    the message is stored, channels/media.py; a shared link or a template is only listed)."""
+    attachments = []
+    for item in items(message.get("attachments"))[:10]:
+        kind, url = text(item.get("type"), 20) or "file", text(obj(item.get("payload")).get("url"), 2000) or None
+        attachments.append({"type": kind, "url": url, **({"state": "pending"} if kind in MEDIA and url else {})})
     body = text(message.get("text"))
     if body:
         return body, attachments

@@ -16,6 +16,7 @@ from .email_listener import EmailListener
 from .email_mailboxes import MailboxCursors
 from .email_smtp import SmtpEmailSender
 from .email_threads import EmailThreads
+from .media import MediaSource, TelegramMedia, UrlMedia, WeChatMedia, WhatsAppMedia
 from .messenger import MessengerWebhook, MetaMessagingSender
 from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
@@ -99,3 +100,21 @@ def imap_poller_from_settings(settings: Settings, inbound: EmailIntake, cursors:
     return ImapPoller(inbound, cursors, host=settings.imap_host, port=settings.imap_port, user=settings.imap_user,
                       password=settings.imap_password, mailbox=settings.imap_mailbox, use_ssl=settings.imap_ssl,
                       max_bytes=settings.inbound_smtp_max_bytes)
+
+
+def media_from_settings(settings: Settings, senders: dict[str, Sender]) -> dict[str, MediaSource]:
+    """Where each channel's media are fetched from (channels/media.py), when its settings are given."""
+    sources: dict[str, MediaSource] = {}
+    if settings.telegram_bot_token:
+        sources["telegram"] = TelegramMedia(settings.telegram_api_base, settings.telegram_bot_token)
+    if settings.whatsapp_access_token:
+        sources["whatsapp"] = WhatsAppMedia(settings.whatsapp_api_base, settings.whatsapp_api_version,
+                                            settings.whatsapp_access_token)
+    if settings.messenger_app_secret:  # the webhook is on: its attachments' URLs are Meta's CDN's
+        sources["messenger"], sources["instagram"] = UrlMedia("Messenger"), UrlMedia("Instagram")
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        sender = senders.get("wechat")
+        sources["wechat"] = WeChatMedia(sender if isinstance(sender, WeChatSender) else
+                                        WeChatSender(settings.wechat_api_base, settings.wechat_app_id,
+                                                     settings.wechat_app_secret))
+    return sources

@@ -57,7 +57,7 @@ def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             media = obj(media[-1]) if isinstance(media, list) and media else obj(media)  # a photo: its largest size
             attachment = {"type": kind, "provider_id": ident(media.get("file_id")),
                           "mime_type": text(media.get("mime_type"), 100) or None,
-                          "filename": text(media.get("file_name"), 200) or None}
+                          "filename": text(media.get("file_name"), 200) or None, "state": "pending"}
             return text(message.get("caption"), 4000) or f"[{kind}]", [attachment]
     if "contact" in message:  # the customer shared a phone number: the agent reads it (masked)
         return f"[contact] {text(obj(message['contact']).get('phone_number'), 40)}".strip(), []

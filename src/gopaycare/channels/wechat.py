@@ -113,7 +113,7 @@ def _content(fields: dict[str, str]) -> tuple[str, list[dict[str, Any]]]:
         return fields.get("Content") or "[text]", []
     if kind in MEDIA:
         attachment = {"type": kind, "provider_id": fields.get("MediaId", "")[:128] or None,
-                      "mime_type": None, "filename": None}
+                      "mime_type": None, "filename": None, "state": "pending"}
         # A voice message may come with WeChat's own transcription.
         return fields.get("Recognition", "")[:4000] or f"[{kind}]", [attachment]
     if kind == "location":
@@ -144,7 +144,7 @@ class WeChatSender:
     def _send_text(self, openid: str, content: str) -> None:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         for attempt in (1, 2):
-            token = self._access_token(renew=attempt == 2)
+            token = self.access_token(renew=attempt == 2)
             answer = self._call("POST", "cgi-bin/message/custom/send", {"access_token": token}, payload)
             code = answer.get("errcode", 0)
             if code == 0:
@@ -156,7 +156,7 @@ class WeChatSender:
                 raise DeliveryError(detail)
             raise DeliveryRefused(detail)  # 45015: 48 hours since the follower wrote; 40003: no such openid
 
-    def _access_token(self, *, renew: bool = False) -> str:
+    def access_token(self, *, renew: bool = False) -> str:
         with self._lock:
             if renew or self._token is None or self.now() >= self._token[1]:
                 answer = self._call("GET", "cgi-bin/token", {"grant_type": "client_credential",

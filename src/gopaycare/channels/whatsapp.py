@@ -66,8 +66,8 @@ def _value_events(value: dict[str, Any]) -> list[Event]:
 
 
 def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """The text a person reads, and the media it carries (by the provider's media id: fetched when an
-    agent opens it, so nothing large is stored from a webhook)."""
+    """The text a person reads, and the media it carries (by the provider's media id: fetched by a job
+    once the message is stored, channels/media.py)."""
     kind = text(message.get("type"), 20)
     if kind == "text":
         return text(obj(message.get("text")).get("body")) or "[text]", []
@@ -81,7 +81,7 @@ def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         media = obj(message.get(kind))
         attachment = {"type": kind, "provider_id": ident(media.get("id")),
                       "mime_type": text(media.get("mime_type"), 100) or None,
-                      "filename": text(media.get("filename"), 200) or None}
+                      "filename": text(media.get("filename"), 200) or None, "state": "pending"}
         return text(media.get("caption"), 4000) or f"[{kind}]", [attachment]
     if kind == "location":
         place = obj(message.get("location"))

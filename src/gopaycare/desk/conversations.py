@@ -24,6 +24,7 @@ from ..platform.db import Database
 from ..platform.errors import Conflict, DomainError, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
+from .attachments import carries_files
 from .changes import check_tag
 from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
 from .csat import Csat
@@ -67,16 +68,17 @@ class Arrived:
 
 
 def check_inbound(*, channel: str, body: str, area: str | None, priority: str,
-                  language: str | None) -> tuple[str, str | None]:
+                  language: str | None, has_files: bool = False) -> tuple[str, str | None]:
     """A customer's message as the desk takes it: a known channel, area and priority, a body that is
-    text (NUL dropped, bounded); an unknown language is no language. Returns the body and language."""
+    text (NUL dropped, bounded; empty only beside files); an unknown language is no language.
+    Returns the body and language."""
     if channel not in CHANNELS:
         raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
     if area is not None and area not in SERVICE_AREAS:
         raise ValidationFailed("unknown service area", field="area")
     if priority not in PRIORITIES:
         raise ValidationFailed(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
-    return check_body(body), language if language in LANGUAGES else None
+    return check_body(body, may_be_empty=has_files), language if language in LANGUAGES else None
 
 
 class Conversations:
@@ -96,8 +98,9 @@ class Conversations:
         language: str | None = None, attachments: list[dict[str, Any]] | None = None, area: str | None = None,
         priority: str = "normal", subject: str | None = None,
     ) -> Received:
-        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language)
-        if provider_message_id and (seen := self._seen(channel, provider_message_id)) is not None:
+        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
+                                       has_files=carries_files(attachments))
+        if provider_message_id and (seen := self.seen(channel, provider_message_id)) is not None:
             return seen
         customer = self.customer_at(identity_kind, identity_value)
         now = self.clock.now()
@@ -110,7 +113,7 @@ class Conversations:
                     subject=subject).received
         except IntegrityError:
             # The same provider message arrived twice at once: the other copy won.
-            if provider_message_id and (seen := self._seen(channel, provider_message_id)) is not None:
+            if provider_message_id and (seen := self.seen(channel, provider_message_id)) is not None:
                 return seen
             raise
 
@@ -132,7 +135,8 @@ class Conversations:
         commit): the contact, its conversation, the ticket (new with `area`, `priority`, `subject` and
         `tags`, or the open one) and the message, posted through the one road. The caller checked the
         provider's message id was not stored before; a race on it is an IntegrityError at commit."""
-        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language)
+        body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
+                                       has_files=carries_files(attachments))
         contact = resolve(s, identity_kind, identity_value, now, name=name, language=language, customer=customer)
         conversation = self._open_conversation(s, contact.id, channel, thread, now)
         ticket, new_ticket = self._ticket_for(
@@ -147,7 +151,8 @@ class Conversations:
                                        opens_ticket=new_ticket, survey_answer=survey_answer)
         return Arrived(contact, conversation, ticket, message, new_ticket)
 
-    def _seen(self, channel: str, provider_message_id: str) -> Received | None:
+    def seen(self, channel: str, provider_message_id: str) -> Received | None:
+        """The message a provider (or the app, by its client id) already gave under this id, if any."""
         with self.db.read() as s:
             row = s.execute(select(Message.conversation_id, Message.id, Message.ticket_id).where(
                 Message.channel == channel, Message.provider_message_id == provider_message_id)).one_or_none()
@@ -182,7 +187,8 @@ class Conversations:
             reopenable = ticket.status == Status.SOLVED and ticket.solved_at and now - ticket.solved_at <= REOPEN_WINDOW
             if not Status(ticket.status).final and (ticket.status != Status.SOLVED or reopenable):
                 return ticket, False
-        ticket = Ticket(contact_id=conversation.contact_id, subject=(subject or body.splitlines()[0])[:200],
+        ticket = Ticket(contact_id=conversation.contact_id, subject=(subject or next(iter(body.splitlines()),
+                                                                                   "[attachments]"))[:200],
                         area=area or "general", priority=priority, status=Status.NEW.value,
                         channel=conversation.channel, language=language, customer_tier=tier,
                         tags=sorted({check_tag(tag) for tag in tags}),

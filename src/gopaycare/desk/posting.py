@@ -27,6 +27,7 @@ from ..platform.errors import ValidationFailed
 from ..platform.outbox import Outbox
 from ..platform.pii import personal_data
 from ..vocabulary import COMMENT_THREAD_PREFIX
+from .attachments import DeskAttachments, carries_files
 from .domain_events import MessagePosted, TicketOpened
 from .models import Contact, ContactIdentity, Conversation, Message, Ticket
 from .sequence import stamp_new
@@ -57,10 +58,11 @@ class Author:
         return cls("system")
 
 
-def check_body(body: object) -> str:
+def check_body(body: object, *, may_be_empty: bool = False) -> str:
+    """`may_be_empty`: the message carries files, which may be all it says."""
     # NUL is never text anyone typed, and PostgreSQL cannot store it in a text column.
     text = body.replace("\x00", "").strip() if isinstance(body, str) else ""
-    if not text:
+    if not text and not may_be_empty:
         raise ValidationFailed("the message is empty", field="body")
     if len(text) > MAX_BODY:
         raise ValidationFailed(f"the message is longer than {MAX_BODY} characters", field="body")
@@ -74,9 +76,10 @@ def conversation_of(s: Session, ticket: Ticket) -> Conversation | None:
 
 
 class Posting:
-    def __init__(self, bus: MessageBus, outbox: Outbox) -> None:
+    def __init__(self, bus: MessageBus, outbox: Outbox, attachments: DeskAttachments) -> None:
         self.bus = bus
         self.outbox = outbox
+        self.attachments = attachments
 
     def do_post(self, s: Session, ticket: Ticket, conversation: Conversation, author: Author, body: str, *,
                 now: datetime, internal: bool = False, attachments: Sequence[dict[str, Any]] = (),
@@ -86,7 +89,7 @@ class Posting:
         the customer alone; personal data is refused there."""
         if author.type not in AUTHOR_TYPES:
             raise ValueError(f"unknown author type {author.type!r}")
-        body = check_body(body)
+        body = check_body(body, may_be_empty=carries_files(attachments))
         if public:
             check_public(conversation, body)
         inbound = author.type == "contact"
@@ -99,6 +102,9 @@ class Posting:
         if inbound and not internal:
             stamp_new(s, conversation, message, now)
         s.add(message)
+        if attachments:
+            s.flush()
+            self.attachments.do_attach(s, message)
         ticket.updated_at = now
         if not internal:
             conversation.last_message_at = now

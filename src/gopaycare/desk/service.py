@@ -8,6 +8,7 @@ desk's bus in `handlers.py`; messages leave through the outbox, whose outcomes c
 
 from __future__ import annotations
 
+from ..attachments.store import AttachmentStore
 from ..platform.bus import MessageBus
 from ..platform.clock import Clock
 from ..platform.db import Database
@@ -15,6 +16,7 @@ from ..platform.outbox import Outbox
 from ..wallet.port import WalletBackend
 from .access import Viewer, viewer
 from .agents import AgentDirectory, AgentView
+from .attachments import DeskAttachments
 from .calls import PhoneCalls
 from .changes import TicketChanges
 from .conversations import Conversations
@@ -39,14 +41,15 @@ from .tickets import Tickets
 
 class Desk:
     def __init__(self, db: Database, clock: Clock, wallet: WalletBackend, agents: AgentDirectory, hub: EventHub,
-                 outbox: Outbox, identity: IdentityLookup) -> None:
+                 outbox: Outbox, identity: IdentityLookup, files: AttachmentStore) -> None:
         self.db = db
         self.clock = clock
         self.agents = agents
         self.bus = MessageBus()
         self.events = EventLog(db, hub)
         self.changes = TicketChanges(self.bus)
-        self.posting = Posting(self.bus, outbox)
+        self.attachments = DeskAttachments(db, files)
+        self.posting = Posting(self.bus, outbox, self.attachments)
         self.sla = SlaEngine(db, clock, self.events, self.changes)
         self.routing = Router(db, clock, self.events, self.changes)
         self.rules = Rules(db, clock, self.changes, self.posting)

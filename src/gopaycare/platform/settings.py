@@ -139,6 +139,14 @@ class Settings(BaseSettings):
     # around the clock. Outside it callers leave a voicemail.
     phone_calendar: str | None = Field(default=None, min_length=1, max_length=80)
 
+    # Attachments (every channel's files and the live chat's uploads): at most this many bytes each,
+    # of these types (sniffed from the bytes; a comma-separated list of the types sniff.py knows).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    attachment_types: str = ("image/jpeg,image/png,image/gif,image/webp,application/pdf,audio/ogg,audio/mpeg,"
+                             "audio/mp4,video/mp4,audio/amr,text/plain")
+    attachment_max_per_message: int = Field(default=10, ge=1, le=50)
+    attachment_max_unsent: int = Field(default=20, ge=1, le=1000)  # a customer's uploads not sent yet
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
     secret_key: str = "dev-only-change-me"
@@ -151,6 +159,17 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("attachment_types")
+    @classmethod
+    def _known_attachment_types(cls, value: str) -> str:
+        known = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "audio/ogg",
+                 "audio/mpeg", "audio/mp4", "video/mp4", "audio/amr", "text/plain")
+        types = [t.strip().lower() for t in value.split(",") if t.strip()]
+        unknown = [t for t in types if t not in known]
+        if unknown or not types:
+            raise ValueError(f"attachment types are some of {', '.join(known)}; not {', '.join(unknown)[:200]}")
+        return ",".join(types)
 
     @field_validator("currency")
     @classmethod

@@ -30,8 +30,9 @@ def channel_turn(body: TurnIn, _: Integration, svc: Svc) -> AnswerOut:
 def my_chat(body: ChatIn, customer_id: CustomerId, svc: Svc) -> AnswerOut:
     """The in-app chat of a logged-in customer."""
     phone = svc.identity.get(customer_id).phone
+    files = svc.files.check_unsent(customer_id, body.attachments)
     return AnswerOut.of(svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone,
-                                           body=body.body, language=body.language))
+                                           body=body.body, language=body.language, attachments=files))
 
 
 @router.get("/reports/containment")

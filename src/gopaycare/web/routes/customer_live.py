@@ -3,9 +3,10 @@
 `/api/v1/me/chat/ws?token=…&conversation_id=…&after=N`: the customer's session token in the query
 (browsers cannot set headers on a socket). The socket sends each message the customer sees of the
 conversation after sequence number N, in order and once, as it happens (desk/customer_live.py);
-the app sends `{"type": "message", "client_id", "body"}` (answered by an ack, then the message and
-the assistant's or an agent's reply arrive on the stream; a resend with the same client_id after a
-reconnect is stored once) and `{"type": "read", "up_to"}`. A bad frame is answered with an error
+the app sends `{"type": "message", "client_id", "body", "attachments": [id, …]}` (the ids of its own
+uploads not sent yet, POST /api/v1/me/attachments; the body may be empty beside them), answered by an
+ack, then the message and the assistant's or an agent's reply arrive on the stream (a resend with the
+same client_id after a reconnect is stored once), and `{"type": "read", "up_to"}`. A bad frame is answered with an error
 frame and changes nothing; the socket stays open. `GET /api/v1/me/conversations/{id}/messages`
 is the fallback for clients that cannot hold a socket.
 """
@@ -95,13 +96,18 @@ def _parse(raw: str) -> SayFrame | ReadFrame:
 async def _say(websocket: WebSocket, svc: Services, customer_id: int, stream: CustomerStream,
                frame: SayFrame) -> None:
     phone = (await run_in_threadpool(svc.identity.get, customer_id)).phone
-    answer = await run_in_threadpool(
-        lambda: svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone, body=frame.body,
-                                   language=frame.language,
-                                   provider_message_id=client_message_id(customer_id, frame.client_id)))
-    if stream.follow(answer.conversation_id):
-        await websocket.send_json({"type": "conversation", "conversation_id": answer.conversation_id})
-    await websocket.send_json({"type": "ack", "client_id": frame.client_id, "conversation_id": answer.conversation_id})
+    provider_message_id = client_message_id(customer_id, frame.client_id)
+    # A resend after a reconnect is stored once (its files are on the first copy): acknowledged again.
+    stored = await run_in_threadpool(svc.desk.conversations.seen, "chat", provider_message_id)
+    if stored is None:
+        files = await run_in_threadpool(svc.files.check_unsent, customer_id, frame.attachments)
+        stored = await run_in_threadpool(
+            lambda: svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone, body=frame.body,
+                                       language=frame.language, provider_message_id=provider_message_id,
+                                       attachments=files))
+    if stream.follow(stored.conversation_id):
+        await websocket.send_json({"type": "conversation", "conversation_id": stored.conversation_id})
+    await websocket.send_json({"type": "ack", "client_id": frame.client_id, "conversation_id": stored.conversation_id})
 
 
 async def _read(svc: Services, customer_id: int, stream: CustomerStream, frame: ReadFrame) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ...assistant.engine import Answer
 from ...assistant.nlu.types import Parse
 from ...desk.containment import Containment, ContainmentReport
-from .common import In, Language, Out, Timestamp
+from .common import AttachmentIds, In, Language, Out, Timestamp, says_something
 
 
 class ParseIn(In):
@@ -29,8 +29,11 @@ class TurnIn(In):
 
 
 class ChatIn(In):
-    body: str = Field(min_length=1, max_length=4000)
+    body: str = Field(default="", max_length=4000, description="may be empty when it carries attachments")
     language: Language | None = None
+    attachments: AttachmentIds = []
+
+    _said = model_validator(mode="after")(says_something)
 
 
 class IntentOut(Out):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from annotated_types import Interval
 from fastapi import Header
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict, WithJsonSchema, field_validator
 
 # A BIGINT column holds up to 2**63 - 1: a larger number never reaches the database (SQLite raises
 # OverflowError and PostgreSQL a type error, both a 500).
@@ -24,6 +24,18 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", max_length=128)]
 # Text limits of the columns behind them (PostgreSQL refuses longer text with an error).
 Login = Annotated[str, Field(max_length=254, description="phone number or email")]
 Language = Annotated[str, Field(max_length=35, description="a language tag: zh-CN, en or id")]
+
+# A message's uploads (POST /api/v1/me/attachments): the customer's own, not sent yet.
+AttachmentIds = Annotated[list[Annotated[Id, Strict()]], Field(
+    max_length=50, description="ids of the customer's own uploads (POST /api/v1/me/attachments), not sent yet")]
+
+
+def says_something(message: Any) -> Any:
+    """A message has words, or files, or both."""
+    if not message.body.strip() and not message.attachments:
+        raise ValueError("a message has a body, attachments, or both")
+    return message
+
 
 # Answers keep the format clients already read: datetime.isoformat() ("+00:00", not pydantic's "Z").
 Timestamp = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str),

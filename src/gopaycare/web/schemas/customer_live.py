@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .common import Id, In, Language
+from .common import AttachmentIds, Id, In, Language, says_something
 
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
                                 description="the app's own id for this message: a resend is stored once")]
@@ -17,8 +17,11 @@ class SayFrame(In):
 
     type: Literal["message"]
     client_id: ClientId
-    body: str = Field(min_length=1, max_length=4000)
+    body: str = Field(default="", max_length=4000, description="may be empty when it carries attachments")
     language: Language | None = None
+    attachments: AttachmentIds = []
+
+    _said = model_validator(mode="after")(says_something)
 
 
 class ReadFrame(In):

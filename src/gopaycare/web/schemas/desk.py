@@ -14,6 +14,7 @@ from ...desk.conversations import Received
 from ...desk.models import Conversation, Message, Ticket, TicketLink
 from ...platform.audit import AuditEntry
 from ...platform.pii import mask_text
+from .attachments import AGENT_PATH, AttachmentOut, files_of
 from .common import Id, In, Language, Out, Timestamp
 from .customer import CustomerOut
 from .wallet import WalletOut
@@ -208,7 +209,9 @@ class MessageOut(Out):
     author_id: int | None
     internal: bool
     body: str = Field(description="masked (phones, emails, ID and card numbers) unless revealed")
-    attachments: list[dict[str, Any]]
+    files: list[AttachmentOut] = Field(description="the files it carries (names masked unless revealed)")
+    attachments: list[dict[str, Any]] = Field(description="what else it carries: an email's full text, a broken "
+                                                          "mail's raw text, a call's recording link")
     channel: str
     delivery_status: str
     created_at: Timestamp
@@ -217,7 +220,9 @@ class MessageOut(Out):
     def of(cls, m: Message, *, reveal: bool = False) -> MessageOut:
         return cls(id=m.id, ticket_id=m.ticket_id, conversation_id=m.conversation_id, direction=m.direction,
                    author_type=m.author_type, author_id=m.author_id, internal=m.internal,
-                   body=m.body if reveal else mask_text(m.body), attachments=m.attachments, channel=m.channel,
+                   body=m.body if reveal else mask_text(m.body),
+                   files=files_of(m.attachments, AGENT_PATH, mask=not reveal),
+                   attachments=[a for a in m.attachments if "state" not in a], channel=m.channel,
                    delivery_status=m.delivery_status, created_at=m.created_at)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from ...desk.customer_side import CustomerConversation, CustomerMessage
+from .attachments import CUSTOMER_PATH, AttachmentOut, files_of
 from .common import Id, In, Out, Timestamp
 
 
@@ -35,7 +34,7 @@ class CustomerMessageOut(Out):
     direction: str
     author_type: str
     body: str
-    attachments: list[dict[str, Any]]
+    attachments: list[AttachmentOut]
     delivery_status: str
     created_at: Timestamp
 
@@ -43,7 +42,7 @@ class CustomerMessageOut(Out):
     def of(cls, m: CustomerMessage) -> CustomerMessageOut:
         return cls(id=m.id, conversation_id=m.conversation_id, seq=m.seq, client_id=m.client_id,
                    direction=m.direction, author_type=m.author_type,
-                   body=m.body, attachments=m.attachments, delivery_status=m.delivery_status,
+                   body=m.body, attachments=files_of(m.attachments, CUSTOMER_PATH), delivery_status=m.delivery_status,
                    created_at=m.created_at)
 
 
