@@ -63,7 +63,9 @@ class Assistant:
     def answer(self, received: Received, text: str, *, language: str | None = None) -> Answer:
         now = self.deps.clock.now()
         conversation_id, ticket_id = received.conversation_id, received.ticket_id
-        session, customer_id = self._load(conversation_id)
+        session = self._load(conversation_id)
+        customer_id = received.customer_id if received.customer_known else \
+            self.deps.conversations.customer_of(conversation_id)
         state: dict[str, Any] = dict(session.get("state") or {})
         lang = normalize_language(language) if language else self._detect(text, session.get("language"))
         if session.get("handed_off"):
@@ -155,11 +157,10 @@ class Assistant:
 
     # ---------------------------------------------------------------- memory and posting
 
-    def _load(self, conversation_id: int) -> tuple[dict[str, Any], int | None]:
+    def _load(self, conversation_id: int) -> dict[str, Any]:
         with self.deps.db.read() as s:
             row = s.get(AssistantSession, conversation_id)
-            session = {"state": row.state, "language": row.language, "handed_off": row.handed_off} if row else {}
-        return session, self.deps.conversations.customer_of(conversation_id)
+            return {"state": row.state, "language": row.language, "handed_off": row.handed_off} if row else {}
 
     def _save(self, turn: Turn, outcome: Outcome, intent: str | None, handed_off: bool) -> None:
         """The turn, stored whole in one unit of work: the assistant's memory, what it learned about

@@ -50,6 +50,10 @@ class Received:
     ticket_id: int
     duplicate: bool = False
     new_ticket: bool = False
+    # The wallet customer behind the contact, as the unit of work that stored the message found it
+    # (`customer_known`); a duplicate does not say, and the reader asks `customer_of`.
+    customer_id: int | None = None
+    customer_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class Arrived:
 
     @property
     def received(self) -> Received:
-        return Received(self.conversation.id, self.message.id, self.ticket.id, new_ticket=self.new_ticket)
+        return Received(self.conversation.id, self.message.id, self.ticket.id, new_ticket=self.new_ticket,
+                        customer_id=self.contact.customer_id, customer_known=True)
 
 
 def check_inbound(*, channel: str, body: str, area: str | None, priority: str,
