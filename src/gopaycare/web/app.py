@@ -20,6 +20,7 @@ from .routes import (
     admin,
     agent,
     assistant,
+    channel_accounts,
     customer,
     customer_live,
     desk,
@@ -34,7 +35,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       webhooks.cti_router)
+       webhooks.cti_router, channel_accounts.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
