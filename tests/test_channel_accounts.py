@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, text
 
 from gopaycare.channels.accounts import PURPOSE, ChannelAccount
-from gopaycare.platform.audit import AuditEntry
+from gopaycare.platform.audit import Actor, AuditEntry
 from gopaycare.platform.logging import configure_logging
 from gopaycare.platform.secrets import SecretBox, SecretUnreadable
 from tests.fake_api import FakeApi, serve
@@ -406,4 +406,10 @@ def test_after_a_key_rotation_the_old_key_still_opens_until_resealed(acc_setting
         heard = post_whatsapp(client, wa_message("jakarta", "wamid.R3", "hello"), NUMBERS["jakarta"][2])
         assert heard.status_code == 404  # its secrets do not open: the account is not used
         [info] = svc.channel_accounts.list()
-        assert not any(info.secrets_set.values())
+        assert not any(info.secrets_set.values()) and svc.channel_accounts.reseal() == 0
+
+        _, access_token, app_secret = NUMBERS["jakarta"]  # the admin gives them again
+        svc.channel_accounts.update(info.id, actor=Actor.system(),
+                                    secrets={"access_token": access_token, "app_secret": app_secret})
+        heard = post_whatsapp(client, wa_message("jakarta", "wamid.R4", "hello again"), app_secret)
+        assert heard.json()["stored"] == 1

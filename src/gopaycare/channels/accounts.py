@@ -248,7 +248,7 @@ class ChannelAccounts:
                 if enabled is not None and enabled != row.enabled:
                     row.enabled = changed["enabled"] = enabled
                 if secrets:
-                    current = self._secrets_of(row)
+                    current = self._secrets_or_none(row)  # unreadable (its key is gone): given afresh
                     opened = _secrets(row.provider, current, secrets)
                     missing = [n for n in REQUIRED[row.provider] if n not in opened]
                     if missing:
@@ -259,7 +259,7 @@ class ChannelAccounts:
                     changed["secrets_changed"] = sorted(n for n in set(current) | set(opened)
                                                         if current.get(n) != opened.get(n))
                 elif "external_id" in changed:
-                    _check_bot(row.provider, row.external_id, self._secrets_of(row))
+                    _check_bot(row.provider, row.external_id, self._secrets_or_none(row))
                 if changed:
                     row.updated_at = now
                     action = "channel_account.disabled" if changed.get("enabled") is False else \
@@ -277,8 +277,10 @@ class ChannelAccounts:
         with self.db.transaction() as s:
             for row in s.scalars(select(ChannelAccount).where(ChannelAccount.secrets_key_id != self.box.key_id)
                                  .with_for_update()):
-                row.secrets_key_id, row.secrets_sealed = self._seal(row.provider, row.name, self._secrets_of(row))
-                count += 1
+                account = self._readable(row)  # one whose key is gone stays as it is: its secrets are given again
+                if account is not None:
+                    row.secrets_key_id, row.secrets_sealed = self._seal(row.provider, row.name, account.secrets)
+                    count += 1
         return count
 
     # ---------------------------------------------------------------- inside
@@ -302,6 +304,12 @@ class ChannelAccounts:
         raw = self.box.open(row.secrets_key_id, row.secrets_sealed, f"channel_account:{row.provider}:{row.name}")
         return {str(k): str(v) for k, v in json.loads(raw).items()}
 
+    def _secrets_or_none(self, row: ChannelAccount) -> dict[str, str]:
+        try:
+            return self._secrets_of(row)
+        except SecretUnreadable:
+            return {}
+
     def _open(self, row: ChannelAccount) -> Account:
         return Account(row.id, row.provider, row.name, row.external_id, self._secrets_of(row), dict(row.options or {}),
                        row.team_id, row.enabled, f"{row.secrets_key_id}:{row.updated_at.isoformat()}")
@@ -315,10 +323,7 @@ class ChannelAccounts:
             return None
 
     def _info(self, row: ChannelAccount) -> AccountInfo:
-        try:
-            names = set(self._secrets_of(row))
-        except SecretUnreadable:
-            names = set()
+        names = set(self._secrets_or_none(row))
         return AccountInfo(row.id, row.provider, row.name, row.external_id, row.team_id, dict(row.options or {}),
                            {n: n in names for n in SECRETS[row.provider]}, row.enabled, row.secrets_key_id,
                            row.created_at, row.updated_at)
