@@ -5,16 +5,21 @@ hostile input refused with nothing changed); secrets sealed at rest, and a key r
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import os
 import re
+import struct
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import select, text
 
 from gopaycare.channels.accounts import PURPOSE, ChannelAccount
@@ -28,7 +33,11 @@ NUMBERS = {"jakarta": ("106540352242922", "EAAG-jakarta-token", "jakarta-app-sec
            "surabaya": ("106540352242999", "EAAG-surabaya-token", "surabaya-app-secret")}
 BOTS = {"care-bot": ("7000000001", "7000000001:AAH-care-bot-token", "care-bot-secret"),
         "promo-bot": ("7000000002", "7000000002:AAH-promo-bot-token", "promo-bot-secret")}
-SECRETS = [value for _, *secrets in [*NUMBERS.values(), *BOTS.values()] for value in secrets]
+PAGE = ("104000000000001", "17841400000000001", "EAAB-page-token", "page-app-secret")  # page, Instagram, token
+OFFICIAL = ("wx1234567890abcdef", "wx-app-secret-0123", "wx-server-token",
+            base64.b64encode(hashlib.sha256(b"aes").digest()).decode().rstrip("="))  # app id, secret, token, AES
+SECRETS = [value for _, *secrets in [*NUMBERS.values(), *BOTS.values()] for value in secrets] + [
+    PAGE[2], PAGE[3], *OFFICIAL[1:]]
 PHONE = "+6281234567890"
 
 
@@ -40,6 +49,18 @@ class Providers:
         self.sent: list[tuple[str, str]] = []  # (number or bot, recipient)
 
     def __call__(self, request) -> tuple[int, dict[str, Any]]:
+        if request.path.startswith("/cgi-bin/token"):
+            wanted = f"appid={OFFICIAL[0]}&secret={OFFICIAL[1]}"
+            return 200, {"access_token": "WX_TOKEN", "expires_in": 7200} if wanted in request.path else {
+                "errcode": 40013}
+        if request.path.startswith("/cgi-bin/message/custom/send?access_token=WX_TOKEN"):
+            self.sent.append((OFFICIAL[0], request.json()["touser"]))
+            return 200, {"errcode": 0}
+        if re.fullmatch(r"/v\d+\.\d+/me/messages", request.path):
+            if request.headers.get("authorization") != f"Bearer {PAGE[2]}":
+                return 401, {"error": {"message": "Invalid OAuth access token.", "code": 190}}
+            self.sent.append((PAGE[0], request.json()["recipient"]["id"]))
+            return 200, {"message_id": f"m_OUT{len(self.sent)}"}
         bot = re.fullmatch(r"/bot(\d+):[^/]+/sendMessage", request.path)
         if bot:
             known = {token: name for name, (_, token, _) in BOTS.items()}
@@ -66,7 +87,8 @@ def providers() -> Iterator[tuple[FakeApi, Providers]]:
 @pytest.fixture
 def acc_settings(settings, providers):
     api, _ = providers
-    return settings.model_copy(update={"whatsapp_api_base": api.base_url, "telegram_api_base": api.base_url})
+    return settings.model_copy(update={"whatsapp_api_base": api.base_url, "telegram_api_base": api.base_url,
+                                       "messenger_api_base": api.base_url, "wechat_api_base": api.base_url})
 
 
 @pytest.fixture
@@ -235,6 +257,52 @@ def test_new_tickets_of_an_account_wait_in_its_teams_queue(acc_svc, acc_client, 
     with acc_svc.db.read() as s:
         [ticket] = s.scalars(select(Ticket))
     assert ticket.team_id == team_id
+
+
+def test_a_page_account_hears_its_page_and_its_instagram_and_answers_with_its_token(
+        acc_svc, acc_client, admin, providers):
+    page_id, instagram_id, page_token, app_secret = PAGE
+    account = create(acc_client, admin, {"provider": "messenger", "name": "main-page", "external_id": page_id,
+                                         "secrets": {"page_token": page_token, "app_secret": app_secret},
+                                         "options": {"instagram_account_id": instagram_id}})
+    for kind, entry_id, sender in (("page", page_id, "6543210987654321"), ("instagram", instagram_id, "345678")):
+        raw = json.dumps({"object": kind, "entry": [{"id": entry_id, "messaging": [{
+            "sender": {"id": sender}, "recipient": {"id": entry_id},
+            "message": {"mid": f"m_{kind}", "text": "my payment failed"}}]}]}).encode()
+        signature = "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+        answer = acc_client.post("/webhooks/messenger", content=raw, headers={"X-Hub-Signature-256": signature})
+        assert answer.json() == {"stored": 1, "duplicates": 0}
+    assert {c.channel_account_id for c in conversations(acc_svc)} == {account["id"]}
+    assert {to for page, to in providers[1].sent if page == page_id} == {"6543210987654321", "345678"}
+
+
+def wechat_sealed(xml: bytes) -> str:
+    key = base64.b64decode(OFFICIAL[3] + "=")
+    plain = os.urandom(16) + struct.pack(">I", len(xml)) + xml + OFFICIAL[0].encode()
+    pad = 32 - len(plain) % 32
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()).decode()
+
+
+def test_a_wechat_account_in_safe_mode_by_its_path(acc_svc, acc_client, admin, providers):
+    app_id, app_secret, token, aes_key = OFFICIAL
+    account = create(acc_client, admin, {"provider": "wechat", "name": "official", "external_id": app_id,
+                                         "secrets": {"token": token, "app_secret": app_secret, "aes_key": aes_key}})
+    openid = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+    encrypt = wechat_sealed((f"<xml><ToUserName>gh_0123456789ab</ToUserName><FromUserName>{openid}</FromUserName>"
+                             "<MsgType>text</MsgType><Content>我的付款失败了</Content><MsgId>1001</MsgId></xml>").encode())
+    stamp, nonce = str(int(time.time())), "77"
+    params = {"timestamp": stamp, "nonce": nonce, "encrypt_type": "aes", "msg_signature": hashlib.sha1("".join(
+        sorted((token, stamp, nonce, encrypt))).encode()).hexdigest()}
+    body = f"<xml><ToUserName>gh_0123456789ab</ToUserName><Encrypt>{encrypt}</Encrypt></xml>".encode()
+
+    settings_route = acc_client.post("/webhooks/wechat", content=body, params=params)
+    answer = acc_client.post("/webhooks/wechat/official", content=body, params=params)
+
+    assert settings_route.status_code == 404 and (answer.status_code, answer.text) == (200, "success")
+    [event] = acc_svc.intake.events()
+    assert (event.event().account, event.event().provider_message_id) == (account["id"], f"{app_id}:1001")
+    assert (app_id, openid) in providers[1].sent
 
 
 # ---------------------------------------------------------------- the admin API
