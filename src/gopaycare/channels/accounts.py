@@ -387,7 +387,7 @@ class AccountSender:
     conversation came in on; one without an account through the settings' sender (held when the
     settings give none, as before accounts existed)."""
 
-    def __init__(self, channel: str, accounts: ChannelAccounts, build: Callable[[str, Account], Sender],
+    def __init__(self, channel: str, accounts: ChannelAccounts, build: Callable[[str, Account], Sender | None],
                  default: Sender | None = None) -> None:
         self.channel = channel
         self.accounts = accounts
@@ -413,6 +413,9 @@ class AccountSender:
         with self._lock:
             built = self._built.get(account.id or 0)
             if built is None or built[0] != account.version:
-                built = (account.version, self.build(self.channel, account))
+                sender = self.build(self.channel, account)
+                if sender is None:
+                    raise DeliveryRefused(f"the {self.channel} account {account.name!r} has no credentials to send")
+                built = (account.version, sender)
                 self._built[account.id or 0] = built
         return built[1].send(message)
