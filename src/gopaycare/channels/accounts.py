@@ -166,7 +166,11 @@ class ChannelAccounts:
 
     def named(self, provider: str, name: str) -> Account | None:
         """An enabled account by its name (the webhook path of providers whose payload does not say)."""
-        return next((a for a in self.active(provider) if a.id is not None and a.name == name), None)
+        with self.db.read() as s:
+            row = s.execute(select(ChannelAccount).where(
+                ChannelAccount.provider == provider, ChannelAccount.name == name,
+                ChannelAccount.enabled.is_(True))).scalar_one_or_none()
+        return self._readable(row) if row is not None else None
 
     def get(self, account_id: int) -> Account:
         """An account, enabled or not; SecretUnreadable when its secrets do not open."""

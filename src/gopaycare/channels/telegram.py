@@ -37,8 +37,7 @@ class TelegramWebhook:
         self.accounts = accounts
 
     def account(self, name: str | None) -> Account:
-        found = self.accounts.named(CHANNEL, name) if name else next(
-            (a for a in self.accounts.active(CHANNEL) if a.id is None), None)
+        found = self.accounts.named(CHANNEL, name) if name else self.accounts.implicit.get(CHANNEL)
         if found is None or not found.secret("secret_token"):
             raise NotFound("no such Telegram bot is configured")
         return found

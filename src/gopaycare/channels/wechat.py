@@ -71,8 +71,7 @@ class WeChatWebhook:
         self.now = now
 
     def account(self, name: str | None) -> Account:
-        found = self.accounts.named(CHANNEL, name) if name else next(
-            (a for a in self.accounts.active(CHANNEL) if a.id is None), None)
+        found = self.accounts.named(CHANNEL, name) if name else self.accounts.implicit.get(CHANNEL)
         if found is None or not found.secret("token"):
             raise NotFound("no such WeChat account is configured")
         return found
