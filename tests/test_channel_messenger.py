@@ -181,7 +181,7 @@ def test_delivery_and_instagram_read_receipts_move_the_reply_forward(fb_svc, fb_
                           "delivery": {"mids": [mid, "m_unknown"], "watermark": 1765000001000}})
     read = envelope({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "read": {"watermark": 1765000002000}})
     assert post(fb_client, delivered).json()["stored"] == 2
-    assert post(fb_client, read).json()["stored"] == 0  # a watermark names no message (not mapped)
+    assert post(fb_client, read).json()["stored"] == 1  # a watermark from before the reply was sent
     [reply] = [m for m in replies(fb_svc) if m.id == reply.id]
     assert reply.status == "delivered"
 
@@ -192,6 +192,42 @@ def test_delivery_and_instagram_read_receipts_move_the_reply_forward(fb_svc, fb_
     post(fb_client, seen)
     [ig_reply] = [m for m in replies(fb_svc, "instagram") if m.id == ig_reply.id]
     assert ig_reply.status == "read"
+
+
+def watermark(when, psid: str = PSID) -> dict[str, Any]:
+    return envelope({"sender": {"id": psid}, "recipient": {"id": PAGE_ID},
+                     "read": {"watermark": int(when.timestamp() * 1000)}})
+
+
+def test_a_read_watermark_marks_every_reply_sent_to_that_person_until_then_read(fb_svc, fb_client, graph, clock):
+    post(fb_client, dm("m_W1", "my payment failed"))
+    clock.advance(seconds=60)
+    post(fb_client, dm("m_W2", "and my balance"))
+    other = "7000000000000001"
+    post(fb_client, dm("m_W3", "my payment failed", sender=other))
+    read_until = clock.now()
+    clock.advance(seconds=60)
+    post(fb_client, dm("m_W4", "thanks"))
+    mine = [m for m in replies(fb_svc) if m.destination == PSID]
+    before, after = [m for m in mine if m.sent_at <= read_until], [m for m in mine if m.sent_at > read_until]
+    assert before and after and {m.status for m in mine} == {"sent"}
+
+    assert post(fb_client, watermark(read_until)).json() == {"stored": 1, "duplicates": 0}
+    assert post(fb_client, watermark(read_until)).json() == {"stored": 0, "duplicates": 1}
+
+    status = {m.id: m.status for m in replies(fb_svc)}
+    assert {status[m.id] for m in before} == {"read"} and {status[m.id] for m in after} == {"sent"}
+    assert {m.status for m in replies(fb_svc) if m.destination == other} == {"sent"}
+    delivery = [e.payload for e in fb_svc.desk.events.since(0, agent_id=0, team_ids=[], see_all=True)
+                if e.kind == "message.delivery" and e.payload.get("status") == "read"]
+    assert len(delivery) == len(before)
+
+
+@pytest.mark.parametrize("mark", [True, "1765000002000", -5, 10**30, 1.5, None, [1]])
+def test_a_watermark_that_is_no_time_is_ignored_never_5xx(fb_svc, fb_client, mark):
+    payload = envelope({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "read": {"watermark": mark}})
+    answer = post(fb_client, payload)
+    assert (answer.status_code, answer.json()["stored"]) == (200, 0)
 
 
 def test_outside_the_24_hour_window_the_reply_fails_at_once(fb_svc, fb_client, graph):

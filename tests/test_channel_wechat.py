@@ -5,15 +5,20 @@ request's shape."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import os
 import re
+import struct
 import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gopaycare.channels.wechat import signature_of
 from gopaycare.platform.errors import NotFound
@@ -276,3 +281,96 @@ def test_json_is_sent_as_utf8(wechat_api):
     sender.send(OutboxMessage(id=1, channel="wechat", destination=OPENID, body="你好" * 700, purpose="reply"))
     assert len(answers.sent) == 3 and all(len(b["text"]["content"].encode()) <= 2048 for b in answers.sent)
     assert json.loads(api.requests[-1].body)["text"]["content"] == "你好" * 100
+
+
+# ---------------------------------------------------------------- safe mode (AES)
+
+AES_KEY = base64.b64encode(hashlib.sha256(b"test aes key").digest()).decode().rstrip("=")  # 43 characters
+
+
+def seal(xml: bytes, *, aes_key: str = AES_KEY, app_id: str = APP_ID) -> str:
+    """WeChat's sealing, written out here from its documentation: 16 random bytes, the XML's length
+    (4 bytes, big endian), the XML and the app id, PKCS#7-padded to 32 bytes, AES-256-CBC with the
+    key's first 16 bytes as IV."""
+    key = base64.b64decode(aes_key + "=")
+    plain = os.urandom(16) + struct.pack(">I", len(xml)) + xml + app_id.encode()
+    pad = 32 - len(plain) % 32
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()).decode()
+
+
+def safe_call(encrypt: str, *, token: str = TOKEN, msg_signature: str | None = None) -> tuple[bytes, dict[str, str]]:
+    stamp, nonce = str(int(time.time())), "1320562132"
+    digest = hashlib.sha1("".join(sorted((token, stamp, nonce, encrypt))).encode()).hexdigest()
+    body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    return body.encode(), {**signed(int(stamp), nonce, token), "openid": OPENID, "encrypt_type": "aes",
+                           "msg_signature": msg_signature or digest}
+
+
+@pytest.fixture
+def safe_svc(settings, clock, wechat_api, product_nlu) -> Iterator[Any]:
+    api, _ = wechat_api
+    with assisted_services(settings.model_copy(update={
+        "wechat_token": TOKEN, "wechat_app_id": APP_ID, "wechat_app_secret": APP_SECRET, "wechat_aes_key": AES_KEY,
+        "wechat_api_base": api.base_url}), clock, product_nlu) as services:
+        yield services
+
+
+@pytest.fixture
+def safe_client(safe_svc) -> Iterator[Any]:
+    with api_client(safe_svc) as client:
+        yield client
+
+
+def test_a_safe_mode_message_is_opened_stored_and_answered_with_a_plain_success(safe_svc, safe_client, wechat_api):
+    _, answers = wechat_api
+    raw, params = safe_call(seal(xml_message(23637352235060900, "我的付款为什么失败了")))
+
+    answer = post(safe_client, raw, params)
+
+    assert (answer.status_code, answer.text) == (200, "success")
+    [event] = safe_svc.intake.events()
+    message = event.event()
+    assert (message.body, message.identity_value, message.provider_message_id) == (
+        "我的付款为什么失败了", OPENID, "23637352235060900")
+    assert answers.sent and CJK.search(answers.sent[0]["text"]["content"])
+
+
+def test_in_compatible_mode_the_sealed_copy_is_the_one_read(safe_svc, safe_client):
+    sealed = seal(xml_message(23637352235060901, "真的内容"))
+    raw, params = safe_call(sealed)
+    compatible = raw.replace(b"</xml>", b"<MsgType>text</MsgType><Content>forged in clear</Content></xml>")
+    assert post(safe_client, compatible, params).text == "success"
+    [event] = safe_svc.intake.events()
+    assert event.event().body == "真的内容"
+
+
+@pytest.mark.parametrize(("case", "status"), [
+    ("forged msg_signature", 403), ("signed with another token", 403), ("sealed for another app id", 403),
+    ("sealed with another key", 422), ("not base64", 422), ("no msg_signature in safe mode", 422),
+    ("replayed an hour later", 403)])
+def test_a_forged_or_foreign_safe_mode_message_stores_nothing(safe_svc, safe_client, wechat_api, case, status):
+    xml = xml_message(23637352235060902, "hi")
+    encrypt = {"sealed for another app id": seal(xml, app_id="wx0000000000000000"),
+               "sealed with another key": seal(xml, aes_key="B" * 43),
+               "not base64": "%%%not-base64%%%"}.get(case, seal(xml))
+    raw, params = safe_call(encrypt, token="another-token" if case == "signed with another token" else TOKEN,
+                            msg_signature="0" * 40 if case == "forged msg_signature" else None)
+    if case == "no msg_signature in safe mode":
+        params.pop("msg_signature")
+    if case == "replayed an hour later":
+        stamp = str(int(time.time()) - 3600)
+        params = {**params, **signed(int(stamp), params["nonce"]), "msg_signature": hashlib.sha1("".join(sorted(
+            (TOKEN, stamp, params["nonce"], encrypt))).encode()).hexdigest()}
+    answer = post(safe_client, raw, params)
+    assert answer.status_code == status, answer.text
+    assert safe_svc.intake.events() == [] and wechat_api[0].requests == []
+
+
+def test_an_aes_key_without_an_app_id_is_refused_at_start():
+    from gopaycare.platform.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="GOPAYCARE_WECHAT_AES_KEY"):
+        load_settings(wechat_token=TOKEN, wechat_aes_key=AES_KEY)
+    with pytest.raises(SettingsError):
+        load_settings(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_aes_key="short")

@@ -28,6 +28,7 @@ class Graph:
 
     def __init__(self) -> None:
         self.error: tuple[int, int, str] | None = None  # HTTP status, Graph error code, message
+        self.window_closed = False  # the customer wrote over 24 hours ago: only templates pass
         self.sent = 0
 
     def __call__(self, request) -> tuple[int, dict[str, Any]]:
@@ -36,14 +37,31 @@ class Graph:
         if not re.fullmatch(r"/v\d+\.\d+/\d+/messages", request.path):
             return 404, {"error": {"message": "Unknown path", "code": 803}}
         body = request.json()
-        if body.get("messaging_product") != "whatsapp" or body.get("type") != "text" or not body["to"].isdigit():
+        if body.get("messaging_product") != "whatsapp" or body.get("type") not in ("text", "template") \
+                or not body["to"].isdigit():
             return 400, {"error": {"message": "Invalid parameter", "code": 100}}
+        if body["type"] == "text" and self.window_closed:
+            return 400, {"error": {"message": "Re-engagement message", "type": "OAuthException", "code": 131047}}
+        if body["type"] == "template" and not template_shape(body["template"]):
+            return 400, {"error": {"message": "Invalid parameter", "code": 132000}}
         if self.error:
             status, code, message = self.error
             return status, {"error": {"message": message, "type": "OAuthException", "code": code}}
         self.sent += 1
         return 200, {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                      "messages": [{"id": f"wamid.OUT{self.sent}"}]}
+
+
+def template_shape(template: Any) -> bool:
+    """Meta's template message: a name, a language code, and body parameters of type text."""
+    try:
+        [component] = template["components"]
+        return (isinstance(template["name"], str) and re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?",
+                                                                   template["language"]["code"]) is not None
+                and component["type"] == "body" and all(p["type"] == "text" and p["text"]
+                                                        for p in component["parameters"]))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 @pytest.fixture
@@ -171,6 +189,47 @@ def test_outside_the_24_hour_window_the_reply_fails_at_once(wa_svc, wa_client, g
     [reply] = replies(wa_svc)[-1:]
     assert (reply.status, reply.attempts) == ("failed", 1)
     assert "131047" in reply.last_error
+
+
+@pytest.mark.parametrize(("language", "code", "pointer"), [
+    ("zh-CN", "zh_CN", "请回复此消息"), ("en", "en_US", "Reply to this message"), ("id", "id", "Balas pesan ini")])
+def test_outside_the_window_the_follow_up_template_goes_instead(settings, clock, graph, product_nlu, make_customer,
+                                                                language, code, pointer):
+    api, answers = graph
+    with assisted_services(settings.model_copy(update={
+            "whatsapp_app_secret": APP_SECRET, "whatsapp_verify_token": VERIFY_TOKEN,
+            "whatsapp_access_token": ACCESS_TOKEN, "whatsapp_api_base": api.base_url,
+            "whatsapp_followup_template": "care_followup",
+            "whatsapp_template_languages": {"zh-CN": "zh_CN", "en": "en_US", "id": "id"}}),
+            clock, product_nlu) as svc:
+        svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp", identity_value=PHONE,
+                                       body="hi", thread=NUMBER_ID, language=language)
+        answers.window_closed = True
+        clock.advance(hours=30)
+        ticket_id = svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp",
+                                                   identity_value=PHONE, body="hi", thread=NUMBER_ID).ticket_id
+        lead = svc.agents.create("lead@gopay.test", "supervisor")
+        svc.desk.conversations.reply(svc.desk.viewer(lead), ticket_id, "Your refund was approved.")
+
+        *_, refused, template = api.requests
+        assert refused.json()["type"] == "text"
+        sent = template.json()
+        assert (sent["type"], sent["to"], template.path) == ("template", PHONE.lstrip("+"),
+                                                             f"/v21.0/{NUMBER_ID}/messages")
+        assert sent["template"]["name"] == "care_followup" and sent["template"]["language"] == {"code": code}
+        [parameter] = sent["template"]["components"][0]["parameters"]
+        assert pointer in parameter["text"] and "refund" not in parameter["text"]
+        [reply] = replies(svc)[:1]
+        assert (reply.status, reply.provider_message_id) == ("sent", f"wamid.OUT{answers.sent}")
+
+
+def test_without_a_template_outside_the_window_the_refusal_stays(wa_svc, wa_client, graph):
+    _, answers = graph
+    answers.window_closed = True
+    post(wa_client, text_message("wamid.IN7", "my payment failed"))
+    [reply] = replies(wa_svc)[-1:]
+    assert (reply.status, reply.attempts) == ("failed", 1) and "131047" in reply.last_error
+    assert all(r.json()["type"] == "text" for r in graph[0].requests)
 
 
 def test_a_rate_limit_is_tried_again_later(wa_svc, wa_client, graph, clock):

@@ -316,6 +316,24 @@ def test_an_empty_outbox_says_so(run):
     assert result.output == "no outgoing messages\n"
 
 
+def test_reseal_secrets_seals_the_channel_accounts_again_under_the_new_key(run, services):
+    from gopaycare.platform.audit import Actor
+
+    services.channel_accounts.create(actor=Actor.system(), provider="telegram", name="care-bot",
+                                     external_id="7000000001",
+                                     secrets={"bot_token": "7000000001:AAH-token", "secret_token": "tg-secret"})
+    old_key = services.channel_accounts.list()[0].key_id
+
+    resealed = run("reseal-secrets", GOPAYCARE_SECRET_KEY="the-new-secret",
+                   GOPAYCARE_PREVIOUS_SECRET_KEYS=json.dumps([services.settings.secret_key]))
+    again = run("reseal-secrets", GOPAYCARE_SECRET_KEY="the-new-secret")
+
+    assert (resealed.exit_code, resealed.output) == (0, "1 channel account(s) sealed again\n")
+    assert again.output == "0 channel account(s) sealed again\n"
+    [info] = services.channel_accounts.list()
+    assert info.key_id != old_key and not any(info.secrets_set.values())  # the old key opens it no more
+
+
 # ---------------------------------------------------------------- invalid settings
 
 

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import pytest
 
+from gopaycare.platform.audit import Actor
+
 from .conftest import PASSWORD, PIN
 
 HUGE = 2**70
@@ -180,7 +182,10 @@ def api(client, svc, make_customer, make_merchant):
            "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),
            "macro_id": svc.desk.rules.create_macro("Thanks", actions=[], reply=PLAUSIBLE["reply"]),
-           "slug": "hostile-article", "code": "JAJAN10", "token": "cti-token-0123456789"}
+           "slug": "hostile-article", "code": "JAJAN10", "token": "cti-token-0123456789",
+           "account_id": svc.channel_accounts.create(
+               actor=Actor.system(), provider="telegram", name="care-bot", external_id="7000000001",
+               secrets={"bot_token": "7000000001:AAH-token", "secret_token": "tg-secret"}).id, "account": "care-bot"}
     values = {"merchant_id": merchant_id, "reference": payment.reference, "into": other.ticket_id,
               "message_ids": [got.message_id], "login": "+6281999999999", "agent_id": ids["agent_id"]}
     tokens = {"agent": admin, "customer": login["token"]}

@@ -235,6 +235,14 @@ def outbox(destination: str | None, limit: int) -> None:
                    f"{message.destination} [{message.status}] {message.body}")
 
 
+@main.command("reseal-secrets")
+def reseal_secrets() -> None:
+    """Seal the channel accounts' secrets again under GOPAYCARE_SECRET_KEY (after it changed, with the
+    old key still in GOPAYCARE_PREVIOUS_SECRET_KEYS, which can be dropped afterwards)."""
+    services = _services(_settings())
+    click.echo(f"{services.channel_accounts.reseal()} channel account(s) sealed again")
+
+
 @main.group()
 def agents() -> None:
     """Manage agents."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 from .attachments.store import AttachmentStore, Limits
 from .channels import ivr
+from .channels.accounts import PURPOSE as ACCOUNTS_PURPOSE
+from .channels.accounts import ChannelAccounts, settings_accounts
 from .channels.chat import ChatSender
 from .channels.email_imap import ImapPoller
 from .channels.email_inbound import EmailIntake
@@ -44,6 +47,7 @@ from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.outbox import Outbox
+from .platform.secrets import SecretBox
 from .platform.settings import Settings
 from .promotions.service import Promotions
 from .refunds.service import RefundRequests
@@ -72,6 +76,7 @@ class Services:
     intake: ChannelIntake
     webhooks: Webhooks
     email_inbound: EmailIntake
+    channel_accounts: ChannelAccounts
     mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
     files: AttachmentStore
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
@@ -112,7 +117,8 @@ class Services:
         fields: dict[str, Any] = dict(
             channel=message.channel, identity_kind=message.identity_kind, identity_value=message.identity_value,
             body=message.body, provider_message_id=message.provider_message_id, thread=message.thread,
-            name=message.name, attachments=message.attachments, subject=message.subject)
+            name=message.name, attachments=message.attachments, subject=message.subject,
+            account_id=message.account, team_id=self.channel_accounts.team_of(message.account))
         if not message.auto_reply_allowed:
             self.desk.conversations.receive(**fields)
             return
@@ -129,7 +135,8 @@ class Services:
         received = self.desk.conversations.receive(
             channel=message.channel, identity_kind=message.identity_kind, identity_value=message.identity_value,
             body=message.body, provider_message_id=message.provider_message_id, thread=message.thread,
-            name=message.name, language=lang, attachments=message.attachments)
+            name=message.name, language=lang, attachments=message.attachments, account_id=message.account,
+            team_id=self.channel_accounts.team_of(message.account))
         if received.duplicate:
             return
         bot, now = self.desk.bot, self.clock.now()
@@ -140,6 +147,10 @@ class Services:
                          now=now, public=True)
 
     def take_receipt(self, receipt: Receipt) -> None:
+        if receipt.read_up_to and receipt.destination:
+            self.outbox.record_read_up_to(receipt.channel, receipt.destination,
+                                          datetime.fromisoformat(receipt.read_up_to))
+            return
         self.outbox.record_receipt(receipt.channel, receipt.provider_message_id, receipt.status, error=receipt.error)
 
     def take_call(self, event: CallEvent) -> None:
@@ -169,11 +180,17 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     huey = make_huey(settings, immediate=immediate_jobs)
     wallet = ReferenceWallet(db, clock, settings)
     email_threads = EmailThreads(db, clock)
-    # The chat is our own channel: its sender is always there; the others come from settings.
-    senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads)
-    outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
+    directory: list[AgentDirectory] = []  # the agents' directory, built below: it knows the teams
+    channel_accounts = ChannelAccounts(
+        db, clock, SecretBox(settings.secret_key, ACCOUNTS_PURPOSE, settings.previous_secret_keys),
+        implicit=settings_accounts(settings), team_exists=lambda team_id: directory[0].team_exists(team_id))
+    # The chat is our own channel: its sender is always there; the others come from settings and accounts.
+    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
+        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads,
+                                                                  accounts=channel_accounts))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
+    directory.append(agents)
     hub = EventHub(settings.redis_url)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
@@ -184,7 +201,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
         refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
-        intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
+        intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings, channel_accounts),
+        channel_accounts=channel_accounts,
         email_inbound=(email_inbound := EmailIntake(intake, email_threads, files)),
         mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
         files=files, media=MediaFetcher(media_from_settings(settings, senders), files,

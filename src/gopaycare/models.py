@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .assistant import models as _assistant  # noqa: F401
 from .attachments import models as _attachments  # noqa: F401
+from .channels import accounts as _channel_accounts  # noqa: F401
 from .channels import email_mailboxes as _email_mailboxes  # noqa: F401
 from .channels import email_threads as _email_threads  # noqa: F401
 from .channels import intake as _channels  # noqa: F401

@@ -48,13 +48,14 @@ class Assistant:
     def chat(self, *, channel: str, identity_kind: str, identity_value: str, body: str,
              provider_message_id: str | None = None, language: str | None = None, thread: str | None = None,
              name: str | None = None, attachments: list[dict[str, Any]] | None = None,
-             subject: str | None = None) -> Answer:
-        """A customer's message from any channel: stored on the desk, then answered."""
+             subject: str | None = None, account_id: int | None = None, team_id: int | None = None) -> Answer:
+        """A customer's message from any channel (on a channel account: `account_id`, feeding a team's
+        queue: `team_id`): stored on the desk, then answered."""
         lang = normalize_language(language) if language else self._detect(body, None)
         received = self.deps.conversations.receive(
             channel=channel, identity_kind=identity_kind, identity_value=identity_value, body=body,
             provider_message_id=provider_message_id, thread=thread, name=name, language=lang,
-            attachments=attachments, subject=subject)
+            attachments=attachments, subject=subject, account_id=account_id, team_id=team_id)
         if received.duplicate or not body.strip():
             # Stored once; a file without a word (a photo, a voice note) waits for a person to open it.
             return Answer(received.conversation_id, received.ticket_id, [], None, False)

@@ -37,7 +37,7 @@ PUBLIC_PATH = {"messenger": "comments", "instagram": "replies"}
 _COMMENT_ID = re.compile(r"\d{1,40}(?:_\d{1,40}){0,2}")  # Facebook: <post>_<comment>; Instagram: digits
 
 
-def entry_events(channel: str, account: str, entry: dict[str, Any]) -> list[Event]:
+def entry_events(channel: str, account: str, entry: dict[str, Any], account_id: int | None = None) -> list[Event]:
     found: list[Event] = []
     for change in items(entry.get("changes")):
         value, field = obj(change.get("value")), text(change.get("field"), 20)
@@ -54,7 +54,8 @@ def entry_events(channel: str, account: str, entry: dict[str, Any]) -> list[Even
             continue  # the page's own comment, or one we cannot answer (no id, no text: a sticker)
         found.append(InboundMessage(channel=channel, identity_kind=channel, identity_value=author, body=body,
                                     provider_message_id=f"{COMMENT_THREAD_PREFIX}{comment_id}",
-                                    thread=f"{COMMENT_THREAD_PREFIX}{comment_id}", name=name or None, public=True))
+                                    thread=f"{COMMENT_THREAD_PREFIX}{comment_id}", name=name or None, public=True,
+                                    account=account_id))
     return found
 
 

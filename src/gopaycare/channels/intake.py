@@ -63,6 +63,8 @@ class InboundMessage:
     subject: str | None = None  # an email's subject (the ticket's subject when it opens one)
     # False for what no machine should answer (RFC 3834: auto-replies, lists, bounces): stored, not answered.
     auto_reply_allowed: bool = True
+    # The channel account it came in on (channels/accounts.py); None: the one the settings define.
+    account: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class Receipt:
     provider_message_id: str
     status: str  # delivered | read | failed
     error: str | None = None
+    # Messenger's read watermark: every message sent to `destination` up to `read_up_to` (ISO time)
+    # was read (provider_message_id then names the watermark, so a repeated webhook is stored once).
+    destination: str | None = None
+    read_up_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ Inbound: Meta posts `{"object": "page" | "instagram", "entry": [{"id": <page or 
 item carries the sender's page-scoped id (PSID, or IGSID on Instagram: the contact's `messenger` or
 `instagram` identity) and a `message` (text, attachments by URL), a `postback` (a tapped button), a
 `delivery` (`mids` of our messages that arrived) or a `read`. Our own messages come back as echoes
-(`is_echo`) and are ignored. Messenger's `read` only gives a watermark (everything sent before a
-time was read): that is not mapped to our messages yet (it would need each reply's send time from
-the provider); Instagram's `read` names the `mid` and becomes a receipt.
+(`is_echo`) and are ignored. Messenger's `read` gives a watermark: every reply sent to that person
+up to that time is read (the outbox compares it with when each reply was sent); Instagram's `read`
+names the `mid`. Each entry's id is a channel account's page (or its Instagram account), verified
+with that account's app secret; its replies go out with that account's page token.
 
 Comments on the page's and the Instagram account's posts come on the same callback (`changes`):
 `comments.py`.
@@ -21,10 +22,12 @@ answering `{"recipient_id": …, "message_id": "m_…"}`; that id comes back in 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ..platform.outbox import DeliveryRefused, OutboxMessage
 from . import comments, meta
+from .accounts import Account
 from .intake import Event, InboundMessage, Receipt
 from .sending import pieces
 from .webhook import ident, items, obj, text
@@ -37,36 +40,43 @@ MAX_TEXT = {"messenger": 2000, "instagram": 1000}  # the Send API's limits for a
 # 613 calls, 80006 Messenger), temporary errors (1, 2, 1200). Any other 4xx cannot: outside the
 # 24-hour window (10 / 2018278), the person is unavailable (551), no such user (100 / 2018001).
 RETRY_CODES = {1, 2, 4, 17, 32, 613, 1200, 80006}
+MAX_WATERMARK_MS = 10**13  # the year 2286: anything later is no time Meta sends
 
 
 class MessengerWebhook(meta.MetaWebhook):
+    provider = "messenger"
+
     def events(self, raw: bytes, signature: str | None) -> list[Event]:
-        payload = self.payload(raw, signature)
+        payload, account_for = self.payload(raw, signature)
         channel = CHANNELS.get(text(payload.get("object"), 20))
         if channel is None:
             return []
         found: list[Event] = []
         for entry in items(payload.get("entry")):
-            account = ident(entry.get("id"))
-            if not account.isdigit():
+            page = ident(entry.get("id"))
+            account = account_for(page) if page.isdigit() else None
+            if account is None:
                 continue
             for item in items(entry.get("messaging")):
-                found.extend(_messaging_events(channel, account, item))
-            found.extend(comments.entry_events(channel, account, entry))
+                found.extend(_messaging_events(channel, page, item, account.id))
+            found.extend(comments.entry_events(channel, page, entry, account.id))
         return found
 
+    def names(self, account: Account, external_id: str) -> bool:
+        """A page's id on Messenger, its Instagram account's id on Instagram."""
+        return bool(external_id) and external_id in (account.external_id, account.options.get("instagram_account_id"))
 
-def _messaging_events(channel: str, account: str, item: dict[str, Any]) -> list[Event]:
+
+def _messaging_events(channel: str, page: str, item: dict[str, Any], account_id: int | None) -> list[Event]:
     sender = ident(obj(item.get("sender")).get("id"))
     message, postback = obj(item.get("message")), obj(item.get("postback"))
-    if message.get("is_echo") is True or sender == account:
+    if message.get("is_echo") is True or sender == page:
         return []  # our own message (or the page's), sent back to us
     if "delivery" in item:
         return [Receipt(channel=channel, provider_message_id=mid, status="delivered")
                 for mid in (ident(m) for m in _list(obj(item["delivery"]).get("mids"))) if mid]
-    if "read" in item:  # Instagram names the message; Messenger's watermark is not mapped (above)
-        mid = ident(obj(item["read"]).get("mid"))
-        return [Receipt(channel=channel, provider_message_id=mid, status="read")] if mid else []
+    if "read" in item:
+        return _read(channel, sender, obj(item["read"]))
     if not sender.isdigit():
         return []
     if message:
@@ -82,7 +92,22 @@ def _messaging_events(channel: str, account: str, item: dict[str, Any]) -> list[
     else:
         return []  # reactions, referrals, opt-ins: nothing asked
     return [InboundMessage(channel=channel, identity_kind=channel, identity_value=sender, body=body,
-                           provider_message_id=mid, thread=account, attachments=attachments)]
+                           provider_message_id=mid, thread=page, attachments=attachments, account=account_id)]
+
+
+def _read(channel: str, reader: str, read: dict[str, Any]) -> list[Event]:
+    """Instagram names the message read; Messenger gives a watermark: everything we sent this person
+    up to that time (milliseconds since the epoch) was read."""
+    mid = ident(read.get("mid"))
+    if mid:
+        return [Receipt(channel=channel, provider_message_id=mid, status="read")]
+    watermark = read.get("watermark")
+    if not reader.isdigit() or isinstance(watermark, bool) or not isinstance(watermark, int) \
+            or not 0 < watermark < MAX_WATERMARK_MS:
+        return []
+    up_to = datetime.fromtimestamp(watermark / 1000, UTC).isoformat()
+    return [Receipt(channel=channel, provider_message_id=f"watermark:{reader}:{watermark}", status="read",
+                    destination=reader, read_up_to=up_to)]
 
 
 def _list(value: Any) -> list[Any]:

@@ -1,14 +1,18 @@
-"""Which channels are on, from settings: a provider's sender (without it, the channel's messages wait
-in the outbox as "held"; the demo reads its codes there) and its webhook (without it, the route
-answers 404). The chat, our own channel, always has its sender (see container.py)."""
+"""Which channels are on, from settings and channel accounts (channels/accounts.py): a provider's
+sender (without one, the channel's messages wait in the outbox as "held"; the demo reads its codes
+there) and its webhook (without an account or settings, the route answers 404). The chat, our own
+channel, always has its sender (see container.py)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from ..platform.outbox import Sender
 from ..platform.settings import Settings
+from .accounts import CHANNELS as ACCOUNT_CHANNELS
+from .accounts import PROVIDERS, Account, AccountSender, ChannelAccounts, settings_accounts
 from .cti import GenericCti
 from .email_imap import ImapPoller
 from .email_inbound import EmailIntake
@@ -22,12 +26,15 @@ from .sms_twilio import TwilioSmsSender
 from .telegram import TelegramSender, TelegramWebhook
 from .twilio_voice import TwilioVoiceWebhook
 from .wechat import WeChatSender, WeChatWebhook
-from .whatsapp import WhatsAppSender, WhatsAppWebhook
+from .whatsapp import WhatsAppSender, WhatsAppWebhook, follow_up_template
 
 log = logging.getLogger(__name__)
 
 
-def senders_from_settings(settings: Settings, *, email_threads: EmailThreads | None = None) -> dict[str, Sender]:
+def senders_from_settings(settings: Settings, *, email_threads: EmailThreads | None = None,
+                          accounts: ChannelAccounts | None = None) -> dict[str, Sender]:
+    """The settings' senders; with `accounts`, each provider's channel answers through the account its
+    conversation came in on (the settings' sender for conversations of none)."""
     senders: dict[str, Sender] = {}
     if settings.smtp_host:
         senders["email"] = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_sender,
@@ -35,50 +42,62 @@ def senders_from_settings(settings: Settings, *, email_threads: EmailThreads | N
     if settings.sms_provider_url and settings.sms_account_sid and settings.sms_auth_token:
         senders["sms"] = TwilioSmsSender(settings.sms_provider_url, settings.sms_account_sid,
                                          settings.sms_auth_token, settings.sms_from)
-    if settings.telegram_bot_token:
-        senders["telegram"] = TelegramSender(settings.telegram_api_base, settings.telegram_bot_token)
-    if settings.whatsapp_access_token:
-        senders["whatsapp"] = WhatsAppSender(settings.whatsapp_api_base, settings.whatsapp_api_version,
-                                             settings.whatsapp_access_token, settings.whatsapp_phone_number_id)
-    if settings.messenger_page_token:
-        for channel in ("messenger", "instagram"):
-            senders[channel] = MetaMessagingSender(channel, settings.messenger_api_base,
-                                                   settings.messenger_api_version, settings.messenger_page_token)
-    if settings.wechat_app_id and settings.wechat_app_secret:
-        senders["wechat"] = WeChatSender(settings.wechat_api_base, settings.wechat_app_id, settings.wechat_app_secret)
+    build = partial(account_sender, settings)
+    for provider, account in settings_accounts(settings).items():
+        for channel in ACCOUNT_CHANNELS[provider]:
+            sender = build(channel, account)
+            if sender is not None:
+                senders[channel] = sender
     off = [channel for channel in ("email", "sms", "telegram", "whatsapp", "messenger", "instagram", "wechat")
            if channel not in senders]
     if off:
-        log.info("channels without a sender (messages are held in the outbox): %s", ", ".join(off))
+        log.info("channels without a sender in the settings: %s", ", ".join(off))
+    if accounts is not None:
+        for provider in PROVIDERS:
+            for channel in ACCOUNT_CHANNELS[provider]:
+                senders[channel] = AccountSender(channel, accounts, build, default=senders.get(channel))
     return senders
+
+
+def account_sender(settings: Settings, channel: str, account: Account) -> Sender | None:
+    """The sender with one account's credentials (None when it lacks them); the providers' API
+    addresses are the settings' (GOPAYCARE_WHATSAPP_API_BASE...)."""
+    secret = account.secret
+    if channel == "whatsapp" and secret("access_token"):
+        return WhatsAppSender(settings.whatsapp_api_base, settings.whatsapp_api_version, secret("access_token") or "",
+                              account.external_id, template=follow_up_template(account.options))
+    if channel == "telegram" and secret("bot_token"):
+        return TelegramSender(settings.telegram_api_base, secret("bot_token") or "")
+    if channel in ("messenger", "instagram") and secret("page_token"):
+        return MetaMessagingSender(channel, settings.messenger_api_base, settings.messenger_api_version,
+                                   secret("page_token") or "")
+    if channel == "wechat" and account.external_id and secret("app_secret"):
+        return WeChatSender(settings.wechat_api_base, account.external_id, secret("app_secret") or "")
+    return None
 
 
 @dataclass(frozen=True)
 class Webhooks:
-    """The providers' webhooks that are on (None: that channel's settings are not given)."""
+    """The providers' webhooks. Those of the channel accounts' providers answer 404 while no account
+    (nor the settings) configures them; the others are None without their settings."""
 
-    telegram: TelegramWebhook | None = None
-    whatsapp: WhatsAppWebhook | None = None
-    messenger: MessengerWebhook | None = None  # Messenger and Instagram: one callback
-    wechat: WeChatWebhook | None = None
+    telegram: TelegramWebhook
+    whatsapp: WhatsAppWebhook
+    messenger: MessengerWebhook  # Messenger and Instagram: one callback
+    wechat: WeChatWebhook
     twilio_voice: TwilioVoiceWebhook | None = None  # the phone line's voice menu
     cti: GenericCti | None = None  # a company PBX reporting its calls
 
 
-def webhooks_from_settings(settings: Settings) -> Webhooks:
+def webhooks_from_settings(settings: Settings, accounts: ChannelAccounts) -> Webhooks:
     webhooks = Webhooks(
-        telegram=TelegramWebhook(settings.telegram_secret_token) if settings.telegram_secret_token else None,
-        whatsapp=WhatsAppWebhook(settings.whatsapp_app_secret, settings.whatsapp_verify_token)
-        if settings.whatsapp_app_secret and settings.whatsapp_verify_token else None,
-        messenger=MessengerWebhook(settings.messenger_app_secret, settings.messenger_verify_token)
-        if settings.messenger_app_secret and settings.messenger_verify_token else None,
-        wechat=WeChatWebhook(settings.wechat_token) if settings.wechat_token else None,
+        telegram=TelegramWebhook(accounts), whatsapp=WhatsAppWebhook(accounts),
+        messenger=MessengerWebhook(accounts), wechat=WeChatWebhook(accounts),
         twilio_voice=TwilioVoiceWebhook(settings.twilio_auth_token, settings.public_url)
         if settings.twilio_auth_token else None,
         cti=GenericCti(settings.cti_token) if settings.cti_token else None,
     )
-    off = [name for name in ("telegram", "whatsapp", "messenger", "wechat", "twilio_voice", "cti")
-           if getattr(webhooks, name) is None]
+    off = [name for name in ("twilio_voice", "cti") if getattr(webhooks, name) is None]
     if off:
         log.info("webhooks off (their settings are not given): %s", ", ".join(off))
     return webhooks

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
+from ..platform.errors import NotFound
 from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from .accounts import Account, ChannelAccounts
 from .intake import Event, InboundMessage
 from .sending import pieces, response_json
 from .webhook import check_secret, ident, json_body, obj, text
@@ -27,11 +29,22 @@ MEDIA = ("photo", "document", "voice", "audio", "video", "video_note", "sticker"
 
 
 class TelegramWebhook:
-    def __init__(self, secret_token: str) -> None:
-        self.secret_token = secret_token
+    """Telegram says nothing of which bot an Update is for: the settings' bot posts to
+    `/webhooks/telegram`, a channel account's bot to `/webhooks/telegram/{account name}` (the URL
+    given to its setWebhook), each checked with its own secret token."""
 
-    def events(self, raw: bytes, secret: str | None) -> list[Event]:
-        check_secret(secret, self.secret_token, what="secret token")
+    def __init__(self, accounts: ChannelAccounts) -> None:
+        self.accounts = accounts
+
+    def account(self, name: str | None) -> Account:
+        found = self.accounts.named(CHANNEL, name) if name else self.accounts.implicit.get(CHANNEL)
+        if found is None or not found.secret("secret_token"):
+            raise NotFound("no such Telegram bot is configured")
+        return found
+
+    def events(self, raw: bytes, secret: str | None, account_name: str | None = None) -> list[Event]:
+        account = self.account(account_name)
+        check_secret(secret, account.secret("secret_token") or "", what="secret token")
         update = json_body(raw)
         message = obj(update.get("message"))
         chat, sender = obj(message.get("chat")), obj(message.get("from"))
@@ -43,9 +56,11 @@ class TelegramWebhook:
         body, attachments = _content(message)
         name = " ".join(part for part in (text(sender.get("first_name"), 60), text(sender.get("last_name"), 60))
                         if part) or None
+        # Message ids count per chat and per bot: another bot's chat with the same person repeats them.
+        bot = f"{account.external_id}:" if account.id is not None else ""
         return [InboundMessage(channel=CHANNEL, identity_kind="telegram", identity_value=user_id, body=body,
-                               provider_message_id=f"{chat_id}:{message_id}", thread=chat_id, name=name,
-                               attachments=attachments)]
+                               provider_message_id=f"{bot}{chat_id}:{message_id}", thread=chat_id, name=name,
+                               attachments=attachments, account=account.id)]
 
 
 def _content(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

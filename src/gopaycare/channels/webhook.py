@@ -31,9 +31,13 @@ def check_hmac_sha256(raw: bytes, header: str | None, secret: str, *, prefix: st
     X-Hub-Signature-256)."""
     if not header:
         raise Unauthenticated("the signature is missing")
-    expected = prefix + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(header.strip().encode(), expected.encode()):
+    if not hmac_sha256_matches(raw, header, secret, prefix=prefix):
         raise PermissionDenied("the signature does not match the body")
+
+
+def hmac_sha256_matches(raw: bytes, header: str, secret: str, *, prefix: str = "sha256=") -> bool:
+    expected = prefix + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.strip().encode(), expected.encode())
 
 
 def json_body(raw: bytes) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""WeChat Official Account (微信公众号): the webhook (plain-text mode) and the customer-service sender.
+"""WeChat Official Account (微信公众号): the webhook (plain-text, compatible and safe mode) and the
+customer-service sender.
 
 Inbound: WeChat signs each call with `signature = sha1(sorted(token, timestamp, nonce))` in the
 query string (the same check answers the server-URL handshake, which echoes `echostr`). The body is
@@ -7,8 +8,9 @@ openid: the contact's `wechat` identity) `<MsgType>`, `<Content>` or media ids, 
 retries a call three times when it is not answered within 5 seconds, so the message is stored once
 by MsgId and the answer is "success" at once; the real answer goes through the customer-service
 message API. The signature covers no body (WeChat's design in plain-text mode), so a call older than
-MAX_AGE_SECONDS is refused, to keep a captured signed URL from being replayed for long. Safe mode
-(AES, `msg_signature`) is not built: the account must use plain-text or compatible mode.
+MAX_AGE_SECONDS is refused, to keep a captured signed URL from being replayed for long. In safe mode
+(an EncodingAESKey given: GOPAYCARE_WECHAT_AES_KEY or the account's `aes_key`) the message is sealed
+in `<Encrypt>` and `msg_signature` covers it (wechat_crypto.py); the "success" answer stays plain.
 
 XML is parsed with the standard library's expat after refusing any DTD (`<!DOCTYPE`, `<!ENTITY`),
 which is what XXE and entity-expansion attacks need, and with the body bounded (MAX_XML_BYTES).
@@ -35,8 +37,10 @@ from typing import Any
 
 import httpx
 
-from ..platform.errors import PermissionDenied, TooLarge, Unauthenticated, ValidationFailed
+from ..platform.errors import NotFound, PermissionDenied, TooLarge, Unauthenticated, ValidationFailed
 from ..platform.outbox import DeliveryError, DeliveryRefused, OutboxMessage
+from . import wechat_crypto
+from .accounts import Account, ChannelAccounts
 from .intake import Event, InboundMessage
 from .sending import pieces, response_json
 from .webhook import text
@@ -58,35 +62,74 @@ def signature_of(token: str, timestamp: str, nonce: str) -> str:
 
 
 class WeChatWebhook:
-    def __init__(self, token: str, now: Callable[[], float] = time.time) -> None:
-        self.token = token
+    """The settings' official account posts to `/webhooks/wechat`, a channel account's to
+    `/webhooks/wechat/{account name}` (its server URL), each checked with its own token; an account
+    with an EncodingAESKey takes safe-mode (and compatible-mode) messages sealed with it."""
+
+    def __init__(self, accounts: ChannelAccounts, now: Callable[[], float] = time.time) -> None:
+        self.accounts = accounts
         self.now = now
 
-    def check(self, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
+    def account(self, name: str | None) -> Account:
+        found = self.accounts.named(CHANNEL, name) if name else self.accounts.implicit.get(CHANNEL)
+        if found is None or not found.secret("token"):
+            raise NotFound("no such WeChat account is configured")
+        return found
+
+    def check(self, account: Account, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
         if not signature or not timestamp or not nonce:
             raise Unauthenticated("the signature is missing")
-        expected = signature_of(self.token, timestamp, nonce)
+        expected = signature_of(account.secret("token") or "", timestamp, nonce)
         if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
             raise PermissionDenied("the signature does not match")
+        self._fresh(timestamp)
+
+    def _fresh(self, timestamp: str) -> None:
         if not timestamp.isdigit() or abs(self.now() - int(timestamp)) > MAX_AGE_SECONDS:
             raise PermissionDenied("the signed call is too old or from the future")
 
-    def challenge(self, signature: str | None, timestamp: str | None, nonce: str | None, echostr: str | None) -> str:
+    def challenge(self, signature: str | None, timestamp: str | None, nonce: str | None, echostr: str | None,
+                  account_name: str | None = None) -> str:
         """The server-URL check: `echostr` echoed when the signature is ours."""
-        self.check(signature, timestamp, nonce)
+        self.check(self.account(account_name), signature, timestamp, nonce)
         if not echostr or not echostr.isprintable():
             raise PermissionDenied("the echostr is missing or not text")
         return echostr
 
-    def events(self, raw: bytes, signature: str | None, timestamp: str | None, nonce: str | None) -> list[Event]:
-        self.check(signature, timestamp, nonce)
-        fields = _xml_fields(raw)
-        sender, account, msg_id = fields.get("FromUserName", ""), fields.get("ToUserName", ""), fields.get("MsgId", "")
-        if not (_OPENID.fullmatch(sender) and account and msg_id.isdigit() and len(msg_id) <= 24):
+    def events(self, raw: bytes, signature: str | None, timestamp: str | None, nonce: str | None,
+               msg_signature: str | None = None, account_name: str | None = None) -> list[Event]:
+        account = self.account(account_name)
+        aes_key = account.secret("aes_key")
+        if aes_key and msg_signature is not None:
+            fields = self._opened(account, aes_key, raw, msg_signature, timestamp, nonce)
+        else:
+            self.check(account, signature, timestamp, nonce)
+            fields = _xml_fields(raw)
+            if "Encrypt" in fields and "MsgType" not in fields:
+                raise ValidationFailed("a safe-mode message, and this account has no EncodingAESKey",
+                                       field="body")
+        sender, to, msg_id = fields.get("FromUserName", ""), fields.get("ToUserName", ""), fields.get("MsgId", "")
+        if not (_OPENID.fullmatch(sender) and to and msg_id.isdigit() and len(msg_id) <= 24):
             return []  # an event (subscribe, menu click: no MsgId), or a message that is not WeChat's
         body, attachments = _content(fields)
+        # MsgIds are the official account's own: another account's may repeat them.
+        prefix = f"{account.external_id}:" if account.id is not None else ""
         return [InboundMessage(channel=CHANNEL, identity_kind="wechat", identity_value=sender, body=body,
-                               provider_message_id=msg_id, thread=account[:128], attachments=attachments)]
+                               provider_message_id=f"{prefix}{msg_id}", thread=to[:128], attachments=attachments,
+                               account=account.id)]
+
+    def _opened(self, account: Account, aes_key: str, raw: bytes, msg_signature: str, timestamp: str | None,
+                nonce: str | None) -> dict[str, str]:
+        """Safe mode: `msg_signature` covers the sealed message, which is opened with the account's
+        EncodingAESKey and must have been sealed for its app id."""
+        if not timestamp or not nonce:
+            raise Unauthenticated("the signature is missing")
+        encrypt = _xml_fields(raw).get("Encrypt")
+        if not encrypt:
+            raise ValidationFailed("a safe-mode call carries <Encrypt>", field="body")
+        wechat_crypto.check_msg_signature(msg_signature, account.secret("token") or "", timestamp, nonce, encrypt)
+        self._fresh(timestamp)
+        return _xml_fields(wechat_crypto.open_message(aes_key, account.external_id or "", encrypt))
 
 
 def _xml_fields(raw: bytes) -> dict[str, str]:
@@ -101,9 +144,6 @@ def _xml_fields(raw: bytes) -> dict[str, str]:
         raise ValidationFailed("the payload is not XML", field="body") from None
     if root.tag != "xml":
         raise ValidationFailed("the payload is not a WeChat message", field="body")
-    if root.find("Encrypt") is not None and root.find("MsgType") is None:
-        raise ValidationFailed("WeChat's safe mode is not supported: use plain-text or compatible mode",
-                               field="body")
     return {child.tag: text(child.text, 20_000).strip() for child in root if isinstance(child.tag, str)}
 
 

@@ -42,6 +42,7 @@ PERMISSIONS = (
     "reports.view",
     "agents.manage",      # agents, roles, teams, presence of others
     "channel.ingest",     # integrations that post inbound messages
+    "channels.manage",    # channel accounts (WhatsApp numbers, bots, pages) and their secrets
 )
 
 ROLES: dict[str, frozenset[str]] = {
@@ -257,6 +258,10 @@ class AgentDirectory:
                 return team.id
         except IntegrityError:
             raise Conflict("a team with this name exists", code="team_exists") from None
+
+    def team_exists(self, team_id: int) -> bool:
+        with self.db.read() as s:
+            return s.get(Team, team_id) is not None
 
     def add_to_team(self, team_id: int, agent_id: int) -> None:
         with self.db.transaction() as s:

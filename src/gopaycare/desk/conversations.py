@@ -101,7 +101,8 @@ class Conversations:
         self, *, channel: str, identity_kind: str, identity_value: str, body: str,
         provider_message_id: str | None = None, thread: str | None = None, name: str | None = None,
         language: str | None = None, attachments: list[dict[str, Any]] | None = None, area: str | None = None,
-        priority: str = "normal", subject: str | None = None,
+        priority: str = "normal", subject: str | None = None, account_id: int | None = None,
+        team_id: int | None = None,
     ) -> Received:
         body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
                                        has_files=carries_files(attachments))
@@ -115,7 +116,7 @@ class Conversations:
                     s, channel=channel, identity_kind=identity_kind, identity_value=identity_value, body=body,
                     customer=customer, now=now, provider_message_id=provider_message_id, thread=thread, name=name,
                     language=language, attachments=attachments, area=area, priority=priority,
-                    subject=subject).received
+                    subject=subject, account_id=account_id, team_id=team_id).received
         except IntegrityError:
             # The same provider message arrived twice at once: the other copy won.
             if provider_message_id and (seen := self.seen(channel, provider_message_id)) is not None:
@@ -134,20 +135,23 @@ class Conversations:
         customer: CustomerRef | None, now: datetime, provider_message_id: str | None = None,
         thread: str | None = None, name: str | None = None, language: str | None = None,
         attachments: list[dict[str, Any]] | None = None, area: str | None = None, priority: str = "normal",
-        subject: str | None = None, tags: tuple[str, ...] = (),
+        subject: str | None = None, tags: tuple[str, ...] = (), account_id: int | None = None,
+        team_id: int | None = None,
     ) -> Arrived:
         """`receive` inside the caller's unit of work (the phone line adds its own steps to the same
         commit): the contact, its conversation, the ticket (new with `area`, `priority`, `subject` and
-        `tags`, or the open one) and the message, posted through the one road. The caller checked the
+        `tags`, or the open one) and the message, posted through the one road. `account_id`: the channel
+        account it came in on (its own conversation, whose replies leave from it); `team_id`: the team
+        whose queue a new ticket waits in. The caller checked the
         provider's message id was not stored before; a race on it is an IntegrityError at commit."""
         body, language = check_inbound(channel=channel, body=body, area=area, priority=priority, language=language,
                                        has_files=carries_files(attachments))
         contact = resolve(s, identity_kind, identity_value, now, name=name, language=language, customer=customer)
-        conversation = self._open_conversation(s, contact.id, channel, thread, now)
+        conversation = self._open_conversation(s, contact.id, channel, thread, now, account_id)
         ticket, new_ticket = self._ticket_for(
             s, conversation, now, body=body, area=area, priority=priority,
             language=language or contact.language or "zh-CN", tier=customer.tier if customer else "basic",
-            subject=subject, tags=tags)
+            subject=subject, tags=tags, team_id=team_id)
         # A rating for the survey of a solved ticket is an answer, not news: nothing reopens.
         survey_answer = not new_ticket and ticket.status == Status.SOLVED and \
             self.csat.answer_in(s, ticket, body, now)
@@ -164,15 +168,17 @@ class Conversations:
         return Received(row[0], row[1], row[2], duplicate=True) if row else None
 
     def _open_conversation(self, s: Session, contact_id: int, channel: str, thread: str | None,
-                           now: datetime) -> Conversation:
+                           now: datetime, account_id: int | None = None) -> Conversation:
+        # Two bots see one Telegram user in the same chat id: the account keeps their conversations apart.
         stmt = select(Conversation).where(Conversation.contact_id == contact_id, Conversation.channel == channel,
-                                          Conversation.status == "open")
+                                          Conversation.status == "open", Conversation.channel_account_id.is_(None)
+                                          if account_id is None else Conversation.channel_account_id == account_id)
         if thread:
             stmt = stmt.where(Conversation.channel_thread == thread)
         conversation = s.execute(stmt.order_by(Conversation.id.desc()).limit(1)).scalar_one_or_none()
         if conversation is None:
             conversation = Conversation(contact_id=contact_id, channel=channel, channel_thread=thread, status="open",
-                                        handled_by="bot", created_at=now)
+                                        channel_account_id=account_id, handled_by="bot", created_at=now)
             s.add(conversation)
             s.flush()
         return conversation
@@ -184,7 +190,7 @@ class Conversations:
 
     def _ticket_for(self, s: Session, conversation: Conversation, now: datetime, *, body: str, area: str | None,
                     priority: str, language: str, tier: str, subject: str | None,
-                    tags: tuple[str, ...] = ()) -> tuple[Ticket, bool]:
+                    tags: tuple[str, ...] = (), team_id: int | None = None) -> tuple[Ticket, bool]:
         ticket = self._locked(s, conversation.ticket_id) if conversation.ticket_id else None
         while ticket is not None and ticket.merged_into_id is not None:
             ticket = self._locked(s, ticket.merged_into_id)
@@ -196,7 +202,7 @@ class Conversations:
                                                                                    "[attachments]"))[:200],
                         area=area or "general", priority=priority, status=Status.NEW.value,
                         channel=conversation.channel, language=language, customer_tier=tier,
-                        tags=sorted({check_tag(tag) for tag in tags}),
+                        tags=sorted({check_tag(tag) for tag in tags}), team_id=team_id,
                         custom_fields={}, created_at=now, updated_at=now, sla_state="none")
         s.add(ticket)
         s.flush()

@@ -198,6 +198,9 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(12), nullable=False)
     # The channel-side address of the thread (chat session id, email thread, WhatsApp number...).
     channel_thread: Mapped[str | None] = mapped_column(String(254))
+    # The channel account it came in on (a WhatsApp number, a bot: channels/accounts.py), which its
+    # replies leave from; None: the one the channel settings define.
+    channel_account_id: Mapped[int | None] = mapped_column(BigInteger)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[str] = mapped_column(String(8), nullable=False, default="open")
     handled_by: Mapped[str] = mapped_column(String(8), nullable=False, default="bot")  # bot | human

@@ -133,7 +133,7 @@ class Posting:
                           purpose="public_reply" if public else "reply",
                           subject=ticket.subject if conversation.channel == "email" else None,
                           customer_id=contact.customer_id if contact else None, source=("message", message.id),
-                          now=now)
+                          account_id=conversation.channel_account_id, language=ticket.language, now=now)
 
 
 def check_public(conversation: Conversation, body: str) -> None:

@@ -14,7 +14,8 @@ sends it again, so delivery is at least once. A channel with no sender configure
 messages `held` (the demo reads codes there); they are queued again once a sender is registered,
 unless they expired (a code is worth nothing after its lifetime).
 
-Providers' receipts (`record_receipt`: delivered, read) only move a message forward. Whoever
+Providers' receipts (`record_receipt`: delivered, read; `record_read_up_to`: a read watermark) only
+move a message forward. Whoever
 needs to know the outcome of a delivery (the help desk mirrors it onto the conversation's message
 and tells the agent when a reply failed) subscribes once with `on_outcome`; listeners run inside the
 transaction that records the outcome.
@@ -60,6 +61,10 @@ class OutboxMessage(Base):
     destination: Mapped[str] = mapped_column(String(254), nullable=False)
     # The channel's own thread (an email thread, a provider conversation id), when it has one.
     thread: Mapped[str | None] = mapped_column(String(254))
+    # The channel account it leaves from (channels/accounts.py); None: the one the settings define.
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The recipient's language, for what a provider makes us send in words of its own (a template).
+    language: Mapped[str | None] = mapped_column(String(5))
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, nullable=False)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -108,7 +113,15 @@ class Sender(Protocol):
     # A sender may set `in_transaction = True`: its send only makes the message visible in our own
     # tables, so it runs in the unit of work that queues the message (see Outbox._release).
     def send(self, message: OutboxMessage) -> str | None:
-        """Deliver; return the provider's message id if it gives one. Raise DeliveryError."""
+        """Deliver; return the provider's message id if it gives one. Raise DeliveryError.
+
+        A sender may also say `can_send(account_id) -> bool`: False holds a message (an account-routing
+        sender with no account for it, channels/accounts.py), as when the channel has no sender."""
+
+
+def _can_send(sender: Sender | None, account_id: int | None) -> bool:
+    can_send = getattr(sender, "can_send", None)
+    return sender is not None and (can_send is None or bool(can_send(account_id)))
 
 
 OutcomeListener = Callable[[Session, OutboxMessage], None]
@@ -137,8 +150,10 @@ class Outbox:
 
     def queue(self, s: Session, *, channel: str, destination: str, body: str, purpose: str, now: datetime,
               subject: str | None = None, customer_id: int | None = None, thread: str | None = None,
-              source: tuple[str, int] | None = None, expires_at: datetime | None = None) -> OutboxMessage:
+              source: tuple[str, int] | None = None, expires_at: datetime | None = None,
+              account_id: int | None = None, language: str | None = None) -> OutboxMessage:
         message = OutboxMessage(channel=channel, destination=destination, thread=thread, subject=subject, body=body,
+                                account_id=account_id, language=language,
                                 purpose=purpose, customer_id=customer_id, status="queued", attempts=0,
                                 source_type=source[0] if source else None, source_id=source[1] if source else None,
                                 expires_at=expires_at, created_at=now)
@@ -180,7 +195,7 @@ class Outbox:
                 self._finish(s, message, "expired", attempts=message.attempts - 1)
                 return message.status
             sender = self.senders.get(message.channel)
-            if sender is None:
+            if sender is None or not _can_send(sender, message.account_id):
                 self._finish(s, message, "held", attempts=message.attempts - 1)
                 log.info("no %s sender configured; message held in outbox", message.channel,
                          extra={"outbox_id": message.id, "to": message.masked_destination})
@@ -253,6 +268,18 @@ class Outbox:
                 self._finish(s, row, status)
             return row.status
 
+    def record_read_up_to(self, channel: str, destination: str, up_to: datetime) -> int:
+        """A read watermark (Messenger): every message sent to `destination` on `channel` by `up_to`
+        was read; how many moved to read."""
+        with self.db.transaction() as s:
+            rows = list(s.scalars(select(OutboxMessage).where(
+                OutboxMessage.channel == channel, OutboxMessage.destination == destination,
+                OutboxMessage.status.in_(("sent", "delivered")), OutboxMessage.sent_at <= up_to)
+                .order_by(OutboxMessage.id).with_for_update()))
+            for row in rows:
+                self._finish(s, row, "read")
+            return len(rows)
+
     # ---------------------------------------------------------------- the sweep
 
     def due_ids(self, *, limit: int = 100) -> list[int]:
@@ -263,12 +290,13 @@ class Outbox:
 
     def release_held(self, *, limit: int = 100) -> list[int]:
         """Held messages whose channel has a sender now are queued again (expired ones are not)."""
-        if not self.senders:
+        channels = [channel for channel, sender in self.senders.items() if _can_send(sender, None)]
+        if not channels:
             return []
         now = self.clock.now()
         with self.db.transaction() as s:
             ids = list(s.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.status == "held", OutboxMessage.channel.in_(list(self.senders)),
+                OutboxMessage.status == "held", OutboxMessage.channel.in_(channels),
                 or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now))
                 .order_by(OutboxMessage.id).limit(limit)))
             if ids:

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     whatsapp_api_base: str = "https://graph.facebook.com/"
     whatsapp_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
     whatsapp_phone_number_id: str | None = None  # replies from here when a conversation names no number
+    # The approved template sent outside WhatsApp's 24-hour window (its body takes one parameter: a
+    # pointer asking the customer to reply), and its language codes by our language. Unset: such a
+    # reply fails, and the agent sees why.
+    whatsapp_followup_template: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    whatsapp_template_languages: dict[str, str] = {"zh-CN": "zh_CN", "en": "en", "id": "id"}
     # Messenger and Instagram direct messages (one Meta app, one callback): the app secret signs
     # webhooks, the verify token answers the handshake, the page's token sends (Instagram too).
     messenger_app_secret: str | None = None
@@ -123,10 +128,12 @@ class Settings(BaseSettings):
     messenger_api_base: str = "https://graph.facebook.com/"
     messenger_api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
     # WeChat Official Account: the token signs webhooks (the server URL's token); the app id and
-    # secret take the access token of the customer-service message API. Plain-text mode only.
+    # secret take the access token of the customer-service message API. The EncodingAESKey (43
+    # characters) opens safe-mode messages, which are sealed for the app id.
     wechat_token: str | None = None
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = None
+    wechat_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+/]{43}$")
     wechat_api_base: str = "https://api.weixin.qq.com/"
     # The phone line on Twilio Programmable Voice: the account's auth token signs its webhooks.
     twilio_auth_token: str | None = None
@@ -150,6 +157,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
     secret_key: str = "dev-only-change-me"
+    # Earlier secret keys (a JSON list), whose sealed secrets still open until `gopaycare reseal-secrets`.
+    previous_secret_keys: list[str] = []
 
     @field_validator("timezone")
     @classmethod
@@ -188,6 +197,13 @@ class Settings(BaseSettings):
             # SQLAlchemy needs the driver named; psycopg 3 is the one we ship.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @model_validator(mode="after")
+    def _wechat_safe_mode_has_its_app_id(self) -> Settings:
+        if self.wechat_aes_key and not self.wechat_app_id:
+            raise ValueError("GOPAYCARE_WECHAT_AES_KEY needs GOPAYCARE_WECHAT_APP_ID (safe-mode messages are sealed "
+                             "for it)")
+        return self
 
     @property
     def tz(self) -> ZoneInfo:

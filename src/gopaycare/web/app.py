@@ -21,6 +21,7 @@ from .routes import (
     agent,
     assistant,
     attachments,
+    channel_accounts,
     customer,
     customer_live,
     desk,
@@ -35,7 +36,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       webhooks.cti_router, attachments.router)
+       webhooks.cti_router, attachments.router, channel_accounts.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:

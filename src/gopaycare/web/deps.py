@@ -73,6 +73,7 @@ CanManageAgents = Annotated[AgentView, Depends(agent_with("agents.manage"))]
 CanManagePromotions = Annotated[AgentView, Depends(agent_with("promotion.manage"))]
 CanGrantPromotions = Annotated[AgentView, Depends(agent_with("promotion.grant"))]
 CanViewReports = Annotated[AgentView, Depends(agent_with("reports.view"))]
+CanManageChannels = Annotated[AgentView, Depends(agent_with("channels.manage"))]
 # A channel integration (WhatsApp, email, the chat widget) posting what customers sent.
 Integration = Annotated[AgentView, Depends(agent_with("channel.ingest"))]
 

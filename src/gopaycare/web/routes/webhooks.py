@@ -1,7 +1,9 @@
 """The providers' webhooks: verify, store what they say, answer at once (channels/intake.py).
 
-The body is read raw because signatures are over the exact bytes. A channel whose settings are not
-given answers 404; a missing signature or secret 401, a wrong one 403; nothing is stored then.
+The body is read raw because signatures are over the exact bytes. A channel with neither settings
+nor a channel account answers 404; a missing signature or secret 401, a wrong one 403; nothing is
+stored then. Each is verified with the secret of the channel account it is for: named in the
+payload (WhatsApp's number, Meta's page) or, for Telegram and WeChat, in the path.
 
 The phone line: Twilio's voice webhooks answer TwiML (the voice menu's next step, channels/ivr.py)
 once what the desk must know of the call is stored; a company PBX reports its calls to
@@ -68,16 +70,17 @@ async def _store(svc: Svc, events: list[Event]) -> WebhookOut:
 def whatsapp_handshake(svc: Svc, mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
                        token: Annotated[str | None, Query(alias="hub.verify_token", max_length=256)] = None,
                        challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None) -> str:
-    """Meta's subscription check: the challenge echoed when the verify token is ours."""
-    return _on(svc.webhooks.whatsapp, "whatsapp").challenge(mode, token, challenge)
+    """Meta's subscription check: the challenge echoed when the verify token is one of our accounts'."""
+    return svc.webhooks.whatsapp.challenge(mode, token, challenge)
 
 
 @router.post("/whatsapp")
 async def whatsapp(request: Request, svc: Svc,
                    signature: Annotated[str | None, Header(alias="X-Hub-Signature-256", max_length=100)] = None
                    ) -> WebhookOut:
-    hook = _on(svc.webhooks.whatsapp, "whatsapp")
-    return await _store(svc, hook.events(await _raw(request), signature))
+    """Messages and statuses of every business number: each value's `metadata.phone_number_id` names
+    its channel account, whose app secret must have signed the body."""
+    return await _store(svc, svc.webhooks.whatsapp.events(await _raw(request), signature))
 
 
 @router.get("/messenger", response_class=PlainTextResponse)
@@ -87,26 +90,36 @@ def messenger_handshake(svc: Svc, mode: Annotated[str | None, Query(alias="hub.m
                         ) -> str:
     """Meta's subscription check for Messenger and Instagram: the challenge echoed when the verify
     token is ours."""
-    return _on(svc.webhooks.messenger, "messenger").challenge(mode, token, challenge)
+    return svc.webhooks.messenger.challenge(mode, token, challenge)
 
 
 @router.post("/messenger")
 async def messenger(request: Request, svc: Svc,
                     signature: Annotated[str | None, Header(alias="X-Hub-Signature-256", max_length=100)] = None
                     ) -> WebhookOut:
-    """Messenger and Instagram: direct messages, delivery and read receipts, comments on the page's posts."""
-    hook = _on(svc.webhooks.messenger, "messenger")
-    return await _store(svc, hook.events(await _raw(request), signature))
+    """Messenger and Instagram: direct messages, delivery and read receipts, comments on the page's posts.
+    Each entry's id (a page, an Instagram account) names its channel account."""
+    return await _store(svc, svc.webhooks.messenger.events(await _raw(request), signature))
 
 
 WeChatQuery = Annotated[str | None, Query(max_length=128)]
+# A channel account's name, in the webhook URL of providers whose payload does not say which account.
+AccountName = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="the channel account's name")]
 
 
 @router.get("/wechat", response_class=PlainTextResponse)
 def wechat_handshake(svc: Svc, signature: WeChatQuery = None, timestamp: WeChatQuery = None,
                      nonce: WeChatQuery = None, echostr: WeChatQuery = None) -> str:
     """WeChat's server-URL check: `echostr` echoed when the signature is ours."""
-    return _on(svc.webhooks.wechat, "wechat").challenge(signature, timestamp, nonce, echostr)
+    return svc.webhooks.wechat.challenge(signature, timestamp, nonce, echostr)
+
+
+@router.get("/wechat/{account}", response_class=PlainTextResponse)
+def wechat_account_handshake(account: AccountName, svc: Svc, signature: WeChatQuery = None,
+                             timestamp: WeChatQuery = None, nonce: WeChatQuery = None,
+                             echostr: WeChatQuery = None) -> str:
+    """The server-URL check of a channel account's official account, with its token."""
+    return svc.webhooks.wechat.challenge(signature, timestamp, nonce, echostr, account)
 
 
 @router.post("/wechat", response_class=PlainTextResponse)
@@ -115,20 +128,37 @@ async def wechat(request: Request, svc: Svc, signature: WeChatQuery = None, time
                  msg_signature: WeChatQuery = None) -> str:
     """A follower's message (XML), stored once by MsgId; "success" at once, the answer by the
     customer-service message API after (anything else would show the follower an error). WeChat
-    adds `openid` (and, in compatible mode, `encrypt_type` and `msg_signature`): the sender is read
-    from the message itself."""
-    hook = _on(svc.webhooks.wechat, "wechat")
-    events = hook.events(await _raw(request), signature, timestamp, nonce)
+    adds `openid`; in compatible and safe mode `encrypt_type` and `msg_signature`, which covers the
+    sealed `<Encrypt>` opened with the EncodingAESKey. The sender is read from the message itself."""
+    events = svc.webhooks.wechat.events(await _raw(request), signature, timestamp, nonce, msg_signature)
     await run_in_threadpool(svc.intake.accept, events)
     return "success"
 
 
+@router.post("/wechat/{account}", response_class=PlainTextResponse)
+async def wechat_account(account: AccountName, request: Request, svc: Svc, signature: WeChatQuery = None,
+                         timestamp: WeChatQuery = None, nonce: WeChatQuery = None, openid: WeChatQuery = None,
+                         encrypt_type: WeChatQuery = None, msg_signature: WeChatQuery = None) -> str:
+    """A follower's message to a channel account's official account (its server URL), checked with its
+    token (and opened with its EncodingAESKey in safe mode)."""
+    events = svc.webhooks.wechat.events(await _raw(request), signature, timestamp, nonce, msg_signature, account)
+    await run_in_threadpool(svc.intake.accept, events)
+    return "success"
+
+
+TelegramSecret = Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token", max_length=256)]
+
+
 @router.post("/telegram")
-async def telegram(request: Request, svc: Svc,
-                   secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token", max_length=256)] = None
-                   ) -> WebhookOut:
-    hook = _on(svc.webhooks.telegram, "telegram")
-    return await _store(svc, hook.events(await _raw(request), secret))
+async def telegram(request: Request, svc: Svc, secret: TelegramSecret = None) -> WebhookOut:
+    return await _store(svc, svc.webhooks.telegram.events(await _raw(request), secret))
+
+
+@router.post("/telegram/{account}")
+async def telegram_account(account: AccountName, request: Request, svc: Svc, secret: TelegramSecret = None
+                           ) -> WebhookOut:
+    """A channel account's bot (the URL given to its setWebhook), checked with its secret token."""
+    return await _store(svc, svc.webhooks.telegram.events(await _raw(request), secret, account))
 
 
 # ---------------------------------------------------------------- the phone line
