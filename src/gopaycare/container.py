@@ -185,9 +185,9 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         db, clock, SecretBox(settings.secret_key, ACCOUNTS_PURPOSE, settings.previous_secret_keys),
         implicit=settings_accounts(settings), team_exists=lambda team_id: directory[0].team_exists(team_id))
     # The chat is our own channel: its sender is always there; the others come from settings and accounts.
-    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
-        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads,
-                                                                  accounts=channel_accounts))})
+    senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads,
+                                                                        accounts=channel_accounts)
+    outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     directory.append(agents)
