@@ -173,8 +173,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads)
     outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
-    agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
+    agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
         max_per_message=settings.attachment_max_per_message, max_unsent=settings.attachment_max_unsent))

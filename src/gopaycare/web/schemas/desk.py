@@ -13,7 +13,7 @@ from ...desk.agents import AgentLogin, AgentView
 from ...desk.conversations import Received
 from ...desk.models import Conversation, Message, Ticket, TicketLink
 from ...platform.audit import AuditEntry
-from ...platform.pii import mask_text
+from ...platform.pii import mask_text, mask_value
 from .attachments import AGENT_PATH, AttachmentOut, files_of
 from .common import Id, In, Language, Out, Timestamp
 from .customer import CustomerOut
@@ -189,8 +189,9 @@ class AuditEntryOut(Out):
 
     @classmethod
     def of(cls, e: AuditEntry) -> AuditEntryOut:
-        return cls(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, action=e.action, reason=e.reason,
-                   details=e.details)
+        # Old subjects, reasons and values are customer text: masked like every other road to an agent.
+        return cls(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, action=e.action,
+                   reason=mask_value(e.reason), details=mask_value(e.details))
 
 
 class AuditTrail(Out):
