@@ -48,8 +48,8 @@ def mask_card(number: str) -> str:
 # ---------------------------------------------------------------- detection on folded text
 
 _SEP = r"[ \t.\-\u2010-\u2015()]"  # what people put between digits (after folding)
-# A run of 13-19 digits, at most two separators between two digits: an ID number (16) or a card.
-_LONG = re.compile(rf"(?<![A-Za-z0-9])[0-9](?:{_SEP}{{0,2}}[0-9]){{12,18}}(?![A-Za-z0-9])")
+# A run of 13-19 digits, one space, dot or dash at most between two: an ID number (16) or a card.
+_LONG = re.compile(r"(?<![A-Za-z0-9])[0-9](?:[ .\-\u2010-\u2015]?[0-9]){12,18}(?![A-Za-z0-9])")
 # An Indonesian mobile (08…, 628…, +62 8…) or any number written with a country code (+…).
 _PHONE = re.compile(rf"(?<![A-Za-z0-9+])(?:\+{_SEP}*[0-9](?:{_SEP}{{0,2}}[0-9]){{9,13}}"
                     rf"|(?:\(?6{_SEP}?2\)?|0){_SEP}{{0,2}}8(?:{_SEP}{{0,2}}[0-9]){{7,11}})(?![0-9])")
