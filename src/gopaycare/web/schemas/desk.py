@@ -145,8 +145,9 @@ class TicketOut(Out):
                     channel=t.channel, language=t.language, assignee_id=t.assignee_id, team_id=t.team_id,
                     tags=list(t.tags or []), sla_state=t.sla_state, sla_next_due_at=t.sla_next_due_at,
                     merged_into_id=t.merged_into_id, updated_at=t.updated_at, contact_id=t.contact_id,
-                    customer_tier=t.customer_tier, custom_fields=t.custom_fields, split_from_id=t.split_from_id,
-                    created_at=t.created_at, first_response_at=t.first_response_at, solved_at=t.solved_at)
+                    customer_tier=t.customer_tier, custom_fields=mask_value(t.custom_fields),
+                    split_from_id=t.split_from_id, created_at=t.created_at, first_response_at=t.first_response_at,
+                    solved_at=t.solved_at)
 
     @classmethod
     def of(cls, t: Ticket) -> TicketOut:
