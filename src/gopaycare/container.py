@@ -189,9 +189,9 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
                                                                         accounts=channel_accounts)
     outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
-    agents = AgentDirectory(db, clock, identity.hasher)
-    directory.append(agents)
     hub = EventHub(settings.redis_url)
+    agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
+    directory.append(agents)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
         max_per_message=settings.attachment_max_per_message, max_unsent=settings.attachment_max_unsent))

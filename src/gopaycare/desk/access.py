@@ -41,6 +41,13 @@ def visible(v: Viewer) -> ColumnElement[bool]:
                Ticket.team_id.in_(v.team_ids or (-1,)))
 
 
+def visible_ids(s: Session, v: Viewer, ticket_ids: set[int]) -> set[int]:
+    """Which of these tickets the viewer may open now (by their current assignee and team)."""
+    if v.sees_all or not ticket_ids:
+        return set(ticket_ids)
+    return set(s.scalars(select(Ticket.id).where(Ticket.id.in_(sorted(ticket_ids)), visible(v))))
+
+
 def access_ticket(s: Session, v: Viewer, ticket_id: int, *, for_update: bool = False) -> Ticket:
     stmt = select(Ticket).where(Ticket.id == ticket_id, visible(v))
     if for_update:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..identity.contacts import normalize_email
 from ..identity.hashing import SecretHasher
@@ -21,6 +22,7 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from ..platform.i18n import LANGUAGES
+from .events import ACCESS_CHANGED, EventHub, emit
 from .models import SERVICE_AREAS, Agent, ApiToken, CustomRole, Team, TeamMember
 
 PERMISSIONS = (
@@ -80,10 +82,18 @@ class AgentLogin:
 
 
 class AgentDirectory:
-    def __init__(self, db: Database, clock: Clock, hasher: SecretHasher) -> None:
+    def __init__(self, db: Database, clock: Clock, hasher: SecretHasher, *, hub: EventHub | None = None) -> None:
         self.db = db
         self.clock = clock
         self.hasher = hasher
+        self.hub = hub
+
+    def _access_changed(self, s: Session, agent_id: int) -> None:
+        """Tell this agent's open streams (in every process, through the hub) to check their token
+        again at once: a deactivated agent or a revoked token must stop receiving now."""
+        if self.hub is not None:
+            self.hub.attach(s)
+        emit(s, ACCESS_CHANGED, at=self.clock.now(), agent_id=agent_id)
 
     def _view(self, s: object, agent: Agent) -> AgentView:
         permissions = ROLES.get(agent.role)
@@ -164,6 +174,7 @@ class AgentDirectory:
             agent.active, agent.presence = False, "offline"
             audit.record(s, at=self.clock.now(), actor=actor, action="agent.deactivated", subject_type="agent",
                          subject_id=agent_id)
+            self._access_changed(s, agent_id)
 
     def _agent(self, s: object, agent_id: int) -> Agent:
         agent = s.get(Agent, agent_id)  # type: ignore[attr-defined]
@@ -232,6 +243,7 @@ class AgentDirectory:
                 .scalar_one_or_none()
             if row is not None and row.revoked_at is None:
                 row.revoked_at = self.clock.now()
+                self._access_changed(s, row.agent_id)
 
     def authenticate(self, token: str) -> AgentView:
         now = self.clock.now()

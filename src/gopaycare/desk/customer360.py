@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from ..platform.db import Database
 from ..platform.errors import DomainError
-from ..platform.pii import mask_email, mask_phone
+from ..platform.pii import mask_email, mask_phone, mask_text
 from ..wallet.port import WalletBackend
-from .access import Viewer, check_permission
+from .access import Viewer, check_permission, visible
 from .contacts import identities, live_contact
 from .models import Ticket
 
@@ -49,12 +49,14 @@ class Customer360:
             contact = live_contact(s, contact_id)
             ids = [{"kind": i.kind, "value": _masked_identity(i.kind, i.value), "verified": i.verified}
                    for i in identities(s, contact.id)]
-            tickets = [{"id": t.id, "subject": t.subject, "status": t.status, "area": t.area,
+            # Only the tickets this viewer may open (the rest answer 404 elsewhere), subjects masked.
+            tickets = [{"id": t.id, "subject": mask_text(t.subject), "status": t.status, "area": t.area,
                         "channel": t.channel, "created_at": t.created_at.isoformat()}
-                       for t in s.scalars(select(Ticket).where(Ticket.contact_id == contact.id)
+                       for t in s.scalars(select(Ticket).where(Ticket.contact_id == contact.id, visible(viewer))
                                           .order_by(Ticket.id.desc()).limit(20))]
         customer_id = contact.customer_id
-        result: dict[str, Any] = {"contact": {"id": contact.id, "name": contact.name, "language": contact.language},
+        name = mask_text(contact.name) if contact.name else contact.name
+        result: dict[str, Any] = {"contact": {"id": contact.id, "name": name, "language": contact.language},
                                   "customer": self.profiles.get(customer_id).masked() if customer_id else None,
                                   "identities": ids, "tickets": tickets, "wallet": None, "transactions": [],
                                   "refunds": []}

@@ -23,11 +23,13 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..platform.db import Database, on_commit
-from ..platform.pii import mask_text
+from ..platform.pii import mask_text, mask_value
 from .models import DeskEvent, DeskEventSequence, Message, Ticket
 
 log = logging.getLogger(__name__)
 _PENDING = "gopaycare_desk_events"
+# To the agent's own streams: a token was revoked or the agent deactivated; check the token again.
+ACCESS_CHANGED = "agent.access_changed"
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ def at_commit(session: Session, key: str, finalizer: Callable[[], None]) -> None
 
 def emit(session: Session, kind: str, *, at: datetime, ticket_id: int | None = None, agent_id: int | None = None,
          team_id: int | None = None, **payload: Any) -> None:
-    """Queue an event in this unit of work; it gets its id at commit and is pushed after it."""
+    """Queue an event in this unit of work; it gets its id at commit and is pushed after it. The
+    payload is stored and pushed masked: agents (and Redis) never hold customer text in clear."""
     pending: _Pending = session.info.setdefault(_PENDING, _Pending())
     pending.rows.append(DeskEvent(at=at, kind=kind, ticket_id=ticket_id, agent_id=agent_id, team_id=team_id,
-                                  payload=json.loads(json.dumps(payload, default=str))))
+                                  payload=mask_value(json.loads(json.dumps(payload, default=str)))))
 
 
 @event.listens_for(Session, "before_commit")

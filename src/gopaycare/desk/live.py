@@ -5,6 +5,12 @@ every stream; a stream sends the ones its agent may see, never twice (ids only g
 gaps: ids become visible in commit order (see events.py), so a jump in ids means a push is still
 on its way, and only then is the table read. Nothing here knows HTTP or WebSockets: the caller
 hands in an async `send(event)` and pumps.
+
+Whether an agent may see a ticket's event is judged at delivery, against the ticket's current
+assignee and team (one indexed read per batch, for the batch's tickets), not by who it was
+addressed to when emitted: a ticket reassigned away stops reaching the old team at once. An
+`agent.access_changed` event makes that agent's streams check their token again (`recheck`) and
+end with `AccessEnded` when it no longer works (deactivated agent, revoked token).
 """
 
 from __future__ import annotations
@@ -13,11 +19,26 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .access import Viewer
-from .events import EventLog, EventView, visible_to
+from .access import Viewer, visible_ids
+from .events import ACCESS_CHANGED, EventLog, EventView, visible_to
 
 CATCH_UP_LIMIT = 500
 Send = Callable[[EventView], Awaitable[None]]
+# Sent to the agent a ticket left even though they may no longer open it: ids only, no customer text.
+LEAVING_NOTICES = frozenset({"ticket.unassigned"})
+
+
+class AccessEnded(Exception):
+    """The stream's agent was deactivated or its token revoked: close the connection."""
+
+
+def may_see(viewer: Viewer, event: EventView, visible_now: set[int]) -> bool:
+    """`visible_now`: which of the event's tickets the viewer may open at delivery time."""
+    if viewer.sees_all:
+        return True
+    if event.ticket_id is None:
+        return visible_to(event, agent_id=viewer.agent.id, team_ids=list(viewer.team_ids), see_all=False)
+    return event.ticket_id in visible_now or (event.kind in LEAVING_NOTICES and event.agent_id == viewer.agent.id)
 
 
 @dataclass(frozen=True)
@@ -39,7 +60,19 @@ class Live:
 
     def page(self, viewer: Viewer, after: int) -> EventPage:
         items = self.since(viewer, after)
-        return EventPage(items, items[-1].id if items else after, len(items) == self.limit)
+        visible_now = self.visible_tickets(viewer, {e.ticket_id for e in items if e.ticket_id is not None})
+        return EventPage([e for e in items if may_see(viewer, e, visible_now)], items[-1].id if items else after,
+                         len(items) == self.limit)
+
+    def visible_tickets(self, viewer: Viewer, ticket_ids: set[int]) -> set[int]:
+        """Which of these tickets the viewer may open now, read in bounded chunks."""
+        if viewer.sees_all or not ticket_ids:
+            return set(ticket_ids)
+        ids, found = sorted(ticket_ids), set()
+        with self.log.db.read() as s:
+            for start in range(0, len(ids), self.limit):
+                found |= visible_ids(s, viewer, set(ids[start:start + self.limit]))
+        return found
 
     def stream(self, viewer: Viewer, after: int, send: Send) -> LiveStream:
         return LiveStream(self, viewer, after, send)
@@ -52,6 +85,7 @@ class LiveStream:
     def __init__(self, live: Live, viewer: Viewer, after: int, send: Send) -> None:
         self.live, self.viewer, self._send = live, viewer, send
         self.seen = self.sent = after
+        self.recheck: Callable[[], bool] | None = None  # does the stream's token still work? (blocking)
         self._pushed: asyncio.Queue[list[EventView]] = asyncio.Queue()
 
     def listener(self) -> Callable[[list[EventView]], None]:
@@ -72,31 +106,48 @@ class LiveStream:
 
     async def catch_up(self, until: int | None = None) -> None:
         """Send what this viewer missed since `sent` (up to id `until`, excluded), from the table."""
+        cursor = self.sent
         while True:
             # The table reads are indexed and quick, but blocking: off the event loop.
             top = await asyncio.to_thread(self.live.log.last_id)
-            missed = await asyncio.to_thread(self.live.since, self.viewer, self.sent)
+            missed = await asyncio.to_thread(self.live.since, self.viewer, cursor)
+            visible_now = await self._visible_now(missed)
             for event in missed:
                 if until is not None and event.id >= until:
                     return
-                await self._deliver_one(event)
+                if may_see(self.viewer, event, visible_now):
+                    await self._deliver_one(event)
+                cursor = event.id
             if len(missed) < self.live.limit:
                 self.seen = max(self.seen, top if until is None else min(top, until - 1))
                 return
 
     async def deliver(self, batch: list[EventView]) -> None:
         """A pushed batch: every stream gets every event; send the visible ones not sent yet."""
+        visible_now = await self._visible_now([e for e in batch if e.id > self.seen])
         for event in sorted(batch, key=lambda e: e.id):
             if event.id <= self.seen:
                 continue
             if event.id > self.seen + 1:
                 await self.catch_up(until=event.id)
             self.seen = event.id
-            if visible_to(event, agent_id=self.viewer.agent.id, team_ids=list(self.viewer.team_ids),
-                          see_all=self.viewer.sees_all):
+            if may_see(self.viewer, event, visible_now):
                 await self._deliver_one(event)
 
+    async def _visible_now(self, events: list[EventView]) -> set[int]:
+        """The batch's tickets this viewer may open now: one read per batch, none for supervisors."""
+        ticket_ids = {e.ticket_id for e in events if e.ticket_id is not None}
+        if self.viewer.sees_all or not ticket_ids:
+            return ticket_ids
+        return await asyncio.to_thread(self.live.visible_tickets, self.viewer, ticket_ids)
+
+    async def _check_access(self, event: EventView) -> None:
+        if event.kind == ACCESS_CHANGED and event.agent_id == self.viewer.agent.id and self.recheck is not None:
+            if not await asyncio.to_thread(self.recheck):
+                raise AccessEnded
+
     async def _deliver_one(self, event: EventView) -> None:
+        await self._check_access(event)
         if event.id > self.sent:
             await self._send(event)
             self.sent = event.id

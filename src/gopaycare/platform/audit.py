@@ -1,7 +1,7 @@
 """The append-only audit log: who did what, to what, when and why.
 
 Rows are only ever inserted (a database trigger refuses UPDATE and DELETE). PII never goes into
-`details` in clear: callers pass masked values.
+`details` or `reason` in clear: `record` masks every string (an old subject, a free-text reason).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, BigId, UTCDateTime
+from .pii import mask_value
 
 
 class AuditEntry(Base):
@@ -68,8 +69,8 @@ def record(
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id),
-        reason=reason,
-        details=details,
+        reason=mask_value(reason),
+        details=mask_value(details),
     )
     session.add(entry)
     return entry

@@ -8,11 +8,14 @@ over plain HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from ...container import Services
 from ...desk.events import EventView
+from ...desk.live import AccessEnded
 from ...platform.errors import DomainError, PermissionDenied
 from ..deps import DeskViewer, Svc
 from ..schemas.common import Cursor
@@ -44,11 +47,27 @@ async def events_socket(websocket: WebSocket, token: str = "", after: Cursor = 0
         await websocket.send_json(EventOut.of(event).model_dump(mode="json"))
 
     stream = svc.desk.live.stream(viewer, after, send)
+    stream.recheck = _token_check(svc, token)
     # Subscribe before the stream reads the table, so nothing committed in between is lost.
     unsubscribe = svc.hub.subscribe(stream.listener())
     try:
         await stream.run()
     except WebSocketDisconnect:
         pass
+    except AccessEnded:  # deactivated or revoked while connected: stop at once
+        await websocket.close(code=4401, reason="token_invalid")
     finally:
         unsubscribe()
+
+
+def _token_check(svc: Services, token: str) -> Callable[[], bool]:
+    """Whether the socket's token still works (blocking: the stream runs it off the event loop)."""
+
+    def still_valid() -> bool:
+        try:
+            svc.agents.authenticate(token)
+        except DomainError:
+            return False
+        return True
+
+    return still_valid

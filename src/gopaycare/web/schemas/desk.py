@@ -13,7 +13,7 @@ from ...desk.agents import AgentLogin, AgentView
 from ...desk.conversations import Received
 from ...desk.models import Conversation, Message, Ticket, TicketLink
 from ...platform.audit import AuditEntry
-from ...platform.pii import mask_text
+from ...platform.pii import mask_text, mask_value
 from .attachments import AGENT_PATH, AttachmentOut, files_of
 from .common import Id, In, Language, Out, Timestamp
 from .customer import CustomerOut
@@ -145,8 +145,9 @@ class TicketOut(Out):
                     channel=t.channel, language=t.language, assignee_id=t.assignee_id, team_id=t.team_id,
                     tags=list(t.tags or []), sla_state=t.sla_state, sla_next_due_at=t.sla_next_due_at,
                     merged_into_id=t.merged_into_id, updated_at=t.updated_at, contact_id=t.contact_id,
-                    customer_tier=t.customer_tier, custom_fields=t.custom_fields, split_from_id=t.split_from_id,
-                    created_at=t.created_at, first_response_at=t.first_response_at, solved_at=t.solved_at)
+                    customer_tier=t.customer_tier, custom_fields=mask_value(t.custom_fields),
+                    split_from_id=t.split_from_id, created_at=t.created_at, first_response_at=t.first_response_at,
+                    solved_at=t.solved_at)
 
     @classmethod
     def of(cls, t: Ticket) -> TicketOut:
@@ -189,8 +190,9 @@ class AuditEntryOut(Out):
 
     @classmethod
     def of(cls, e: AuditEntry) -> AuditEntryOut:
-        return cls(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, action=e.action, reason=e.reason,
-                   details=e.details)
+        # Old subjects, reasons and values are customer text: masked like every other road to an agent.
+        return cls(at=e.at, actor_type=e.actor_type, actor_id=e.actor_id, action=e.action,
+                   reason=mask_value(e.reason), details=mask_value(e.details))
 
 
 class AuditTrail(Out):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ...desk.events import EventView
+from ...platform.pii import mask_value
 from .common import Out, Timestamp
 
 
@@ -21,8 +22,9 @@ class EventOut(Out):
 
     @classmethod
     def of(cls, e: EventView) -> EventOut:
+        # Masked again on the way out: rows stored before masking at emit are customer text too.
         return cls(id=e.id, at=e.at, kind=e.kind, ticket_id=e.ticket_id, agent_id=e.agent_id, team_id=e.team_id,
-                   payload=e.payload)
+                   payload=mask_value(e.payload))
 
 
 class EventPage(Out):
