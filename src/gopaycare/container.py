@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey
 
 if TYPE_CHECKING:
     from .assistant.engine import Assistant
+    from .assistant.turns import Answer
 
 from .channels import ivr
 from .channels.chat import ChatSender
@@ -31,16 +33,19 @@ from .channels.registry import (
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.calls import CallReport, phone_number
+from .desk.customer_side import Party, client_message_id
 from .desk.events import EventHub
 from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .identity.visitors import VisitorTokens
 from .kb.service import KnowledgeBase
 from .platform import catalog
 from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.outbox import Outbox
+from .platform.rates import RateLimiter
 from .platform.settings import Settings
 from .promotions.service import Promotions
 from .refunds.service import RefundRequests
@@ -70,6 +75,8 @@ class Services:
     webhooks: Webhooks
     email_inbound: EmailIntake
     mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
+    visitors: VisitorTokens  # anonymous web visitors' chat tokens
+    visitor_limiter: RateLimiter  # new visitor tokens per client address
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -96,7 +103,22 @@ class Services:
                                    pending_too_long_minutes=settings.pending_too_long_minutes),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
+            staffing=self.desk.availability.now), nlu)
+
+    def chat_turn(self, party: Party, body: str, *, language: str | None = None,
+                  client_id: str | None = None) -> Answer:
+        """A message written in our own chat: stored on the desk and answered. A customer writes as
+        their registered phone, on the app's chat; an anonymous web visitor as their visitor id, on
+        the widget's own conversation (channel "web"), unknown to the assistant until they identify.
+        `client_id`: the app's id of the message, so a resend is stored once."""
+        provider_message_id = client_message_id(party, client_id) if client_id else None
+        if party.visitor_id is not None:
+            return self.assistant.chat(channel="web", identity_kind="visitor", identity_value=party.visitor_id,
+                                       thread=party.thread, body=body, language=language,
+                                       provider_message_id=provider_message_id)
+        phone = self.identity.get(party.customer_id or 0).phone
+        return self.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone, body=body,
+                                   language=language, provider_message_id=provider_message_id)
 
     def take_channel_message(self, message: InboundMessage) -> None:
         """A message a channel heard: stored on the desk and answered by the assistant, on its channel;
@@ -165,12 +187,13 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     wallet = ReferenceWallet(db, clock, settings)
     email_threads = EmailThreads(db, clock)
     # The chat is our own channel: its sender is always there; the others come from settings.
-    outbox = Outbox(db, clock, {"chat": ChatSender(), **(
+    outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **(
         senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     agents = AgentDirectory(db, clock, identity.hasher)
     hub = EventHub(settings.redis_url)
-    desk = Desk(db, clock, wallet, agents, hub, outbox, identity)
+    desk = Desk(db, clock, wallet, agents, hub, outbox, identity, chat_calendar=settings.chat_calendar,
+                follow_up_after=timedelta(minutes=settings.chat_follow_up_minutes))
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
@@ -179,6 +202,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings),
         email_inbound=(email_inbound := EmailIntake(intake, email_threads)),
         mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
+        visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
+        visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

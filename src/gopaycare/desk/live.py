@@ -85,16 +85,23 @@ class LiveStream:
                 return
 
     async def deliver(self, batch: list[EventView]) -> None:
-        """A pushed batch: every stream gets every event; send the visible ones not sent yet."""
-        for event in sorted(batch, key=lambda e: e.id):
+        """A pushed batch: every stream gets every event; send the visible ones not sent yet. An
+        ephemeral signal (someone typing) is sent if visible, and moves no cursor."""
+        for event in batch:
+            if event.ephemeral and self._visible(event):
+                await self._send(event)
+        for event in sorted((e for e in batch if not e.ephemeral), key=lambda e: e.id):
             if event.id <= self.seen:
                 continue
             if event.id > self.seen + 1:
                 await self.catch_up(until=event.id)
             self.seen = event.id
-            if visible_to(event, agent_id=self.viewer.agent.id, team_ids=list(self.viewer.team_ids),
-                          see_all=self.viewer.sees_all):
+            if self._visible(event):
                 await self._deliver_one(event)
+
+    def _visible(self, event: EventView) -> bool:
+        return visible_to(event, agent_id=self.viewer.agent.id, team_ids=list(self.viewer.team_ids),
+                          see_all=self.viewer.sees_all)
 
     async def _deliver_one(self, event: EventView) -> None:
         if event.id > self.sent:

@@ -43,6 +43,12 @@ _PHONE = re.compile(r"(?<![\w])(?:\+?62[ -]?|0)8\d{1,3}[ -]?\d{3,4}[ -]?\d{3,5}\
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 
 
+def email_in(text: str) -> str | None:
+    """The first e-mail address written in a text, as written."""
+    match = _EMAIL.search(text)
+    return match.group(0) if match else None
+
+
 def personal_data(text: str) -> list[str]:
     """What personal data a text carries, by kind (phone, id_number, card): what must never be posted
     where others read (a public comment reply)."""
