@@ -87,7 +87,7 @@ def test_with_agents_online_the_chat_gives_the_expected_wait_and_promises_no_ema
 
 
 def test_a_visitor_without_an_address_is_offered_to_leave_one_and_it_is_taken(svc, client, chat):
-    token = client.post("/api/v1/chat/visitors").json()["token"]
+    token = client.post("/api/v1/chat/visitors", json={}).json()["token"]
     with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
         def say(n: int, text: str, messages: int = 2) -> list[dict]:
             ws.send_json({"type": "message", "client_id": f"v-{n}", "body": text, "language": "en"})

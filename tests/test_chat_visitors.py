@@ -25,7 +25,7 @@ def visitor(svc, client, bot):
     svc._assistant = bot
 
     def new() -> str:
-        response = client.post("/api/v1/chat/visitors")
+        response = client.post("/api/v1/chat/visitors", json={})
         assert response.status_code == 201
         return response.json()["token"]
 
@@ -123,7 +123,7 @@ def test_a_token_is_renewed_for_the_same_visitor_and_a_bad_one_is_not(svc, clien
 
 
 @pytest.mark.parametrize("body", [{"token": 12}, {"token": "x" * 201}, {"token": "gpv.\x00"}, {"token": ["gpv."]},
-                                  [1], "gpv.abc", {"token": "gpv.AAAAAAAAAAAAAAAAAAAAAA.99999999999.x"}])
+                                  [1], "gpv.abc", None, {"token": "gpv.AAAAAAAAAAAAAAAAAAAAAA.99999999999.x"}])
 def test_a_hostile_visitor_request_is_refused_and_stores_nothing(svc, client, body):
     response = client.post("/api/v1/chat/visitors", json=body)
     assert response.status_code in (401, 422)
@@ -133,9 +133,9 @@ def test_a_hostile_visitor_request_is_refused_and_stores_nothing(svc, client, bo
 
 def test_tokens_are_issued_a_bounded_number_of_times_per_address_and_store_nothing(svc, client):
     limit = svc.settings.visitor_tokens_per_minute
-    answers = [client.post("/api/v1/chat/visitors").status_code for _ in range(limit + 2)]
+    answers = [client.post("/api/v1/chat/visitors", json={}).status_code for _ in range(limit + 2)]
     svc.clock.advance(seconds=61)
-    later = client.post("/api/v1/chat/visitors")
+    later = client.post("/api/v1/chat/visitors", json={})
 
     assert answers == [201] * limit + [429, 429]
     assert later.status_code == 201
