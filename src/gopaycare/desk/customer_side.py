@@ -86,11 +86,10 @@ class Party:
         return str(self.customer_id) if self.customer_id is not None else f"v{self.visitor_id}"
 
 
-def client_message_id(party: Party | int, client_id: str) -> str:
+def client_message_id(party: Party, client_id: str) -> str:
     """The desk's provider message id for a message the app sent with `client_id`: a resend after a
     reconnect finds it and is stored once."""
-    key = party.key if isinstance(party, Party) else str(party)
-    return f"{CLIENT_PREFIX}{key}:{client_id}"
+    return f"{CLIENT_PREFIX}{party.key}:{client_id}"
 
 
 def _client_id(m: Message) -> str | None:
@@ -109,14 +108,14 @@ class CustomerSide:
         self.db = db
         self.outbox = outbox
 
-    def conversations(self, party: Party | int, *, limit: int = 20) -> list[CustomerConversation]:
+    def conversations(self, party: Party, *, limit: int = 20) -> list[CustomerConversation]:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed(f"limit is 1 to {MAX_PAGE}", field="limit")
         with self.db.read() as s:
-            rows = s.scalars(_owned(_party(party)).order_by(Conversation.id.desc()).limit(limit))
+            rows = s.scalars(_owned(party).order_by(Conversation.id.desc()).limit(limit))
             return [CustomerConversation(c.id, c.channel, c.status, c.last_message_at, c.created_at) for c in rows]
 
-    def messages(self, party: Party | int, conversation_id: int, *, after: int = 0,
+    def messages(self, party: Party, conversation_id: int, *, after: int = 0,
                  limit: int = 50) -> list[CustomerMessage]:
         """What the customer sees of the conversation after sequence number `after`, in order."""
         if not 1 <= limit <= MAX_PAGE:
@@ -129,7 +128,7 @@ class CustomerSide:
                              .order_by(Message.seq).limit(limit))
             return [customer_message(m) for m in rows]
 
-    def mark_read(self, party: Party | int, conversation_id: int, up_to: int) -> int:
+    def mark_read(self, party: Party, conversation_id: int, up_to: int) -> int:
         """The customer has seen the conversation up to sequence number `up_to`: the chat replies up
         to it are read (a receipt through the outbox, like a provider's). Returns how many changed."""
         if not 0 < up_to < 2**63:
@@ -145,22 +144,18 @@ class CustomerSide:
             channel = conversation.channel
         return sum(self.outbox.record_receipt(channel, pid, "read") == "read" for pid in provider_ids if pid)
 
-    def check_own(self, party: Party | int, conversation_id: int) -> None:
+    def check_own(self, party: Party, conversation_id: int) -> None:
         """NotFound unless the conversation is this customer's (or this visitor's)."""
         with self.db.read() as s:
             self._own(s, party, conversation_id)
 
     @staticmethod
-    def _own(s, party: Party | int, conversation_id: int) -> Conversation:  # noqa: ANN001 - a session
-        conversation = s.execute(_owned(_party(party)).where(Conversation.id == conversation_id)).scalar_one_or_none()
+    def _own(s, party: Party, conversation_id: int) -> Conversation:  # noqa: ANN001 - a session
+        conversation = s.execute(_owned(party).where(Conversation.id == conversation_id)).scalar_one_or_none()
         if conversation is None:
             # Another customer's conversation answers exactly like one that does not exist.
             raise NotFound("conversation not found", conversation_id=conversation_id)
         return conversation
-
-
-def _party(party: Party | int) -> Party:
-    return party if isinstance(party, Party) else Party.customer(party)
 
 
 def _owned(party: Party) -> Select[tuple[Conversation]]:

@@ -1,8 +1,9 @@
 """Anonymous web visitors of the chat widget: a signed visitor token without a login.
 
 `POST /api/v1/chat/visitors` (no authentication) with `{}` gives a new visitor token; with
-`{"token": …}` it renews that one (same visitor, new expiry). The widget then uses it as the chat's token: the live socket
-(`/api/v1/me/chat/ws?token=gpv.…`), `POST /api/v1/me/assistant` and the conversation reads. A
+`{"token": …}` it renews that one (same visitor, new expiry). The widget then uses it as the
+chat's token: the live socket (`/api/v1/me/chat/ws?token=gpv.…`), `POST /api/v1/me/assistant` and
+the conversation reads. A
 client address may ask a bounded number of times a minute (GOPAYCARE_VISITOR_TOKENS_PER_MINUTE);
 nothing is stored until the visitor writes.
 """
