@@ -37,6 +37,7 @@ class CustomerStream:
         self.conversation_id = conversation_id  # None until the customer's first message opens one
         self.sent = after  # the highest sequence number the app has
         self._wake = asyncio.Event()
+        self._behind = True  # the table may hold what the app has not got: read it
         self._agent_typing = False
 
     def listener(self) -> Callable[[list[EventView]], None]:
@@ -46,11 +47,15 @@ class CustomerStream:
 
         def ring(batch: list[EventView]) -> None:
             if any(self._news(event) for event in batch):
-                loop.call_soon_threadsafe(self._wake.set)
+                loop.call_soon_threadsafe(self._news_rang)
             if any(self._agent_typing_here(event) for event in batch):
                 loop.call_soon_threadsafe(self._typing_rang)
 
         return ring
+
+    def _news_rang(self) -> None:
+        self._behind = True
+        self._wake.set()
 
     def _typing_rang(self) -> None:
         self._agent_typing = True
@@ -71,13 +76,15 @@ class CustomerStream:
         if conversation_id == self.conversation_id:
             return False
         self.conversation_id, self.sent = conversation_id, 0
-        self._wake.set()
+        self._news_rang()
         return True
 
     async def run(self) -> None:
         """Catch up, then send what each doorbell brings, until `send` raises (the app went away)."""
         while True:
-            await self.catch_up()
+            if self._behind:
+                self._behind = False  # a ring during the read sets it again
+                await self.catch_up()
             if self._agent_typing:
                 self._agent_typing = False
                 await self._typing()
