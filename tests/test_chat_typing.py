@@ -135,6 +135,23 @@ def test_an_agent_typing_shows_on_the_customers_chat_as_an_agent_and_nothing_mor
     assert reply["body"] == "We are checking it now" and reply["seq"] == 3  # typing took no number
 
 
+def test_the_assistant_shows_typing_before_its_answer_and_not_once_a_person_has_the_case(svc, client, chat):
+    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+        customer.send_json({"type": "message", "client_id": "c-1", "body": "my payment failed, why?"})
+        answered = chat_frames(customer, messages=2, acks=1)
+        customer.send_json({"type": "message", "client_id": "c-2", "body": "let me talk to a real person"})
+        handed = chat_frames(customer, messages=2, acks=1)
+        customer.send_json({"type": "message", "client_id": "c-3", "body": "hello?"})
+        waiting = chat_frames(customer, messages=1, acks=1)
+
+    def kinds(frames):
+        return [(f["type"], f.get("who") or f.get("author_type")) for f in frames if f["type"] != "ack"]
+
+    assert kinds(answered)[0] == ("typing", "assistant") and ("message", "bot") in kinds(answered)
+    assert kinds(handed)[0] == ("typing", "assistant")
+    assert kinds(waiting) == [("message", "contact")]  # a person has it: the assistant is quiet
+
+
 @pytest.mark.parametrize("path", ["/api/v1/conversations/99999999999999999999999/typing",
                                   "/api/v1/conversations/abc/typing", "/api/v1/conversations/-1/typing",
                                   "/api/v1/conversations/1/typing?who=x"])

@@ -144,6 +144,15 @@ class CustomerSide:
             channel = conversation.channel
         return sum(self.outbox.record_receipt(channel, pid, "read") == "read" for pid in provider_ids if pid)
 
+    def bot_answers(self, party: Party, conversation_id: int | None) -> bool:
+        """Whether the assistant answers what the party writes next: no person has taken the
+        conversation (a closed one is followed by a new one, which the assistant answers)."""
+        if conversation_id is None:
+            return True
+        with self.db.read() as s:
+            conversation = self._own(s, party, conversation_id)
+            return conversation.status != "open" or conversation.handled_by == "bot"
+
     def check_own(self, party: Party, conversation_id: int) -> None:
         """NotFound unless the conversation is this customer's (or this visitor's)."""
         with self.db.read() as s:

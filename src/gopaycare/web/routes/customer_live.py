@@ -12,7 +12,8 @@ is the fallback for clients that cannot hold a socket.
 An anonymous web visitor connects the same way with their visitor token (`POST /api/v1/chat/visitors`)
 as `token`: a session token never contains a ".", a visitor token starts "gpv.", so the logged-in
 path is unchanged. `{"type": "typing"}` says the customer is typing (passed on to the agents, at
-most one every 2 s, never stored); `{"type": "typing", "who": "agent"}` comes when an agent is.
+most one every 2 s, never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and
+`{"type": "typing", "who": "assistant"}` while the assistant works on its answer.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def _parse(raw: str) -> Frame:
 
 
 async def _say(websocket: WebSocket, svc: Services, party: Party, stream: CustomerStream, frame: SayFrame) -> None:
+    if await run_in_threadpool(svc.desk.customer_side.bot_answers, party, stream.conversation_id):
+        # The assistant's answer takes a moment (understanding, account checks): say it is coming.
+        await websocket.send_json({"type": "typing", "who": "assistant"})
     answer = await run_in_threadpool(
         lambda: svc.chat_turn(party, frame.body, language=frame.language, client_id=frame.client_id))
     if stream.follow(answer.conversation_id):
