@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 from gopaycare.desk.models import Contact, ContactIdentity, Conversation, Ticket
 from gopaycare.identity.visitors import VisitorTokens
 from gopaycare.platform import catalog
+from gopaycare.platform.audit import Actor
 from tests.conftest import PASSWORD
 from tests.helpers import chat_frames, codes_to
 
@@ -141,3 +142,54 @@ def test_tokens_are_issued_a_bounded_number_of_times_per_address_and_store_nothi
     assert later.status_code == 201
     with svc.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_a_visitor_who_logs_in_goes_on_in_the_same_conversation_only_with_both_tokens(svc, client, visitor,
+                                                                                     make_customer):
+    make_customer(phone=PHONE, balance=123_456)
+    token, stranger = visitor(), visitor()
+    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+        conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
+    session = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
+    refused = []
+    for query in (f"token={session}&visitor={token[:-1]}A&conversation_id={conversation_id}",  # altered
+                  f"token={session}&visitor={stranger}&conversation_id={conversation_id}",  # not that visitor's
+                  f"token={token}&visitor={token}&conversation_id={conversation_id}",  # no session
+                  f"token={session}&conversation_id={conversation_id}"):  # no visitor token
+        with pytest.raises(WebSocketDisconnect) as closed, \
+                client.websocket_connect(f"/api/v1/me/chat/ws?{query}") as ws:
+            ws.receive_json()
+        refused.append(closed.value.code)
+
+    url = f"/api/v1/me/chat/ws?token={session}&visitor={token}&conversation_id={conversation_id}"
+    with client.websocket_connect(url) as ws:
+        earlier = chat_frames(ws, messages=2)
+        ws.send_json({"type": "message", "client_id": "c-1", "body": "berapa batas transaksi harian saya",
+                      "language": "id"})
+        went_on = chat_frames(ws, messages=2, acks=1)
+    mine = client.get("/api/v1/me/conversations", headers={"Authorization": f"Bearer {session}"}).json()["items"]
+
+    assert refused[0] == 4401 and refused[1:] == [4404, 4422, 4404]
+    assert [m["seq"] for m in earlier if m["type"] == "message"] == [1, 2]
+    ack = next(f for f in went_on if f["type"] == "ack")
+    assert ack["conversation_id"] == conversation_id  # the same web conversation, not a new app chat
+    assert "Rp123.456" in [f for f in went_on if f["type"] == "message"][-1]["body"]  # known: no code asked
+    assert [(c["id"], c["channel"]) for c in mine] == [(conversation_id, "web")]
+
+
+def test_a_visitor_already_proved_to_be_someone_else_cannot_be_claimed(svc, client, visitor, make_customer):
+    first = make_customer(phone=PHONE)
+    make_customer(phone="+6281277776666")
+    token = visitor()
+    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+        conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
+    svc.desk.conversations.claim("visitor", token.split(".")[1], first, actor=Actor.system())
+    other = client.post("/api/v1/auth/login", json={"login": "+6281277776666", "password": PASSWORD}).json()["token"]
+
+    with pytest.raises(WebSocketDisconnect) as closed, \
+            client.websocket_connect(f"/api/v1/me/chat/ws?token={other}&visitor={token}") as ws:
+        ws.receive_json()
+
+    assert closed.value.code == 4409
+    assert client.get(f"/api/v1/me/conversations/{conversation_id}/messages",
+                      headers={"Authorization": f"Bearer {other}"}).status_code == 404

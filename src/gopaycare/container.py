@@ -109,7 +109,8 @@ class Services:
                   client_id: str | None = None) -> Answer:
         """A message written in our own chat: stored on the desk and answered. A customer writes as
         their registered phone, on the app's chat; an anonymous web visitor as their visitor id, on
-        the widget's own conversation (channel "web"), unknown to the assistant until they identify.
+        the widget's own conversation (channel "web"), unknown to the assistant until they identify
+        (a customer going on with their visitor's conversation writes there too, known).
         `client_id`: the app's id of the message, so a resend is stored once."""
         provider_message_id = client_message_id(party, client_id) if client_id else None
         if party.visitor_id is not None:

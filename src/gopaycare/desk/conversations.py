@@ -25,7 +25,7 @@ from ..platform.errors import Conflict, DomainError, ValidationFailed
 from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
 from .changes import check_tag
-from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
+from .contacts import CustomerRef, contact_for_customer, live_contact, merge, normalize_identity, resolve
 from .csat import Csat
 from .lifecycle import Status, check_open
 from .models import CHANNELS, PRIORITIES, SERVICE_AREAS, Contact, ContactIdentity, Conversation, Message, Ticket
@@ -242,6 +242,23 @@ class Conversations:
             target = contact_for_customer(s, customer, now)
             if live_contact(s, conversation.contact_id).id != target.id:
                 merge(s, conversation.contact_id, target.id, actor=actor, now=now)
+
+    def claim(self, identity_kind: str, identity_value: str, customer_id: int, *, actor: Actor) -> None:
+        """The customer is the person behind this address (a web visitor's id: they hold its token and
+        their own session): the address, with its contact's conversations and tickets, joins the
+        customer's contact. Conflict when it already belongs to another customer."""
+        value = normalize_identity(identity_kind, identity_value)
+        customer = self.customers.ref(customer_id)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            target = contact_for_customer(s, customer, now)
+            identity = s.execute(select(ContactIdentity).where(
+                ContactIdentity.kind == identity_kind, ContactIdentity.value == value)).scalar_one_or_none()
+            if identity is None:
+                s.add(ContactIdentity(contact_id=target.id, kind=identity_kind, value=value, verified=True,
+                                      created_at=now))
+            elif live_contact(s, identity.contact_id).id != target.id:
+                merge(s, identity.contact_id, target.id, actor=actor, now=now)
 
     def channel_of(self, conversation_id: int) -> str | None:
         with self.db.read() as s:

@@ -10,7 +10,9 @@ reconnecting app gets exactly what it missed, in order, once. The app says what 
 The one reading is a `Party`: a logged-in customer (their conversations on every channel), or an
 anonymous web visitor (identity/visitors.py), who owns exactly the web conversations opened under
 their visitor id (the conversation's thread), even after they identified: a visitor token never
-opens the customer's other conversations.
+opens the customer's other conversations. A customer who logs in after chatting as a visitor, and
+holds both tokens, is both: they read as the customer and write on as the visitor, in the same
+web conversation (`Conversations.claim` joined the visitor's contact to theirs first).
 """
 
 from __future__ import annotations
@@ -59,14 +61,15 @@ OWN_CHANNELS = ("chat", "web")
 
 @dataclass(frozen=True)
 class Party:
-    """Who reads a conversation: a logged-in customer, or an anonymous web visitor."""
+    """Who reads a conversation: a logged-in customer, an anonymous web visitor, or a customer going
+    on with what they wrote as a visitor (both)."""
 
     customer_id: int | None = None
     visitor_id: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.customer_id is None) == (self.visitor_id is None):
-            raise ValueError("a party is a customer or a visitor")
+        if self.customer_id is None and self.visitor_id is None:
+            raise ValueError("a party is a customer, a visitor or both")
 
     @classmethod
     def customer(cls, customer_id: int) -> Party:
@@ -83,7 +86,8 @@ class Party:
 
     @property
     def key(self) -> str:
-        return str(self.customer_id) if self.customer_id is not None else f"v{self.visitor_id}"
+        """Whose app ids these are: the visitor's while they write as one (on the web conversation)."""
+        return f"v{self.visitor_id}" if self.visitor_id is not None else str(self.customer_id)
 
 
 def client_message_id(party: Party, client_id: str) -> str:
@@ -169,7 +173,7 @@ class CustomerSide:
 
 def _owned(party: Party) -> Select[tuple[Conversation]]:
     """The conversations this party may read."""
-    if party.visitor_id is not None:
+    if party.customer_id is None:
         return select(Conversation).where(Conversation.channel == "web", Conversation.channel_thread == party.thread)
     return select(Conversation).join(Contact, Contact.id == Conversation.contact_id).where(
         Contact.customer_id == party.customer_id)

@@ -11,7 +11,8 @@ is the fallback for clients that cannot hold a socket.
 
 An anonymous web visitor connects the same way with their visitor token (`POST /api/v1/chat/visitors`)
 as `token`: a session token never contains a ".", a visitor token starts "gpv.", so the logged-in
-path is unchanged. `{"type": "typing"}` says the customer is typing (passed on to the agents, at
+path is unchanged. A visitor who logs in goes on in the same conversation with both: the session as
+`token`, the visitor token as `visitor`. `{"type": "typing"}` says the customer is typing (passed on to the agents, at
 most one every 2 s, never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and
 `{"type": "typing", "who": "assistant"}` while the assistant works on its answer.
 """
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from ...container import Services
 from ...desk.customer_live import CustomerStream
 from ...desk.customer_side import CustomerMessage, Party
+from ...platform.audit import Actor
 from ...platform.errors import DomainError, ValidationFailed
 from ..deps import party_of
 from ..schemas.common import Cursor, Id
@@ -36,18 +38,22 @@ from ..schemas.my_conversations import CustomerMessageOut
 
 router = APIRouter(prefix="/api/v1/me", tags=["customer"])
 MAX_FRAME = 16_384  # characters: a message's body is at most 4,000
+# How a refused socket is closed: 4000 + the HTTP status the same refusal answers elsewhere.
+CLOSE_CODES = {401: 4401, 404: 4404, 409: 4409, 422: 4422}
 
 
 @router.websocket("/chat/ws")
-async def chat_socket(websocket: WebSocket, token: str = "", conversation_id: Id | None = None,
+async def chat_socket(websocket: WebSocket, token: str = "", visitor: str = "", conversation_id: Id | None = None,
                       after: Cursor = 0) -> None:
     svc: Services = websocket.app.state.services
     try:
         party = await run_in_threadpool(party_of, svc, token)
+        if visitor:
+            party = await run_in_threadpool(_going_on, svc, party, visitor)
         if conversation_id is not None:  # theirs, or it does not exist for them
             await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
     except DomainError as exc:
-        await websocket.close(code=4401 if exc.http_status == 401 else 4404, reason=exc.code)
+        await websocket.close(code=CLOSE_CODES.get(exc.http_status, 4400), reason=exc.code)
         return
     await websocket.accept()
 
@@ -70,6 +76,16 @@ async def chat_socket(websocket: WebSocket, token: str = "", conversation_id: Id
         for task in tasks:
             task.cancel()
         unsubscribe()
+
+
+def _going_on(svc: Services, party: Party, visitor_token: str) -> Party:
+    """A customer who chatted as a visitor before logging in goes on in the same conversation: only
+    with both their session token and the visitor's token (the same browser)."""
+    if party.customer_id is None:
+        raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor")
+    visitor_id = svc.visitors.verify(visitor_token)
+    svc.desk.conversations.claim("visitor", visitor_id, party.customer_id, actor=Actor.customer(party.customer_id))
+    return Party(customer_id=party.customer_id, visitor_id=visitor_id)
 
 
 async def _receive(websocket: WebSocket, svc: Services, party: Party, stream: CustomerStream) -> None:
