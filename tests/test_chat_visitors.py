@@ -38,6 +38,11 @@ def _say(ws, text: str, n: int) -> list[dict]:
     return [f for f in chat_frames(ws, messages=2, acks=1) if f["type"] == "message"]
 
 
+def _altered(token: str) -> str:
+    """The token with its signature's last character changed (always to another one)."""
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
 def test_a_visitor_chats_on_the_web_channel_and_sees_no_account_before_proving_who_they_are(
         svc, client, visitor, make_customer):
     make_customer(phone=PHONE, balance=123_456)
@@ -94,7 +99,7 @@ def test_a_forged_altered_or_expired_visitor_token_is_refused_with_4401(svc, cli
     forged = VisitorTokens("another-secret", svc.clock, timedelta(days=7)).issue(visitor_id).token
     altered = [f"{prefix}.{visitor_id}.{int(expires) + 3600}.{signature}",
                f"{prefix}.{visitor_id[:-1]}{'A' if visitor_id[-1] != 'A' else 'B'}.{expires}.{signature}",
-               f"{prefix}.{visitor_id}.{expires}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
+               _altered(token),
                "gpv.", "gpv." + "x" * 5000, f"{token}.", forged]
     for bad in altered:
         with pytest.raises(WebSocketDisconnect) as refused, \
@@ -112,7 +117,7 @@ def test_a_token_is_renewed_for_the_same_visitor_and_a_bad_one_is_not(svc, clien
     token = visitor()
     svc.clock.advance(days=3)
     renewed = client.post("/api/v1/chat/visitors", json={"token": token})
-    forged = client.post("/api/v1/chat/visitors", json={"token": token[:-2] + "zz"})
+    forged = client.post("/api/v1/chat/visitors", json={"token": _altered(token)})
     svc.clock.advance(days=5)  # the first has expired, the renewed one has not
 
     assert renewed.status_code == 201 and renewed.json()["token"].split(".")[1] == token.split(".")[1]
@@ -152,16 +157,17 @@ def test_a_visitor_who_logs_in_goes_on_in_the_same_conversation_only_with_both_t
         conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
     session = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
     refused = []
-    for query in (f"token={session}&visitor={token[:-1]}A&conversation_id={conversation_id}",  # altered
-                  f"token={session}&visitor={stranger}&conversation_id={conversation_id}",  # not that visitor's
-                  f"token={token}&visitor={token}&conversation_id={conversation_id}",  # no session
+    altered = _altered(token)
+    for query in (f"token={session}&visitor_token={altered}&conversation_id={conversation_id}",
+                  f"token={session}&visitor_token={stranger}&conversation_id={conversation_id}",  # not that visitor's
+                  f"token={token}&visitor_token={token}&conversation_id={conversation_id}",  # no session
                   f"token={session}&conversation_id={conversation_id}"):  # no visitor token
         with pytest.raises(WebSocketDisconnect) as closed, \
                 client.websocket_connect(f"/api/v1/me/chat/ws?{query}") as ws:
             ws.receive_json()
         refused.append(closed.value.code)
 
-    url = f"/api/v1/me/chat/ws?token={session}&visitor={token}&conversation_id={conversation_id}"
+    url = f"/api/v1/me/chat/ws?token={session}&visitor_token={token}&conversation_id={conversation_id}"
     with client.websocket_connect(url) as ws:
         earlier = chat_frames(ws, messages=2)
         ws.send_json({"type": "message", "client_id": "c-1", "body": "berapa batas transaksi harian saya",
@@ -187,7 +193,7 @@ def test_a_visitor_already_proved_to_be_someone_else_cannot_be_claimed(svc, clie
     other = client.post("/api/v1/auth/login", json={"login": "+6281277776666", "password": PASSWORD}).json()["token"]
 
     with pytest.raises(WebSocketDisconnect) as closed, \
-            client.websocket_connect(f"/api/v1/me/chat/ws?token={other}&visitor={token}") as ws:
+            client.websocket_connect(f"/api/v1/me/chat/ws?token={other}&visitor_token={token}") as ws:
         ws.receive_json()
 
     assert closed.value.code == 4409

@@ -12,9 +12,11 @@ is the fallback for clients that cannot hold a socket.
 An anonymous web visitor connects the same way with their visitor token (`POST /api/v1/chat/visitors`)
 as `token`: a session token never contains a ".", a visitor token starts "gpv.", so the logged-in
 path is unchanged. A visitor who logs in goes on in the same conversation with both: the session as
-`token`, the visitor token as `visitor`. `{"type": "typing"}` says the customer is typing (passed on to the agents, at
-most one every 2 s, never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and
-`{"type": "typing", "who": "assistant"}` while the assistant works on its answer.
+`token`, the visitor token as `visitor_token` (a name the logs redact).
+
+`{"type": "typing"}` says the customer is typing (passed on to the agents, at most one every 2 s,
+never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and `{"type": "typing",
+"who": "assistant"}` while the assistant works on its answer.
 """
 
 from __future__ import annotations
@@ -43,13 +45,13 @@ CLOSE_CODES = {401: 4401, 404: 4404, 409: 4409, 422: 4422}
 
 
 @router.websocket("/chat/ws")
-async def chat_socket(websocket: WebSocket, token: str = "", visitor: str = "", conversation_id: Id | None = None,
+async def chat_socket(websocket: WebSocket, token: str = "", visitor_token: str = "", conversation_id: Id | None = None,
                       after: Cursor = 0) -> None:
     svc: Services = websocket.app.state.services
     try:
         party = await run_in_threadpool(party_of, svc, token)
-        if visitor:
-            party = await run_in_threadpool(_going_on, svc, party, visitor)
+        if visitor_token:
+            party = await run_in_threadpool(_going_on, svc, party, visitor_token)
         if conversation_id is not None:  # theirs, or it does not exist for them
             await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
     except DomainError as exc:
@@ -82,7 +84,7 @@ def _going_on(svc: Services, party: Party, visitor_token: str) -> Party:
     """A customer who chatted as a visitor before logging in goes on in the same conversation: only
     with both their session token and the visitor's token (the same browser)."""
     if party.customer_id is None:
-        raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor")
+        raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor_token")
     visitor_id = svc.visitors.verify(visitor_token)
     svc.desk.conversations.claim("visitor", visitor_id, party.customer_id, actor=Actor.customer(party.customer_id))
     return Party(customer_id=party.customer_id, visitor_id=visitor_id)
