@@ -47,6 +47,17 @@ def joined(answer: Any) -> str:
     return "\n".join(answer.replies)
 
 
+def chat_frames(ws: Any, *, messages: int, acks: int = 0) -> list[dict[str, Any]]:
+    """Frames of the customer's chat socket until `messages` message frames and `acks` acks have
+    come (bounded)."""
+    got: list[dict[str, Any]] = []
+    for _ in range(50):
+        if sum(f["type"] == "message" for f in got) >= messages and sum(f["type"] == "ack" for f in got) >= acks:
+            return got
+        got.append(ws.receive_json())
+    raise AssertionError(f"expected {messages} messages and {acks} acks, got {got}")
+
+
 def api_client(svc: Any) -> Any:
     """A TestClient over the whole app built on these services (use it as a context manager)."""
     with warnings.catch_warnings():

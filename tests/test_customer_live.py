@@ -10,6 +10,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import PASSWORD
+from tests.helpers import chat_frames as frames
 
 PHONE = "+6281234567890"
 OTHER = "+6281277776666"
@@ -24,16 +25,6 @@ def chat(svc, client, make_customer, bot):
         return client.post("/api/v1/auth/login", json={"login": phone, "password": PASSWORD}).json()["token"]
 
     return login
-
-
-def frames(ws, *, messages: int, acks: int = 0) -> list[dict]:
-    """Frames until `messages` message frames and `acks` acks have come (bounded)."""
-    got = []
-    for _ in range(50):
-        if sum(f["type"] == "message" for f in got) >= messages and sum(f["type"] == "ack" for f in got) >= acks:
-            return got
-        got.append(ws.receive_json())
-    raise AssertionError(f"expected {messages} messages and {acks} acks, got {got}")
 
 
 def seqs(got: list[dict]) -> list[int]:

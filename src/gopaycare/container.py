@@ -7,14 +7,16 @@ there is no module-level state to reset between tests.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey
 
 if TYPE_CHECKING:
     from .assistant.engine import Assistant
+    from .assistant.turns import Answer
 
 from .attachments.store import AttachmentStore, Limits
 from .channels import ivr
@@ -37,16 +39,19 @@ from .channels.registry import (
 from .checkout.service import Checkout
 from .desk.agents import AgentDirectory
 from .desk.calls import CallReport, phone_number
+from .desk.customer_side import Party, client_message_id
 from .desk.events import EventHub
 from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .identity.visitors import VisitorTokens
 from .kb.service import KnowledgeBase
 from .platform import catalog
 from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.outbox import Outbox
+from .platform.rates import RateLimiter
 from .platform.secrets import SecretBox
 from .platform.settings import Settings
 from .promotions.service import Promotions
@@ -80,6 +85,8 @@ class Services:
     mailbox: ImapPoller | None  # the IMAP mailbox the poll_mailbox job reads, when one is configured
     files: AttachmentStore
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
+    visitors: VisitorTokens  # anonymous web visitors' chat tokens
+    visitor_limiter: RateLimiter  # new visitor tokens per client address
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -106,7 +113,31 @@ class Services:
                                    pending_too_long_minutes=settings.pending_too_long_minutes),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            expected_wait_minutes=self.desk.routing.expected_wait_minutes), nlu)
+            staffing=self.desk.availability.now), nlu)
+
+    def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
+                  attachments: Sequence[int] = ()) -> Answer:
+        """A message written in our own chat: stored on the desk and answered. A customer writes as
+        their registered phone, on the app's chat; an anonymous web visitor as their visitor id, on
+        the widget's own conversation (channel "web"), unknown to the assistant until they identify
+        (a customer going on with their visitor's conversation writes there too, known).
+        `client_id`: the app's id of the message, so a resend is stored once (acknowledged again:
+        its files are on the first copy). `attachments`: the customer's own unsent uploads."""
+        from .assistant.turns import Answer
+
+        channel = "web" if party.visitor_id is not None else "chat"
+        provider_message_id = client_message_id(party, client_id) if client_id else None
+        if provider_message_id and (stored := self.desk.conversations.seen(channel, provider_message_id)):
+            return Answer(stored.conversation_id, stored.ticket_id, [], None, False)
+        # A visitor uploads nothing (uploads belong to a logged-in customer): their ids are not found.
+        files = self.files.check_unsent(party.customer_id, attachments) if attachments else []
+        if party.visitor_id is not None:
+            return self.assistant.chat(channel=channel, identity_kind="visitor", identity_value=party.visitor_id,
+                                       thread=party.thread, body=body, language=language,
+                                       provider_message_id=provider_message_id, attachments=files)
+        phone = self.identity.get(party.customer_id or 0).phone
+        return self.assistant.chat(channel=channel, identity_kind="phone", identity_value=phone, body=body,
+                                   language=language, provider_message_id=provider_message_id, attachments=files)
 
     def take_channel_message(self, message: InboundMessage) -> None:
         """A message a channel heard: stored on the desk and answered by the assistant, on its channel;
@@ -188,6 +219,9 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads,
                                                                         accounts=channel_accounts)
     outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
+    # The chat is our own channel: its sender is always there; the others come from settings.
+    outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **(
+        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     hub = EventHub(settings.redis_url)
     agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
@@ -195,7 +229,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
         max_per_message=settings.attachment_max_per_message, max_unsent=settings.attachment_max_unsent))
-    desk = Desk(db, clock, wallet, agents, hub, outbox, identity, files)
+    desk = Desk(db, clock, wallet, agents, hub, outbox, identity, files, chat_calendar=settings.chat_calendar,
+                follow_up_after=timedelta(minutes=settings.chat_follow_up_minutes))
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
@@ -207,6 +242,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         mailbox=imap_poller_from_settings(settings, email_inbound, MailboxCursors(db, clock)),
         files=files, media=MediaFetcher(media_from_settings(settings, senders), files,
                                         desk.attachments.pending, desk.attachments.record),
+        visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
+        visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -79,6 +79,11 @@ def register_tasks(services: Services) -> None:
         """Hands queued tickets to agents who have room again (a ticket solved, an agent back)."""
         return services.desk.routing.drain_queue(services.clock.now())
 
+    @huey.periodic_task(crontab(minute="*"), name="follow_up_chats", timeout=50)
+    def follow_up_chats() -> int:
+        """E-mails agents' chat replies a customer left unread (when they were told it would)."""
+        return services.desk.follow_ups.sweep()
+
     @huey.periodic_task(crontab(minute="*/5"), name="run_automations", timeout=240)
     def run_automations() -> int:
         """Time-based rules: auto-close solved tickets, remind customers we are waiting for."""
@@ -118,4 +123,5 @@ def register_tasks(services: Services) -> None:
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
                           open_wallet=open_wallet, take_channel_event=take_channel_event,
                           sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox,
-                          fetch_attachment=fetch_attachment, sweep_attachments=sweep_attachments)
+                          fetch_attachment=fetch_attachment, sweep_attachments=sweep_attachments,
+                          follow_up_chats=follow_up_chats)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ..desk.availability import Staffing
 from ..desk.conversations import Conversations
 from ..desk.handoff import BotTurns
 from ..identity.recovery import Recovery
@@ -43,4 +44,4 @@ class AssistantDeps:
     kb: KnowledgeBase | None
     conversations: Conversations
     bot: BotTurns
-    expected_wait_minutes: Callable[[], int]
+    staffing: Callable[[], Staffing]  # whether a person can take the case now, and when one will

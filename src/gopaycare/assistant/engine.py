@@ -4,7 +4,9 @@ A customer's message arrives through the help desk (`Conversations.receive`); `A
 then understands it (NLU), keeps the conversation's memory (active flow, step, slots, what was
 checked and tried), runs the flow against real account state, and posts the replies as the bot in
 the same conversation. "算了" / "batal" / "cancel" drops the active flow; a confident new intent
-switches topic; "转人工" / "agen" hands over to a person with a summary and the expected wait.
+switches topic; "转人工" / "agen" hands over to a person with a summary and the expected wait (or,
+when no one can answer soon, when one will, and how the answer reaches a chat customer who left:
+by e-mail, to their address or one they type next).
 Containment is recorded on the conversation: True once the assistant resolved something without a
 human, False as soon as a human is needed.
 """
@@ -17,12 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..desk.changes import TicketChange
 from ..desk.conversations import Received
+from ..desk.customer_side import OWN_CHANNELS
+from ..identity.contacts import normalize_email
+from ..platform.errors import ValidationFailed
 from ..platform.i18n import normalize_language
-from ..platform.pii import mask_text
+from ..platform.pii import email_in, mask_email, mask_text
 from .deps import AssistantDeps
 from .flows import FLOWS, INTENT_AREA, intent_label
 from .models import AssistantSession
-from .texts import say
+from .texts import reset_time, say
 from .turns import Answer, Outcome, Turn
 
 if TYPE_CHECKING:
@@ -70,7 +75,7 @@ class Assistant:
         state: dict[str, Any] = dict(session.get("state") or {})
         lang = normalize_language(language) if language else self._detect(text, session.get("language"))
         if session.get("handed_off"):
-            return Answer(conversation_id, ticket_id, [], None, True)
+            return self._after_handoff(received, text, state, lang)
         parse = self.nlu.parse(text, lang)
         turn = Turn(text=text, parse=parse, lang=lang, state=state, conversation_id=conversation_id,
                     ticket_id=ticket_id, customer_id=customer_id, now=now)
@@ -82,9 +87,54 @@ class Assistant:
             state.pop("fallbacks", None)
         handed_off = outcome.handoff or intent == HANDOFF_INTENT
         if handed_off:
-            outcome.messages.append(say("handoff", lang, minutes=self.deps.expected_wait_minutes()))
+            outcome.messages.append(self._handoff_notice(turn))
         self._save(turn, outcome, intent, handed_off)
         return Answer(conversation_id, ticket_id, outcome.messages, intent, handed_off)
+
+    def _handoff_notice(self, turn: Turn) -> str:
+        """What a customer handed to a person is told: the expected wait; or, when no one can answer
+        soon (outside business hours, nobody online), so, with when one will, that the case is kept
+        as a ticket, and (on the chat, which they may leave) that the answer comes by e-mail too."""
+        staffing, lang = self.deps.staffing(), turn.lang
+        if not staffing.nobody:
+            return say("handoff", lang, minutes=staffing.wait_minutes)
+        if staffing.next_open is not None:
+            notice = say("handoff_closed", lang, ticket=turn.ticket_id,
+                         when=reset_time(staffing.next_open, lang, staffing.tz or self.deps.policy.tz))
+        else:
+            notice = say("handoff_nobody_online", lang, ticket=turn.ticket_id, minutes=staffing.wait_minutes)
+        if self.deps.conversations.channel_of(turn.conversation_id) not in OWN_CHANNELS:
+            return notice  # the answer reaches them where they wrote
+        email = self.deps.conversations.email_of(turn.conversation_id)
+        if email:
+            turn.state["follow_up_email"] = email
+            return f"{notice}\n{say('follow_up_to', lang, email=mask_email(email))}"
+        turn.state["await_email"] = True
+        return f"{notice}\n{say('follow_up_ask', lang)}"
+
+    def _after_handoff(self, received: Received, text: str, state: dict[str, Any], lang: str) -> Answer:
+        """A person has the case: the assistant stays quiet, except to take the e-mail address it
+        asked for (when no one could answer at once)."""
+        conversation_id, ticket_id = received.conversation_id, received.ticket_id
+        quiet = Answer(conversation_id, ticket_id, [], None, True)
+        written = email_in(text) if state.get("await_email") else None
+        if written is None:
+            return quiet
+        try:
+            email = normalize_email(written)
+        except ValidationFailed:
+            return quiet
+        reply = say("follow_up_noted", lang, email=mask_email(email))
+        bot, now = self.deps.bot, self.deps.clock.now()
+        with self.deps.db.transaction() as s:
+            session = s.get(AssistantSession, conversation_id)
+            ticket, conversation = bot.lock(s, ticket_id, conversation_id)
+            state.pop("await_email", None)
+            if session is not None:
+                session.state, session.updated_at = dict(state), now
+            bot.do_follow_up(conversation, email)
+            bot.do_reply(s, ticket, conversation, [reply], now=now)
+        return Answer(conversation_id, ticket_id, [reply], None, True)
 
     def parse(self, text: str, lang: str | None = None) -> Parse:
         return self.nlu.parse(text, lang)
@@ -178,6 +228,9 @@ class Assistant:
                 learned = replace(learned, area=INTENT_AREA.get(intent, "general"))
             if learned != TicketChange():
                 bot.do_learn(s, ticket, learned, now=now)
+            follow_up = turn.state.pop("follow_up_email", None)
+            if follow_up:
+                bot.do_follow_up(conversation, follow_up)
             session.state, session.language, session.updated_at = dict(turn.state), turn.lang, now
             bot.do_reply(s, ticket, conversation, outcome.messages, now=now)
             if handed_off:

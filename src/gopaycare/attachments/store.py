@@ -158,7 +158,7 @@ class AttachmentStore:
             raise RateLimited(f"at most {self.limits.max_unsent} files may wait to be sent; send or wait for them "
                               "to expire", code="too_many_unsent")
 
-    def check_unsent(self, customer_id: int, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def check_unsent(self, customer_id: int | None, ids: Sequence[int]) -> list[dict[str, Any]]:
         """The entries of the customer's own uploads that no message carries yet, in the order given;
         an id that is not one of those answers as if it did not exist."""
         ids = list(dict.fromkeys(ids))

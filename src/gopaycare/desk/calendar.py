@@ -188,6 +188,17 @@ def is_open(at: datetime, calendar: Calendar | None) -> bool:
     return business_seconds_between(at, _utc(at) + _SECOND, calendar) == 1
 
 
+def next_opening(at: datetime, calendar: Calendar | None) -> datetime:
+    """`at` itself (UTC) when the calendar is open then; otherwise the moment it opens next."""
+    at = _utc(at)
+    if calendar is None:
+        return at
+    for lo, hi in _open_spans(calendar, at.astimezone(calendar.tz).date() - timedelta(days=1)):
+        if hi > at:
+            return max(lo, at)
+    raise AssertionError("unreachable: a valid calendar opens every week")
+
+
 def business_seconds_between(a: datetime, b: datetime, calendar: Calendar | None) -> int:
     """Whole seconds of business time in [a, b); 0 when b is not after a."""
     a, b = _utc(a), _utc(b)

@@ -48,7 +48,7 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import ValidationFailed
 from ..platform.pii import mask_phone
-from .calendar import Calendar, is_open
+from .calendar import is_open
 from .changes import TicketChange, TicketChanges, lock_ticket
 from .contacts import CustomerRef, find_contact
 from .conversations import Conversations
@@ -58,12 +58,12 @@ from .models import (
     CALL_SOURCES,
     PRIORITIES,
     Agent,
-    BusinessCalendar,
     Message,
     PhoneCall,
     Ticket,
 )
 from .posting import Author, Posting, conversation_of
+from .sla_policies import calendar_named
 
 log = logging.getLogger(__name__)
 
@@ -164,13 +164,12 @@ class PhoneCalls:
         if not calendar_name:
             return True
         with self.db.read() as s:
-            row = s.execute(select(BusinessCalendar).where(BusinessCalendar.name == calendar_name)) \
-                .scalar_one_or_none()
-        if row is None:
+            calendar = calendar_named(s, calendar_name)
+        if calendar is None:
             log.warning("the phone line's business calendar does not exist; the line counts as open",
                         extra={"calendar": calendar_name[:80]})
             return True
-        return is_open(at, Calendar.parse(row.timezone, row.hours, row.holidays))
+        return is_open(at, calendar)
 
     # ---------------------------------------------------------------- reports
 

@@ -18,7 +18,7 @@ from ..identity.contacts import normalize_email, normalize_phone
 from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.errors import Conflict, NotFound, ValidationFailed
-from .models import Contact, ContactIdentity, Conversation, Ticket
+from .models import IDENTITY_KINDS, Contact, ContactIdentity, Conversation, Ticket
 
 PHONE_KINDS = ("phone", "whatsapp")
 
@@ -37,7 +37,6 @@ class CustomerRef:
     frozen: bool = False  # payments stopped
 
 
-IDENTITY_KINDS = ("phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "chat")
 
 
 def normalize_identity(kind: str, value: str) -> str:

@@ -26,10 +26,10 @@ from ..platform.i18n import LANGUAGES
 from .access import Viewer, access_ticket
 from .attachments import carries_files
 from .changes import check_tag
-from .contacts import CustomerRef, contact_for_customer, live_contact, merge, resolve
+from .contacts import CustomerRef, contact_for_customer, live_contact, merge, normalize_identity, resolve
 from .csat import Csat
 from .lifecycle import Status, check_open
-from .models import CHANNELS, PRIORITIES, SERVICE_AREAS, Contact, Conversation, Message, Ticket
+from .models import CHANNELS, PRIORITIES, SERVICE_AREAS, Contact, ContactIdentity, Conversation, Message, Ticket
 from .posting import Author, Posting, check_body, conversation_of
 
 # A message to a solved ticket within this time reopens it; later it starts a new ticket.
@@ -259,6 +259,42 @@ class Conversations:
             target = contact_for_customer(s, customer, now)
             if live_contact(s, conversation.contact_id).id != target.id:
                 merge(s, conversation.contact_id, target.id, actor=actor, now=now)
+
+    def claim(self, identity_kind: str, identity_value: str, customer_id: int, *, actor: Actor) -> None:
+        """The customer is the person behind this address (a web visitor's id: they hold its token and
+        their own session): the address, with its contact's conversations and tickets, joins the
+        customer's contact. Conflict when it already belongs to another customer."""
+        value = normalize_identity(identity_kind, identity_value)
+        customer = self.customers.ref(customer_id)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            target = contact_for_customer(s, customer, now)
+            identity = s.execute(select(ContactIdentity).where(
+                ContactIdentity.kind == identity_kind, ContactIdentity.value == value)).scalar_one_or_none()
+            if identity is None:
+                s.add(ContactIdentity(contact_id=target.id, kind=identity_kind, value=value, verified=True,
+                                      created_at=now))
+            elif live_contact(s, identity.contact_id).id != target.id:
+                merge(s, identity.contact_id, target.id, actor=actor, now=now)
+
+    def channel_of(self, conversation_id: int) -> str | None:
+        with self.db.read() as s:
+            return s.scalar(select(Conversation.channel).where(Conversation.id == conversation_id))
+
+    def email_of(self, conversation_id: int) -> str | None:
+        """Where the person in this conversation can be e-mailed: their customer record's address,
+        else an e-mail address their contact wrote from (a verified one first); None: nowhere."""
+        with self.db.read() as s:
+            conversation = s.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            contact = live_contact(s, conversation.contact_id)
+            written = s.scalars(select(ContactIdentity.value).where(
+                ContactIdentity.contact_id == contact.id, ContactIdentity.kind == "email")
+                .order_by(ContactIdentity.verified.desc(), ContactIdentity.id)).first()
+            customer_id = contact.customer_id
+        registered = self.customers.ref(customer_id).email if customer_id is not None else None
+        return registered or written
 
     def contact(self, conversation_id: int) -> Contact | None:
         with self.db.read() as s:

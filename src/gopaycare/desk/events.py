@@ -6,6 +6,11 @@ order and a client that resumes "after id N" cannot miss an event committed late
 id (the time-window bug of Chatwoot #14934). After commit they are published to live listeners
 (WebSocket connections) through the pub/sub hub; a listener that was away reads the table from its
 cursor. The WebSocket path only delivers: it never does the slow work.
+
+Some signals are worth nothing a moment later (someone is typing): `EventHub.signal` pushes them
+through the same hub, to the same listeners and across processes, but they take no row and no id
+(`EventView.ephemeral`, id 0). A listener that was away never sees them, and nothing catches them
+up: lost without harm.
 """
 
 from __future__ import annotations
@@ -41,10 +46,13 @@ class EventView:
     agent_id: int | None
     team_id: int | None
     payload: dict[str, Any]
+    # A signal pushed once and never stored (id 0): no cursor moves for it, no catch-up replays it.
+    ephemeral: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "at": self.at.isoformat(), "kind": self.kind, "ticket_id": self.ticket_id,
-                "agent_id": self.agent_id, "team_id": self.team_id, "payload": self.payload}
+                "agent_id": self.agent_id, "team_id": self.team_id, "payload": self.payload,
+                "ephemeral": self.ephemeral}
 
 
 def _view(row: DeskEvent) -> EventView:
@@ -151,9 +159,16 @@ class EventHub:
                 log.exception("could not publish events to Redis")
         self._deliver(views)
 
+    def signal(self, kind: str, *, at: datetime, ticket_id: int | None = None, agent_id: int | None = None,
+               team_id: int | None = None, **payload: Any) -> None:
+        """Push an ephemeral signal to every listener (every process, with Redis), now, storing nothing."""
+        self.publish([EventView(0, at, kind, ticket_id, agent_id, team_id, json.loads(json.dumps(payload, default=str)),
+                                ephemeral=True)])
+
     def _on_redis_message(self, message: dict[str, Any]) -> None:
         views = [EventView(e["id"], datetime.fromisoformat(e["at"]), e["kind"], e["ticket_id"], e["agent_id"],
-                           e["team_id"], e["payload"]) for e in json.loads(message["data"])]
+                           e["team_id"], e["payload"], bool(e.get("ephemeral")))
+                 for e in json.loads(message["data"])]
         self._deliver(views)
 
     def _deliver(self, views: list[EventView]) -> None:

@@ -52,6 +52,11 @@ class BotTurns:
         if conversation.contained is None:
             conversation.contained = True
 
+    def do_follow_up(self, conversation: Conversation, email: str) -> None:
+        """An agent's reply left unread on the chat is e-mailed here too (follow_ups.py): the customer
+        was told so, when no person could answer at once."""
+        conversation.follow_up_email = email
+
     def do_hand_over(self, s: Session, ticket: Ticket, conversation: Conversation, summary: str, *,
                      intent: str | None, now: datetime) -> None:
         """The agent gets the case with what the assistant learned, so no one asks twice."""

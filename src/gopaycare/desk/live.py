@@ -7,8 +7,10 @@ on its way, and only then is the table read. Nothing here knows HTTP or WebSocke
 hands in an async `send(event)` and pumps.
 
 Whether an agent may see a ticket's event is judged at delivery, against the ticket's current
-assignee and team (one indexed read per batch, for the batch's tickets), not by who it was
-addressed to when emitted: a ticket reassigned away stops reaching the old team at once. An
+assignee and team, not by who it was addressed to when emitted: a ticket reassigned away stops
+reaching the old team at once. Pushed events are judged by the placement the process last heard
+(`Placements`, kept from the hub's snapshots: no read per stream and batch); pages read from the
+table are judged by one indexed read per page. An
 `agent.access_changed` event makes that agent's streams check their token again (`recheck`) and
 end with `AccessEnded` when it no longer works (deactivated agent, revoked token).
 """
@@ -16,6 +18,7 @@ end with `AccessEnded` when it no longer works (deactivated agent, revoked token
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -23,6 +26,7 @@ from .access import Viewer, visible_ids
 from .events import ACCESS_CHANGED, EventLog, EventView, visible_to
 
 CATCH_UP_LIMIT = 500
+PLACEMENTS_KEPT = 100_000
 Send = Callable[[EventView], Awaitable[None]]
 # Sent to the agent a ticket left even though they may no longer open it: ids only, no customer text.
 LEAVING_NOTICES = frozenset({"ticket.unassigned"})
@@ -42,6 +46,48 @@ def may_see(viewer: Viewer, event: EventView, visible_now: set[int]) -> bool:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a ticket is, as its latest `ticket.snapshot` said: who may open it."""
+
+    event_id: int
+    assignee_id: int | None
+    team_id: int | None
+
+    def open_to(self, viewer: Viewer) -> bool:  # the rule of access.visible
+        return self.assignee_id is None or self.assignee_id == viewer.agent.id or self.team_id in viewer.team_ids
+
+
+class Placements:
+    """Each ticket's current placement as this process last heard it, from the hub (every commit
+    that touches a ticket ends with its snapshot). Streams judge pushed events by it, so a ticket
+    reassigned away stops reaching the old agent at once, without every stream reading the table
+    for every batch. Bounded: the oldest entries are forgotten (their events are then judged as
+    addressed, as they were when emitted)."""
+
+    def __init__(self, capacity: int = PLACEMENTS_KEPT) -> None:
+        self.capacity = capacity
+        self._placed: dict[int, Placement] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, batch: list[EventView]) -> None:
+        """A hub listener: subscribe it before any stream."""
+        with self._lock:
+            for e in batch:
+                if e.kind != "ticket.snapshot" or e.ticket_id is None:
+                    continue
+                known = self._placed.pop(e.ticket_id, None)
+                if known is not None and known.event_id > e.id:  # a late push of an older snapshot
+                    self._placed[e.ticket_id] = known
+                    continue
+                self._placed[e.ticket_id] = Placement(e.id, e.agent_id, e.team_id)
+            while len(self._placed) > self.capacity:
+                del self._placed[next(iter(self._placed))]
+
+    def of(self, ticket_id: int | None) -> Placement | None:
+        return self._placed.get(ticket_id) if ticket_id is not None else None
+
+
+@dataclass(frozen=True)
 class EventPage:
     items: list[EventView]
     last_id: int  # the cursor to resume from
@@ -49,8 +95,9 @@ class EventPage:
 
 
 class Live:
-    def __init__(self, log: EventLog, *, limit: int = CATCH_UP_LIMIT) -> None:
+    def __init__(self, log: EventLog, placements: Placements | None = None, *, limit: int = CATCH_UP_LIMIT) -> None:
         self.log = log
+        self.placements = placements or Placements()
         self.limit = limit
 
     def since(self, viewer: Viewer, after: int) -> list[EventView]:
@@ -123,16 +170,29 @@ class LiveStream:
                 return
 
     async def deliver(self, batch: list[EventView]) -> None:
-        """A pushed batch: every stream gets every event; send the visible ones not sent yet."""
-        visible_now = await self._visible_now([e for e in batch if e.id > self.seen])
-        for event in sorted(batch, key=lambda e: e.id):
+        """A pushed batch: every stream gets every event; send the visible ones not sent yet. An
+        ephemeral signal (someone typing) is sent if visible, and moves no cursor. Visibility is
+        the ticket's placement as this process last heard it (`Placements`): no read per stream."""
+        for event in batch:
+            if event.ephemeral and self._may_see_now(event):
+                await self._send(event)
+        for event in sorted((e for e in batch if not e.ephemeral), key=lambda e: e.id):
             if event.id <= self.seen:
                 continue
             if event.id > self.seen + 1:
                 await self.catch_up(until=event.id)
             self.seen = event.id
-            if may_see(self.viewer, event, visible_now):
+            if self._may_see_now(event):
                 await self._deliver_one(event)
+
+    def _may_see_now(self, event: EventView) -> bool:
+        if self.viewer.sees_all:
+            return True
+        placed = self.live.placements.of(event.ticket_id)
+        if placed is None:  # not a ticket's, or a ticket this process has not heard of: as addressed
+            return visible_to(event, agent_id=self.viewer.agent.id, team_ids=list(self.viewer.team_ids),
+                              see_all=False)
+        return placed.open_to(self.viewer) or (event.kind in LEAVING_NOTICES and event.agent_id == self.viewer.agent.id)
 
     async def _visible_now(self, events: list[EventView]) -> set[int]:
         """The batch's tickets this viewer may open now: one read per batch, none for supervisors."""

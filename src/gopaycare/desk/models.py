@@ -28,7 +28,9 @@ from ..vocabulary import SERVICE_AREAS
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 TICKET_STATUSES = ("new", "open", "pending_customer", "on_hold", "solved", "closed", "merged")
-CHANNELS = ("chat", "phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "api")
+# "chat": the GoPay app's chat (a logged-in customer); "web": the website's chat widget (anonymous visitors).
+CHANNELS = ("chat", "web", "phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "api")
+IDENTITY_KINDS = ("phone", "email", "whatsapp", "telegram", "wechat", "messenger", "instagram", "chat", "visitor")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -129,8 +131,7 @@ class ContactIdentity(Base):
 
     __table_args__ = (
         UniqueConstraint("kind", "value"),
-        CheckConstraint(_in("kind", ("phone", "email", "whatsapp", "telegram", "wechat", "messenger",
-                                     "instagram", "chat")), name="kind"),
+        CheckConstraint(_in("kind", IDENTITY_KINDS), name="kind"),
     )
 
 
@@ -208,12 +209,18 @@ class Conversation(Base):
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last sequence number given to a message the customer sees (see desk/sequence.py).
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    # Where an agent's reply the customer has not read on the chat in time is e-mailed too (they were
+    # told so when no agent was online, desk/follow_ups.py); None: the chat only.
+    follow_up_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         CheckConstraint(_in("status", ("open", "closed")), name="status"),
         Index("ix_conversations_ticket", "ticket_id"),
+        # The follow-up sweep reads only the few conversations that have an address, recent first.
+        Index("ix_conversations_follow_up", "last_message_at",
+              postgresql_where=text("follow_up_email IS NOT NULL"), sqlite_where=text("follow_up_email IS NOT NULL")),
         Index("ix_conversations_contact", "contact_id", "id"),
         Index("ix_conversations_status_last", "status", "last_message_at"),
     )

@@ -150,7 +150,7 @@ def check_public(conversation: Conversation, body: str) -> None:
 def _address(s: Session, conversation: Conversation) -> str:
     """Where a reply goes: the contact's address on the conversation's channel; a chat reply is read
     in the conversation itself."""
-    if conversation.channel in ("chat", "api"):
+    if conversation.channel in ("chat", "web", "api"):
         return f"conversation:{conversation.id}"
     kind = "phone" if conversation.channel == "phone" else conversation.channel
     address = s.execute(select(ContactIdentity.value).where(

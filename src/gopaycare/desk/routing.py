@@ -203,12 +203,21 @@ class Router:
             if agent is not None:
                 agent.last_assigned_at = event.now
 
+    def online(self) -> int:
+        """How many agents are online now."""
+        with self.db.read() as s:
+            return self._online(s)
+
+    @staticmethod
+    def _online(s: Session) -> int:
+        return s.execute(select(func.count()).select_from(Agent).where(
+            Agent.presence == "online", Agent.active.is_(True))).scalar_one()
+
     def expected_wait_minutes(self) -> int:
         """What a customer handed to a person is told: the queue ahead of them over the agents online."""
         with self.db.read() as s:
             queued = s.execute(select(func.count()).select_from(Ticket).where(*_queued())).scalar_one()
-            online = s.execute(select(func.count()).select_from(Agent).where(
-                Agent.presence == "online", Agent.active.is_(True))).scalar_one()
+            online = self._online(s)
         if not online:
             return NOBODY_ONLINE_MINUTES
         return max(1, -(-(queued + 1) // online) * MINUTES_PER_CASE)

@@ -8,6 +8,8 @@ desk's bus in `handlers.py`; messages leave through the outbox, whose outcomes c
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ..attachments.store import AttachmentStore
 from ..platform.bus import MessageBus
 from ..platform.clock import Clock
@@ -17,6 +19,7 @@ from ..wallet.port import WalletBackend
 from .access import Viewer, viewer
 from .agents import AgentDirectory, AgentView
 from .attachments import DeskAttachments
+from .availability import Availability
 from .calls import PhoneCalls
 from .changes import TicketChanges
 from .conversations import Conversations
@@ -26,10 +29,11 @@ from .customer_side import CustomerSide
 from .customers import CustomerDirectory, IdentityLookup
 from .delivery import DeliveryMirror
 from .events import EventHub, EventLog
+from .follow_ups import FollowUps
 from .handlers import DeskHandlers
 from .handoff import BotTurns
 from .inbox import Inbox
-from .live import Live
+from .live import Live, Placements
 from .posting import Posting
 from .reveal import Reveal
 from .routing import Router
@@ -37,11 +41,13 @@ from .rules import Rules
 from .search import TicketSearchIndex
 from .sla import SlaEngine
 from .tickets import Tickets
+from .typing_signals import TypingSignals
 
 
 class Desk:
     def __init__(self, db: Database, clock: Clock, wallet: WalletBackend, agents: AgentDirectory, hub: EventHub,
-                 outbox: Outbox, identity: IdentityLookup, files: AttachmentStore) -> None:
+                 outbox: Outbox, identity: IdentityLookup, files: AttachmentStore, *,
+                 chat_calendar: str | None = None, follow_up_after: timedelta = timedelta(minutes=10)) -> None:
         self.db = db
         self.clock = clock
         self.agents = agents
@@ -67,7 +73,11 @@ class Desk:
         self.customer360 = Customer360(db, identity, wallet)
         self.customer_side = CustomerSide(db, outbox)
         self.reveal = Reveal(db, clock)
-        self.live = Live(self.events)
+        self.live = Live(self.events, Placements())
+        hub.subscribe(self.live.placements.observe)  # before any stream: streams judge by it
+        self.typing = TypingSignals(db, clock, hub)
+        self.availability = Availability(db, clock, self.routing, chat_calendar)
+        self.follow_ups = FollowUps(db, clock, outbox, after=follow_up_after)
 
     def viewer(self, agent: AgentView) -> Viewer:
         with self.db.read() as s:

@@ -117,3 +117,9 @@ def policy_calendar(s: Session, policy: SlaPolicy | None) -> Calendar | None:
     if row is None:
         return None
     return Calendar.parse(row.timezone, row.hours, row.holidays)
+
+
+def calendar_named(s: Session, name: str) -> Calendar | None:
+    """The business calendar of this name (as created for the SLAs); None when there is none."""
+    row = s.execute(select(BusinessCalendar).where(BusinessCalendar.name == name)).scalar_one_or_none()
+    return Calendar.parse(row.timezone, row.hours, row.holidays) if row is not None else None

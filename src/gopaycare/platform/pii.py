@@ -133,6 +133,12 @@ def _phone_form(raw: str) -> str:
     return ("+" if raw.lstrip().startswith("+") else "") + _digits(raw)
 
 
+def email_in(text: str) -> str | None:
+    """The first e-mail address written in a text, as written."""
+    match = _EMAIL.search(text)
+    return match.group(0) if match else None
+
+
 def personal_data(text: str) -> list[str]:
     """What personal data a text carries, by kind (phone, email, id_number, card): what must never be
     posted where others read (a public comment reply). The same detection as `mask_text`."""

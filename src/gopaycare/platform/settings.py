@@ -145,6 +145,15 @@ class Settings(BaseSettings):
     # The business calendar (by name, as created for the SLAs) when agents answer the phone; unset:
     # around the clock. Outside it callers leave a voicemail.
     phone_calendar: str | None = Field(default=None, min_length=1, max_length=80)
+    # The same for the chat: outside it, a customer handed to a person is told when agents are back.
+    chat_calendar: str | None = Field(default=None, min_length=1, max_length=80)
+    # An agent's chat reply the customer has not read after this long is e-mailed too, when they left
+    # an address (told so when no agent was online).
+    chat_follow_up_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # How long an anonymous web visitor's chat token lasts (the widget renews it before it ends).
+    visitor_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    # New visitor tokens one client address may ask for per minute.
+    visitor_tokens_per_minute: int = Field(default=10, ge=1, le=10_000)
 
     # Attachments (every channel's files and the live chat's uploads): at most this many bytes each,
     # of these types (sniffed from the bytes; a comma-separated list of the types sniff.py knows).

@@ -30,13 +30,14 @@ from .routes import (
     kb,
     my_conversations,
     promotions,
+    visitors,
     webhooks,
 )
 from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       webhooks.cti_router, attachments.router, channel_accounts.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:

@@ -15,6 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..container import Services
 from ..desk.access import Viewer
 from ..desk.agents import AgentView
+from ..desk.customer_side import Party
+from ..identity.visitors import PREFIX as VISITOR_PREFIX
 from ..platform.errors import PermissionDenied, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False)
@@ -61,6 +63,22 @@ def current_customer(credentials: Credentials, svc: Svc) -> int:
 
 
 CustomerId = Annotated[int, Depends(current_customer)]
+
+
+def party_of(svc: Services, token: str) -> Party:
+    """Who holds this token on the chat: an anonymous web visitor (a signed visitor token, which a
+    session token never looks like: it has no "."), or else a logged-in customer, as everywhere."""
+    if (token or "").startswith(VISITOR_PREFIX + "."):
+        return Party.visitor(svc.visitors.verify(token))
+    return Party.customer(svc.identity.authenticate(token))
+
+
+def chat_party(credentials: Credentials, svc: Svc) -> Party:
+    return party_of(svc, _token(credentials))
+
+
+# The chat's reader: a customer's session token or a web visitor's token (only the chat takes one).
+ChatParty = Annotated[Party, Depends(chat_party)]
 
 # An agent holding the permission named (every role holds customer.view).
 CanViewCustomers = Annotated[AgentView, Depends(agent_with("customer.view"))]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter
 
 from ...desk.containment import containment
-from ..deps import CanViewReports, CustomerId, Integration, Svc
+from ..deps import CanViewReports, ChatParty, Integration, Svc
 from ..schemas.assistant import AnswerOut, ChatIn, ContainmentReportOut, ParseIn, ParseOut, TurnIn
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
@@ -27,12 +27,9 @@ def channel_turn(body: TurnIn, _: Integration, svc: Svc) -> AnswerOut:
 
 
 @router.post("/me/assistant")
-def my_chat(body: ChatIn, customer_id: CustomerId, svc: Svc) -> AnswerOut:
-    """The in-app chat of a logged-in customer."""
-    phone = svc.identity.get(customer_id).phone
-    files = svc.files.check_unsent(customer_id, body.attachments)
-    return AnswerOut.of(svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone,
-                                           body=body.body, language=body.language, attachments=files))
+def my_chat(body: ChatIn, party: ChatParty, svc: Svc) -> AnswerOut:
+    """The in-app chat of a logged-in customer (or the web widget's, with a visitor token)."""
+    return AnswerOut.of(svc.chat_turn(party, body.body, language=body.language, attachments=body.attachments))
 
 
 @router.get("/reports/containment")

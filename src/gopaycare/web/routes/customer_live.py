@@ -9,6 +9,15 @@ ack, then the message and the assistant's or an agent's reply arrive on the stre
 same client_id after a reconnect is stored once), and `{"type": "read", "up_to"}`. A bad frame is answered with an error
 frame and changes nothing; the socket stays open. `GET /api/v1/me/conversations/{id}/messages`
 is the fallback for clients that cannot hold a socket.
+
+An anonymous web visitor connects the same way with their visitor token (`POST /api/v1/chat/visitors`)
+as `token`: a session token never contains a ".", a visitor token starts "gpv.", so the logged-in
+path is unchanged. A visitor who logs in goes on in the same conversation with both: the session as
+`token`, the visitor token as `visitor_token` (a name the logs redact).
+
+`{"type": "typing"}` says the customer is typing (passed on to the agents, at most one every 2 s,
+never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and `{"type": "typing",
+"who": "assistant"}` while the assistant works on its answer.
 """
 
 from __future__ import annotations
@@ -22,36 +31,45 @@ from starlette.concurrency import run_in_threadpool
 
 from ...container import Services
 from ...desk.customer_live import CustomerStream
-from ...desk.customer_side import CustomerMessage, client_message_id
+from ...desk.customer_side import CustomerMessage, Party
+from ...platform.audit import Actor
 from ...platform.errors import DomainError, ValidationFailed
+from ..deps import party_of
 from ..schemas.common import Cursor, Id
-from ..schemas.customer_live import FRAMES, ReadFrame, SayFrame
+from ..schemas.customer_live import FRAMES, Frame, ReadFrame, SayFrame, TypingFrame
 from ..schemas.my_conversations import CustomerMessageOut
 
 router = APIRouter(prefix="/api/v1/me", tags=["customer"])
 MAX_FRAME = 16_384  # characters: a message's body is at most 4,000
+# How a refused socket is closed: 4000 + the HTTP status the same refusal answers elsewhere.
+CLOSE_CODES = {401: 4401, 404: 4404, 409: 4409, 422: 4422}
 
 
 @router.websocket("/chat/ws")
-async def chat_socket(websocket: WebSocket, token: str = "", conversation_id: Id | None = None,
+async def chat_socket(websocket: WebSocket, token: str = "", visitor_token: str = "", conversation_id: Id | None = None,
                       after: Cursor = 0) -> None:
     svc: Services = websocket.app.state.services
     try:
-        customer_id = await run_in_threadpool(svc.identity.authenticate, token)
+        party = await run_in_threadpool(party_of, svc, token)
+        if visitor_token:
+            party = await run_in_threadpool(_going_on, svc, party, visitor_token)
         if conversation_id is not None:  # theirs, or it does not exist for them
-            await run_in_threadpool(svc.desk.customer_side.check_own, customer_id, conversation_id)
+            await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
     except DomainError as exc:
-        await websocket.close(code=4401 if exc.http_status == 401 else 4404, reason=exc.code)
+        await websocket.close(code=CLOSE_CODES.get(exc.http_status, 4400), reason=exc.code)
         return
     await websocket.accept()
 
     async def send(message: CustomerMessage) -> None:
         await websocket.send_json({"type": "message", **CustomerMessageOut.of(message).model_dump(mode="json")})
 
-    stream = CustomerStream(svc.desk.customer_side, customer_id, conversation_id, after, send)
+    async def agent_typing() -> None:
+        await websocket.send_json({"type": "typing", "who": "agent"})
+
+    stream = CustomerStream(svc.desk.customer_side, party, conversation_id, after, send, agent_typing)
     # Subscribe before the stream reads the table, so nothing committed in between is missed.
     unsubscribe = svc.hub.subscribe(stream.listener())
-    tasks = [asyncio.create_task(stream.run()), asyncio.create_task(_receive(websocket, svc, customer_id, stream))]
+    tasks = [asyncio.create_task(stream.run()), asyncio.create_task(_receive(websocket, svc, party, stream))]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -63,20 +81,32 @@ async def chat_socket(websocket: WebSocket, token: str = "", conversation_id: Id
         unsubscribe()
 
 
-async def _receive(websocket: WebSocket, svc: Services, customer_id: int, stream: CustomerStream) -> None:
+def _going_on(svc: Services, party: Party, visitor_token: str) -> Party:
+    """A customer who chatted as a visitor before logging in goes on in the same conversation: only
+    with both their session token and the visitor's token (the same browser)."""
+    if party.customer_id is None:
+        raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor_token")
+    visitor_id = svc.visitors.verify(visitor_token)
+    svc.desk.conversations.claim("visitor", visitor_id, party.customer_id, actor=Actor.customer(party.customer_id))
+    return Party(customer_id=party.customer_id, visitor_id=visitor_id)
+
+
+async def _receive(websocket: WebSocket, svc: Services, party: Party, stream: CustomerStream) -> None:
     while True:
         raw = await websocket.receive_text()
         try:
             frame = _parse(raw)
             if isinstance(frame, SayFrame):
-                await _say(websocket, svc, customer_id, stream, frame)
+                await _say(websocket, svc, party, stream, frame)
+            elif isinstance(frame, TypingFrame):
+                await _typing(svc, stream)
             else:
-                await _read(svc, customer_id, stream, frame)
+                await _read(svc, party, stream, frame)
         except DomainError as exc:
             await websocket.send_json({"type": "error", "code": exc.code, "message": str(exc)})
 
 
-def _parse(raw: str) -> SayFrame | ReadFrame:
+def _parse(raw: str) -> Frame:
     if len(raw) > MAX_FRAME:
         raise ValidationFailed(f"a frame is at most {MAX_FRAME} characters")
     try:
@@ -93,23 +123,25 @@ def _parse(raw: str) -> SayFrame | ReadFrame:
         raise ValidationFailed(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
 
 
-async def _say(websocket: WebSocket, svc: Services, customer_id: int, stream: CustomerStream,
-               frame: SayFrame) -> None:
-    phone = (await run_in_threadpool(svc.identity.get, customer_id)).phone
-    provider_message_id = client_message_id(customer_id, frame.client_id)
-    # A resend after a reconnect is stored once (its files are on the first copy): acknowledged again.
-    stored = await run_in_threadpool(svc.desk.conversations.seen, "chat", provider_message_id)
-    if stored is None:
-        files = await run_in_threadpool(svc.files.check_unsent, customer_id, frame.attachments)
-        stored = await run_in_threadpool(
-            lambda: svc.assistant.chat(channel="chat", identity_kind="phone", identity_value=phone, body=frame.body,
-                                       language=frame.language, provider_message_id=provider_message_id,
-                                       attachments=files))
-    if stream.follow(stored.conversation_id):
-        await websocket.send_json({"type": "conversation", "conversation_id": stored.conversation_id})
-    await websocket.send_json({"type": "ack", "client_id": frame.client_id, "conversation_id": stored.conversation_id})
+async def _say(websocket: WebSocket, svc: Services, party: Party, stream: CustomerStream, frame: SayFrame) -> None:
+    if await run_in_threadpool(svc.desk.customer_side.bot_answers, party, stream.conversation_id):
+        # The assistant's answer takes a moment (understanding, account checks): say it is coming.
+        await websocket.send_json({"type": "typing", "who": "assistant"})
+    answer = await run_in_threadpool(
+        lambda: svc.chat_turn(party, frame.body, language=frame.language, client_id=frame.client_id,
+                             attachments=frame.attachments))
+    if stream.follow(answer.conversation_id):
+        await websocket.send_json({"type": "conversation", "conversation_id": answer.conversation_id})
+    await websocket.send_json({"type": "ack", "client_id": frame.client_id, "conversation_id": answer.conversation_id})
 
 
-async def _read(svc: Services, customer_id: int, stream: CustomerStream, frame: ReadFrame) -> None:
+async def _typing(svc: Services, stream: CustomerStream) -> None:
+    # The stream follows only the customer's own conversation (checked at connect, or the one their
+    # message went to); before their first message there is nobody to tell.
     if stream.conversation_id is not None:
-        await run_in_threadpool(svc.desk.customer_side.mark_read, customer_id, stream.conversation_id, frame.up_to)
+        await run_in_threadpool(svc.desk.typing.customer_typing, stream.conversation_id)
+
+
+async def _read(svc: Services, party: Party, stream: CustomerStream, frame: ReadFrame) -> None:
+    if stream.conversation_id is not None:
+        await run_in_threadpool(svc.desk.customer_side.mark_read, party, stream.conversation_id, frame.up_to)

@@ -44,6 +44,7 @@ from ..schemas.desk import (
     TicketPage,
     TicketPatch,
     TicketStatusIn,
+    TypingOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["help desk"])
@@ -155,6 +156,14 @@ def list_conversations(viewer: DeskViewer, svc: Svc, channel: Text = None, statu
                        cursor: str | None = None) -> ConversationPage:
     page = svc.desk.inbox.conversations(viewer, channel=channel, status=status, limit=limit, cursor=cursor)
     return ConversationPage(items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=202)
+def typing(conversation_id: Id, viewer: DeskViewer, svc: Svc) -> TypingOut:
+    """The agent is typing a reply: the customer's live chat shows it (and the agents following the
+    ticket). Ephemeral: nothing is stored, a lost signal costs nothing; call it every few seconds
+    while typing (throttled to one per ~2 s per conversation)."""
+    return TypingOut(passed_on=svc.desk.typing.agent_typing(viewer, conversation_id))
 
 
 @router.post("/inbound", status_code=202)

@@ -31,5 +31,12 @@ class ReadFrame(In):
     up_to: Id
 
 
+class TypingFrame(In):
+    """The customer is typing (passed on to the agents, at most one every ~2 s; nothing is stored)."""
+
+    type: Literal["typing"]
+
+
+Frame = SayFrame | ReadFrame | TypingFrame
 # What the app may send, by its "type".
-FRAMES: dict[str, type[SayFrame] | type[ReadFrame]] = {"message": SayFrame, "read": ReadFrame}
+FRAMES: dict[str, type[Frame]] = {"message": SayFrame, "read": ReadFrame, "typing": TypingFrame}

@@ -236,6 +236,10 @@ class MessageIdOut(Out):
     id: int
 
 
+class TypingOut(Out):
+    passed_on: bool = Field(description="false when a signal for this conversation went out less than ~2 s ago")
+
+
 class MacroOut(Out):
     message_id: int | None = Field(description="the reply the macro posted, if it has one")
 

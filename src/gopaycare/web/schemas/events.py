@@ -19,12 +19,14 @@ class EventOut(Out):
     agent_id: int | None
     team_id: int | None
     payload: dict[str, Any]
+    ephemeral: bool = Field(default=False, description="a signal (someone typing) with no id (0): never "
+                                                        "replayed, and not a cursor to resume from")
 
     @classmethod
     def of(cls, e: EventView) -> EventOut:
         # Masked again on the way out: rows stored before masking at emit are customer text too.
         return cls(id=e.id, at=e.at, kind=e.kind, ticket_id=e.ticket_id, agent_id=e.agent_id, team_id=e.team_id,
-                   payload=mask_value(e.payload))
+                   payload=mask_value(e.payload), ephemeral=e.ephemeral)
 
 
 class EventPage(Out):
