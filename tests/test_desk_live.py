@@ -152,3 +152,24 @@ def test_the_http_page_says_where_to_resume_and_whether_more_wait(svc, superviso
     assert ([e.id for e in first.items], first.last_id, first.more) == (ids[:2], ids[1], True)
     assert [e.id for e in rest.items] == ids[2:]
     assert (empty.items, empty.last_id, empty.more) == ([], ids[-1], False)
+
+
+def test_placements_keep_each_tickets_latest_snapshot_and_stay_bounded():
+    from gopaycare.desk.events import EventView
+    from gopaycare.desk.live import Placements
+    from tests.conftest import START
+
+    def snapshot(event_id, ticket_id, agent_id, team_id=None):
+        return EventView(event_id, START, "ticket.snapshot", ticket_id, agent_id, team_id, {})
+
+    placements = Placements(capacity=2)
+    # A late push of an older snapshot does not undo a newer one
+    placements.observe([snapshot(5, 1, agent_id=7)])
+    placements.observe([snapshot(3, 1, agent_id=8)])
+    assert placements.of(1).assignee_id == 7
+    # Other events say nothing about where a ticket is
+    placements.observe([EventView(6, START, "ticket.unassigned", 1, 9, None, {})])
+    assert placements.of(1).assignee_id == 7
+    # The oldest entry is forgotten past the capacity (its events are judged as addressed)
+    placements.observe([snapshot(10, 2, agent_id=None, team_id=4), snapshot(11, 3, agent_id=7)])
+    assert (placements.of(1), placements.of(2).team_id, placements.of(None)) == (None, 4, None)

@@ -124,7 +124,9 @@ def _parse(raw: str) -> Frame:
 
 
 async def _say(websocket: WebSocket, svc: Services, party: Party, stream: CustomerStream, frame: SayFrame) -> None:
-    if await run_in_threadpool(svc.desk.customer_side.bot_answers, party, stream.conversation_id):
+    # A file without a word waits for a person (assistant/engine.py): no answer is coming then.
+    if frame.body.strip() and await run_in_threadpool(svc.desk.customer_side.bot_answers, party,
+                                                      stream.conversation_id):
         # The assistant's answer takes a moment (understanding, account checks): say it is coming.
         await websocket.send_json({"type": "typing", "who": "assistant"})
     answer = await run_in_threadpool(
