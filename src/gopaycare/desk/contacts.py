@@ -32,7 +32,8 @@ class CustomerRef:
     language: str
     phone: str
     email: str | None
-    tier: str = "basic"
+    # None: not looked up (a wallet read), since only a new ticket needs it (`CustomerDirectory.tier`).
+    tier: str | None = "basic"
     locked: bool = False  # too many wrong passwords
     frozen: bool = False  # payments stopped
 

@@ -10,6 +10,7 @@ stays internal. The customer reads their own conversations in `customer_side.py`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -123,6 +124,11 @@ class Conversations:
                 return seen
             raise
 
+    def _tier(self, customer: CustomerRef | None) -> str:
+        if customer is None:
+            return "basic"
+        return customer.tier if customer.tier is not None else self.customers.tier(customer.id)
+
     def customer_at(self, identity_kind: str, identity_value: str) -> CustomerRef | None:
         """The wallet customer whose registered phone or email this address is (None: nobody's)."""
         try:
@@ -150,7 +156,7 @@ class Conversations:
         conversation = self._open_conversation(s, contact.id, channel, thread, now, account_id)
         ticket, new_ticket = self._ticket_for(
             s, conversation, now, body=body, area=area, priority=priority,
-            language=language or contact.language or "zh-CN", tier=customer.tier if customer else "basic",
+            language=language or contact.language or "zh-CN", tier=lambda: self._tier(customer),
             subject=subject, tags=tags, team_id=team_id)
         # A rating for the survey of a solved ticket is an answer, not news: nothing reopens.
         survey_answer = not new_ticket and ticket.status == Status.SOLVED and \
@@ -189,7 +195,7 @@ class Conversations:
         return s.execute(select(Ticket).where(Ticket.id == ticket_id).with_for_update()).scalar_one_or_none()
 
     def _ticket_for(self, s: Session, conversation: Conversation, now: datetime, *, body: str, area: str | None,
-                    priority: str, language: str, tier: str, subject: str | None,
+                    priority: str, language: str, tier: Callable[[], str], subject: str | None,
                     tags: tuple[str, ...] = (), team_id: int | None = None) -> tuple[Ticket, bool]:
         ticket = self._locked(s, conversation.ticket_id) if conversation.ticket_id else None
         while ticket is not None and ticket.merged_into_id is not None:
@@ -201,7 +207,7 @@ class Conversations:
         ticket = Ticket(contact_id=conversation.contact_id, subject=(subject or next(iter(body.splitlines()),
                                                                                    "[attachments]"))[:200],
                         area=area or "general", priority=priority, status=Status.NEW.value,
-                        channel=conversation.channel, language=language, customer_tier=tier,
+                        channel=conversation.channel, language=language, customer_tier=tier(),
                         tags=sorted({check_tag(tag) for tag in tags}), team_id=team_id,
                         custom_fields={}, created_at=now, updated_at=now, sla_state="none")
         s.add(ticket)

@@ -36,15 +36,19 @@ class CustomerDirectory:
         if kind not in (*PHONE_KINDS, "email"):
             return None
         record = self.identity.find_by_address("email" if kind == "email" else "phone", value)
-        return self._ref(record) if record is not None else None
+        # Asked on every message: the tier (a wallet read) only when a ticket is opened.
+        return self._ref(record, tier=None) if record is not None else None
 
     def ref(self, customer_id: int) -> CustomerRef:
-        return self._ref(self.identity.get(customer_id))
+        return self._ref(self.identity.get(customer_id), tier=self.tier(customer_id))
 
-    def _ref(self, record: CustomerRecord) -> CustomerRef:
+    def tier(self, customer_id: int) -> str:
         try:
-            tier = self.wallet.summary(record.id).tier
+            return self.wallet.summary(customer_id).tier
         except DomainError:
-            tier = "basic"  # no wallet (yet): the default policies apply
+            return "basic"  # no wallet (yet): the default policies apply
+
+    @staticmethod
+    def _ref(record: CustomerRecord, *, tier: str | None) -> CustomerRef:
         return CustomerRef(record.id, record.name, record.language, record.phone, record.email, tier,
                            locked=record.locked, frozen=record.frozen)
