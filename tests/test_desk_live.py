@@ -173,3 +173,39 @@ def test_placements_keep_each_tickets_latest_snapshot_and_stay_bounded():
     # The oldest entry is forgotten past the capacity (its events are judged as addressed)
     placements.observe([snapshot(10, 2, agent_id=None, team_id=4), snapshot(11, 3, agent_id=7)])
     assert (placements.of(1), placements.of(2).team_id, placements.of(None)) == (None, 4, None)
+
+
+def test_the_hub_hands_batches_on_in_id_order_and_passes_over_a_gap_that_does_not_fill():
+    import threading
+
+    from gopaycare.desk.event_order import InOrder
+    from gopaycare.desk.events import EventView
+    from tests.conftest import START
+
+    def batch(*ids):
+        return [EventView(i, START, "message.created", 1, None, None, {}) for i in ids]
+
+    handed: list[list[int]] = []
+    passed_over = threading.Event()
+
+    def hand_on(b):
+        handed.append([e.id for e in b])
+        if b and b[0].id == 9:
+            passed_over.set()
+
+    order = InOrder(hand_on, hold_seconds=0.05)
+    # Given commits 1-2, 3 and 4-5 whose pushes arrive as 1-2, 4-5, 3
+    order.push(batch(1, 2))
+    order.push(batch(4, 5))
+    assert handed == [[1, 2]]  # 4-5 waits for the gap
+    order.push(batch(3))
+    assert handed == [[1, 2], [3], [4, 5]]
+    # A signal (id 0) is never held
+    order.push([EventView(0, START, "typing", 1, None, None, {}, ephemeral=True)])
+    assert handed[-1] == [0]
+    # A gap that never fills (6-8 lost) is passed over after the hold: streams read it from the table
+    order.push(batch(9))
+    assert passed_over.wait(timeout=5)
+    assert handed[-1] == [9]
+    order.push(batch(7))  # a late push of a smaller id is handed on (streams skip what they have seen)
+    assert handed[-1] == [7]
