@@ -215,13 +215,11 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     channel_accounts = ChannelAccounts(
         db, clock, SecretBox(settings.secret_key, ACCOUNTS_PURPOSE, settings.previous_secret_keys),
         implicit=settings_accounts(settings), team_exists=lambda team_id: directory[0].team_exists(team_id))
-    # The chat is our own channel: its sender is always there; the others come from settings and accounts.
+    # The other channels' senders come from settings and accounts.
     senders = senders if senders is not None else senders_from_settings(settings, email_threads=email_threads,
                                                                         accounts=channel_accounts)
-    outbox = Outbox(db, clock, {"chat": ChatSender(), **senders})
-    # The chat is our own channel: its sender is always there; the others come from settings.
-    outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **(
-        senders if senders is not None else senders_from_settings(settings, email_threads=email_threads))})
+    # The chat (in the app, and the web widget's) is our own channel: its sender is always there.
+    outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     hub = EventHub(settings.redis_url)
     agents = AgentDirectory(db, clock, identity.hasher, hub=hub)

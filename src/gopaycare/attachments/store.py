@@ -162,6 +162,8 @@ class AttachmentStore:
         """The entries of the customer's own uploads that no message carries yet, in the order given;
         an id that is not one of those answers as if it did not exist."""
         ids = list(dict.fromkeys(ids))
+        if ids and customer_id is None:  # nobody's uploads: a visitor has none (and may not learn of others')
+            raise NotFound("attachment not found (or already sent)", attachment_id=ids[0])
         if len(ids) > self.limits.max_per_message:
             raise ValidationFailed(f"a message carries at most {self.limits.max_per_message} attachments",
                                    field="attachments")

@@ -100,7 +100,11 @@ class WeChatWebhook:
                msg_signature: str | None = None, account_name: str | None = None) -> list[Event]:
         account = self.account(account_name)
         aes_key = account.secret("aes_key")
-        if aes_key and msg_signature is not None:
+        if aes_key:
+            # With an EncodingAESKey only the sealed copy counts: the plain `signature` covers no
+            # body, so a request without `msg_signature` could carry anything under a copied one.
+            if msg_signature is None:
+                raise PermissionDenied("this account is in safe mode: the msg_signature is missing")
             fields = self._opened(account, aes_key, raw, msg_signature, timestamp, nonce)
         else:
             self.check(account, signature, timestamp, nonce)

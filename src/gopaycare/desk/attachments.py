@@ -47,7 +47,9 @@ class DeskAttachments:
         """The message (flushed, in the caller's unit of work) carries its stored files; its pending
         media are fetched once it commits."""
         entries = message.attachments or []
-        self.store.do_bind(s, stored_ids(entries), origin=message.channel, message_id=message.id,
+        # Our own chat's uploads (the app's and the web widget's) all come in through one route.
+        origin = "chat" if message.channel in ("chat", "web") else message.channel
+        self.store.do_bind(s, stored_ids(entries), origin=origin, message_id=message.id,
                            conversation_id=message.conversation_id)
         for index, entry in enumerate(entries):
             if entry.get("state") == "pending":

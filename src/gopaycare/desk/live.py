@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ class Placements:
 
     def __init__(self, capacity: int = PLACEMENTS_KEPT) -> None:
         self.capacity = capacity
-        self._placed: dict[int, Placement] = {}
+        self._placed: OrderedDict[int, Placement] = OrderedDict()
         self._lock = threading.Lock()
 
     def observe(self, batch: list[EventView]) -> None:
@@ -75,13 +76,14 @@ class Placements:
             for e in batch:
                 if e.kind != "ticket.snapshot" or e.ticket_id is None:
                     continue
-                known = self._placed.pop(e.ticket_id, None)
+                known = self._placed.get(e.ticket_id)
                 if known is not None and known.event_id > e.id:  # a late push of an older snapshot
-                    self._placed[e.ticket_id] = known
                     continue
+                # Replaced in place, never removed first: streams read without the lock.
                 self._placed[e.ticket_id] = Placement(e.id, e.agent_id, e.team_id)
+                self._placed.move_to_end(e.ticket_id)
             while len(self._placed) > self.capacity:
-                del self._placed[next(iter(self._placed))]
+                self._placed.popitem(last=False)
 
     def of(self, ticket_id: int | None) -> Placement | None:
         return self._placed.get(ticket_id) if ticket_id is not None else None

@@ -12,6 +12,7 @@ once what the desk must know of the call is stored; a company PBX reports its ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -62,8 +63,11 @@ async def _raw(request: Request) -> bytes:
     return raw
 
 
-async def _store(svc: Svc, events: list[Event]) -> WebhookOut:
-    return WebhookOut.of(await run_in_threadpool(svc.intake.accept, events))
+async def _store(svc: Svc, events: list[Event] | Callable[[], list[Event]]) -> WebhookOut:
+    """Stored once, off the event loop: reading the events may check a signature against the
+    channel accounts in the database (`events` given as a call), which is as blocking as storing."""
+    return WebhookOut.of(await run_in_threadpool(
+        lambda: svc.intake.accept(events() if callable(events) else events)))
 
 
 @router.get("/whatsapp", response_class=PlainTextResponse)
@@ -80,7 +84,8 @@ async def whatsapp(request: Request, svc: Svc,
                    ) -> WebhookOut:
     """Messages and statuses of every business number: each value's `metadata.phone_number_id` names
     its channel account, whose app secret must have signed the body."""
-    return await _store(svc, svc.webhooks.whatsapp.events(await _raw(request), signature))
+    raw = await _raw(request)
+    return await _store(svc, lambda: svc.webhooks.whatsapp.events(raw, signature))
 
 
 @router.get("/messenger", response_class=PlainTextResponse)
@@ -99,7 +104,8 @@ async def messenger(request: Request, svc: Svc,
                     ) -> WebhookOut:
     """Messenger and Instagram: direct messages, delivery and read receipts, comments on the page's posts.
     Each entry's id (a page, an Instagram account) names its channel account."""
-    return await _store(svc, svc.webhooks.messenger.events(await _raw(request), signature))
+    raw = await _raw(request)
+    return await _store(svc, lambda: svc.webhooks.messenger.events(raw, signature))
 
 
 WeChatQuery = Annotated[str | None, Query(max_length=128)]
@@ -130,8 +136,8 @@ async def wechat(request: Request, svc: Svc, signature: WeChatQuery = None, time
     customer-service message API after (anything else would show the follower an error). WeChat
     adds `openid`; in compatible and safe mode `encrypt_type` and `msg_signature`, which covers the
     sealed `<Encrypt>` opened with the EncodingAESKey. The sender is read from the message itself."""
-    events = svc.webhooks.wechat.events(await _raw(request), signature, timestamp, nonce, msg_signature)
-    await run_in_threadpool(svc.intake.accept, events)
+    raw = await _raw(request)
+    await _store(svc, lambda: svc.webhooks.wechat.events(raw, signature, timestamp, nonce, msg_signature))
     return "success"
 
 
@@ -141,8 +147,8 @@ async def wechat_account(account: AccountName, request: Request, svc: Svc, signa
                          encrypt_type: WeChatQuery = None, msg_signature: WeChatQuery = None) -> str:
     """A follower's message to a channel account's official account (its server URL), checked with its
     token (and opened with its EncodingAESKey in safe mode)."""
-    events = svc.webhooks.wechat.events(await _raw(request), signature, timestamp, nonce, msg_signature, account)
-    await run_in_threadpool(svc.intake.accept, events)
+    raw = await _raw(request)
+    await _store(svc, lambda: svc.webhooks.wechat.events(raw, signature, timestamp, nonce, msg_signature, account))
     return "success"
 
 
@@ -151,14 +157,16 @@ TelegramSecret = Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-T
 
 @router.post("/telegram")
 async def telegram(request: Request, svc: Svc, secret: TelegramSecret = None) -> WebhookOut:
-    return await _store(svc, svc.webhooks.telegram.events(await _raw(request), secret))
+    raw = await _raw(request)
+    return await _store(svc, lambda: svc.webhooks.telegram.events(raw, secret))
 
 
 @router.post("/telegram/{account}")
 async def telegram_account(account: AccountName, request: Request, svc: Svc, secret: TelegramSecret = None
                            ) -> WebhookOut:
     """A channel account's bot (the URL given to its setWebhook), checked with its secret token."""
-    return await _store(svc, svc.webhooks.telegram.events(await _raw(request), secret, account))
+    raw = await _raw(request)
+    return await _store(svc, lambda: svc.webhooks.telegram.events(raw, secret, account))
 
 
 # ---------------------------------------------------------------- the phone line
