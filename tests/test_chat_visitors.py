@@ -199,3 +199,22 @@ def test_a_visitor_already_proved_to_be_someone_else_cannot_be_claimed(svc, clie
     assert closed.value.code == 4409
     assert client.get(f"/api/v1/me/conversations/{conversation_id}/messages",
                       headers={"Authorization": f"Bearer {other}"}).status_code == 404
+
+
+def test_two_tabs_claiming_one_visitor_at_once_both_go_on(svc, visitor, make_customer):
+    # Given a customer who logs in on two tabs of the widget at once, each with the visitor's token
+    from tests.helpers import race
+
+    customer = make_customer(phone=PHONE)
+    visitor_id = visitor().split(".")[1]
+
+    # When both claim the visitor's address at the same moment (the second insert loses the race)
+    results = race(*(lambda: svc.desk.conversations.claim("visitor", visitor_id, customer, actor=Actor.system())
+                     for _ in range(2)))
+
+    # Then neither fails, and the address is the customer's once
+    assert results == [None, None]
+    with svc.db.read() as s:
+        owners = s.scalars(select(ContactIdentity.contact_id).where(
+            ContactIdentity.kind == "visitor", ContactIdentity.value == visitor_id)).all()
+        assert len(owners) == 1 and s.get(Contact, owners[0]).customer_id == customer

@@ -273,15 +273,23 @@ class Conversations:
         value = normalize_identity(identity_kind, identity_value)
         customer = self.customers.ref(customer_id)
         now = self.clock.now()
-        with self.db.transaction() as s:
-            target = contact_for_customer(s, customer, now)
-            identity = s.execute(select(ContactIdentity).where(
-                ContactIdentity.kind == identity_kind, ContactIdentity.value == value)).scalar_one_or_none()
-            if identity is None:
-                s.add(ContactIdentity(contact_id=target.id, kind=identity_kind, value=value, verified=True,
-                                      created_at=now))
-            elif live_contact(s, identity.contact_id).id != target.id:
-                merge(s, identity.contact_id, target.id, actor=actor, now=now)
+        for attempt in (1, 2):
+            try:
+                with self.db.transaction() as s:
+                    target = contact_for_customer(s, customer, now)
+                    identity = s.execute(select(ContactIdentity).where(
+                        ContactIdentity.kind == identity_kind, ContactIdentity.value == value)).scalar_one_or_none()
+                    if identity is None:
+                        s.add(ContactIdentity(contact_id=target.id, kind=identity_kind, value=value, verified=True,
+                                              created_at=now))
+                    elif live_contact(s, identity.contact_id).id != target.id:
+                        merge(s, identity.contact_id, target.id, actor=actor, now=now)
+                return
+            except IntegrityError:
+                # The address (or the customer's contact) was made at the same moment, by the visitor's
+                # first message or a second tab claiming it: the second try finds it and merges.
+                if attempt == 2:
+                    raise
 
     def channel_of(self, conversation_id: int) -> str | None:
         with self.db.read() as s:
