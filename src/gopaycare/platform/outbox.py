@@ -90,6 +90,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_status", "status", "id"),
         Index("ix_outbox_source", "source_type", "source_id"),
         Index("ix_outbox_provider", "channel", "provider_message_id"),
+        # A read watermark marks what was sent to one person (record_read_up_to).
+        Index("ix_outbox_destination", "channel", "destination", "status"),
     )
 
     @property

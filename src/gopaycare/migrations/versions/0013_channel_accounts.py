@@ -1,8 +1,8 @@
 """Channel accounts (channel_accounts, secrets sealed); the account a conversation and an outbox
 message belong to; the recipient's language on outbox messages (WhatsApp's follow-up template)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 04:00:00
 """
 

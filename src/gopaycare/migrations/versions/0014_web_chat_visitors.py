@@ -1,8 +1,8 @@
 """Live chat: the web widget's channel ("web"), anonymous visitors' contact identities ("visitor"),
 and the e-mail address a chat's unread replies are followed up at
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 04:00:00
 """
 
