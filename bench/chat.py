@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +48,9 @@ from common import (
     percentile,
     positive_counts,
     recreate_database,
+    spawn,
+    start_gopaycare,
+    stop_all,
 )
 from sqlalchemy import create_engine, text
 
@@ -65,10 +67,6 @@ REDIS_URL = "redis://127.0.0.1:6379/13"
 WAIT = 60  # seconds any single delivery may take before the run is called broken
 
 
-def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _wait_for(url: str, server: subprocess.Popen[bytes], limit: float = 300.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -81,15 +79,6 @@ def _wait_for(url: str, server: subprocess.Popen[bytes], limit: float = 300.0) -
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer in time")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:  # sockets still draining: the run is over anyway
-        server.kill()
-        server.wait(timeout=30)
 
 
 @dataclass
@@ -232,7 +221,7 @@ def run_relay(port: int) -> None:
 
 def measure_relay(connections: int, seconds: float, mode: str) -> dict[str, float]:
     port = free_port()
-    server = _start([sys.executable, __file__, "--relay-server", str(port)], dict(os.environ))
+    server = spawn([sys.executable, __file__, "--relay-server", str(port)], dict(os.environ))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -248,7 +237,7 @@ def measure_relay(connections: int, seconds: float, mode: str) -> dict[str, floa
                       f"http://127.0.0.1:{port}/pairs/{i}/messages", None, None) for i in range(connections)]
         return asyncio.run(_drive_pairs(pairs, seconds))
     finally:
-        _stop(server)
+        stop_all([server])
 
 
 # ---------------------------------------------------------------- ours
@@ -340,16 +329,8 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
             env = {**os.environ, "GOPAYCARE_DATABASE_URL": url, "GOPAYCARE_JOBS_PATH": f"{tmp}/jobs.db",
                    "GOPAYCARE_MODEL_DIR": model_dir, "GOPAYCARE_LOG_LEVEL": "WARNING",
                    "GOPAYCARE_PASSWORD_HASH_PROFILE": "fast"}
-            env.pop("GOPAYCARE_REDIS_URL", None)
-            if processes > 1:
-                env.update(GOPAYCARE_REDIS_URL=REDIS_URL, GOPAYCARE_JOBS_QUEUE=f"bench-chat-{uuid.uuid4().hex}")
             agent_tokens = _seed(env, connections)
-            gopaycare = Path(sys.executable).with_name("gopaycare")
-            ports = [free_port() for _ in range(processes)]
-            started += [_start([str(gopaycare), "serve", "--host", "127.0.0.1", "--port", str(port)], env)
-                        for port in ports]
-            if processes > 1:
-                started.append(_start([str(gopaycare), "worker", "--workers", "2"], env))
+            ports, started = start_gopaycare(env, processes, redis_url=REDIS_URL, workers=2)
             bases = [f"http://127.0.0.1:{port}" for port in ports]
             with httpx.Client(timeout=300) as client:
                 tokens = []
@@ -366,8 +347,7 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
             pairs = _pairs_on(bases, tokens, agent_tokens, engine)
             return {"processes": processes, **asyncio.run(_drive_pairs(pairs, seconds))}
     finally:
-        for process in started:
-            _stop(process)
+        stop_all(started)
         engine.dispose()
         drop_database(admin, DB_NAME)
         admin.dispose()

@@ -6,11 +6,15 @@ from __future__ import annotations
 import argparse
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -25,6 +29,38 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_gopaycare(env: dict[str, str], processes: int, *, redis_url: str,
+                    workers: int) -> tuple[list[int], list[subprocess.Popen[bytes]]]:
+    """`processes` `gopaycare serve` processes on free loopback ports (their ports, and every process
+    started). One runs its jobs itself (the embedded default); several share Redis for the hub and
+    the jobs, taken by as many `gopaycare worker` processes."""
+    env = dict(env)
+    env.pop("GOPAYCARE_REDIS_URL", None)
+    if processes > 1:
+        env.update(GOPAYCARE_REDIS_URL=redis_url, GOPAYCARE_JOBS_QUEUE=f"bench-{uuid.uuid4().hex}")
+    gopaycare = str(Path(sys.executable).with_name("gopaycare"))
+    ports = [free_port() for _ in range(processes)]
+    started = [spawn([gopaycare, "serve", "--host", "127.0.0.1", "--port", str(port)], env) for port in ports]
+    if processes > 1:
+        started += [spawn([gopaycare, "worker", "--workers", str(workers)], env) for _ in range(processes)]
+    return ports, started
+
+
+def stop_all(started: list[subprocess.Popen[bytes]]) -> None:
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # sockets still draining: the run is over anyway
+            process.kill()
+            process.wait(timeout=30)
 
 
 def positive_counts(value: str) -> list[int]:

@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from pathlib import Path
@@ -37,10 +36,11 @@ from common import (
     DEFAULT_ADMIN_URL,
     database_url,
     drop_database,
-    free_port,
     percentile,
     positive_counts,
     recreate_database,
+    start_gopaycare,
+    stop_all,
 )
 from sqlalchemy import create_engine, text
 
@@ -151,18 +151,8 @@ def measure(processes: int, clients: int, seconds: float, drain: float, admin_ur
                    "GOPAYCARE_MODEL_DIR": model_dir, "GOPAYCARE_LOG_LEVEL": "WARNING",
                    "GOPAYCARE_TELEGRAM_BOT_TOKEN": BOT_TOKEN, "GOPAYCARE_TELEGRAM_SECRET_TOKEN": SECRET,
                    "GOPAYCARE_TELEGRAM_API_BASE": api_base}
-            env.pop("GOPAYCARE_REDIS_URL", None)
-            if processes > 1:
-                env.update(GOPAYCARE_REDIS_URL=REDIS_URL, GOPAYCARE_JOBS_QUEUE=f"bench-intake-{uuid.uuid4().hex}")
-            gopaycare = Path(sys.executable).with_name("gopaycare")
-            ports = [free_port() for _ in range(processes)]
-            for port in ports:
-                started.append(subprocess.Popen([str(gopaycare), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            if processes > 1:
-                for _ in range(processes):
-                    started.append(subprocess.Popen([str(gopaycare), "worker", "--workers", "4"], env=env,
-                                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            ports, processes_started = start_gopaycare(env, processes, redis_url=REDIS_URL, workers=4)
+            started += processes_started
             urls = [f"http://127.0.0.1:{port}/webhooks/telegram" for port in ports]
             engine = create_engine(url)
             _warm_up(urls, started, engine)
@@ -175,10 +165,7 @@ def measure(processes: int, clients: int, seconds: float, drain: float, admin_ur
             engine.dispose()
             return {"processes": processes, "clients": clients, "new_customers": new, "follow_ups": follow_ups}
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=30)
+        stop_all(started)
         telegram.shutdown()
         drop_database(admin, DB_NAME)
         admin.dispose()
