@@ -13,6 +13,10 @@ import click
 from .platform.logging import configure_logging
 from .platform.settings import Settings, SettingsError, load_settings
 
+# Seconds `serve` waits, after SIGTERM, for open requests and sockets before closing them: a chat
+# socket never ends by itself, and uvicorn would otherwise wait for it forever.
+SHUTDOWN_GRACE_SECONDS = 3
+
 
 def _settings() -> Settings:
     try:
@@ -100,7 +104,9 @@ def _serve(settings: Settings, host: str, port: int, services: Any = None) -> No
     listener = _start_email_listener(services)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # A socket still open at SIGTERM is closed after a few seconds rather than holding the stop.
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                    forwarded_allow_ips=settings.trusted_proxies, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     finally:
         if listener is not None:
             listener.stop()

@@ -163,6 +163,16 @@ class Settings(BaseSettings):
     attachment_max_per_message: int = Field(default=10, ge=1, le=50)
     attachment_max_unsent: int = Field(default=20, ge=1, le=1000)  # a customer's uploads not sent yet
 
+    # What an instance shows of itself (README, Security): the API reference (/docs and /openapi.json)
+    # on or off; /metrics off, or only with `Authorization: Bearer <metrics_token>`.
+    docs_enabled: bool = True
+    metrics_enabled: bool = True
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Strict-Transport-Security's max-age on answers to requests over TLS (0: no HSTS header).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated addresses, or "*").
+    trusted_proxies: str = "127.0.0.1"
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
     secret_key: str = "dev-only-change-me"

@@ -9,10 +9,13 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
+from ..channels.webhook import MAX_PAYLOAD_BYTES
 from ..container import Services
 from ..platform.jobs import start_in_process_consumer
 from .docs import install_docs
 from .errors import install_error_handlers
+from .headers import SecurityHeadersMiddleware
+from .limits import BodyLimitMiddleware, body_limits
 from .middleware import Metrics, RequestContextMiddleware
 from .pages import landing_page
 from .params import check_params
@@ -50,11 +53,18 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         if consumer is not None:
             consumer.stop(graceful=True)
 
+    settings = services.settings
     app = FastAPI(title="GoPay Care", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if settings.docs_enabled else None,
                   description="The customer-service platform for the GoPay e-wallet.")
-    install_docs(app)
+    install_docs(app, enabled=settings.docs_enabled)
     app.state.services = services
     app.state.metrics = Metrics()
+    # Added innermost first: the request id and the security headers wrap everything, the body limit
+    # included, so a 413 has both.
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(
+        attachment_bytes=settings.attachment_max_bytes, webhook_bytes=MAX_PAYLOAD_BYTES))
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for router in API:

@@ -19,7 +19,6 @@ def landing_page(services: Services) -> str:
     return (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(_TEXT['title'])}</title></head><body style='font-family:sans-serif;max-width:40em;"
-        f"margin:2em auto'><h1>{escape(_TEXT['title'])}</h1><p>{escape(_TEXT['intro'])}</p>"
+        f"<title>{escape(_TEXT['title'])}</title></head><body><h1>{escape(_TEXT['title'])}</h1><p>{escape(_TEXT['intro'])}</p>"
         f"<p>Database: {escape(services.db.dialect)}</p><ul>{links}</ul></body></html>"
     )

@@ -54,7 +54,7 @@ async def chat_socket(websocket: WebSocket, token: str = "", visitor_token: str 
         if visitor_token:
             party = await run_in_threadpool(_going_on, svc, party, visitor_token)
         if conversation_id is not None:  # theirs, or it does not exist for them
-            await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
+            await run_in_threadpool(lambda: svc.desk.customer_side.check_own(party, conversation_id, after=after))
     except DomainError as exc:
         await websocket.close(code=CLOSE_CODES.get(exc.http_status, 4400), reason=exc.code)
         return
