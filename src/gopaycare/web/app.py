@@ -17,6 +17,7 @@ from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
 from .limits import BodyLimitMiddleware, body_limits
 from .middleware import Metrics, RequestContextMiddleware
+from .openapi import declare_errors_as_json
 from .pages import landing_page
 from .params import check_params
 from .routes import (
@@ -73,6 +74,8 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         app.include_router(router, dependencies=[Depends(check_params)], responses=ERRORS)
     # Providers' webhooks are not held to our query rules: a provider may add parameters.
     app.include_router(webhooks.router, responses=ERRORS)
+
+    declare_errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

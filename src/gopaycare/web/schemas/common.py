@@ -151,4 +151,20 @@ class ErrorOut(Out):
     request_id: str | None
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"model": ErrorOut, "description": "The request was refused"}}
+# The refusals every API route may answer, each in the one error shape (errors.py), so a client
+# generated from /openapi.json knows them: the code in `error.code` says which rule was met.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in (
+        (401, "Not authenticated: no token, or one that is unknown, expired or revoked (unauthenticated)"),
+        (403, "Authenticated, but not allowed to do this (permission_denied)"),
+        (404, "Not found, or not yours to see: the two answer alike (not_found)"),
+        (409, "In conflict with the current state: an idempotency key reused with another request, a "
+              "cursor beyond the newest item, a change already made (conflict, idempotency_key_reused, "
+              "cursor_ahead, ...)"),
+        (413, "The request body is larger than this route class takes (payload_too_large; "
+              "details.max_bytes)"),
+        (422, "The request breaks the schema or a rule of the service (validation_failed, "
+              "value_out_of_range, ...; details.problems names each field)"),
+        (429, "Too many requests: try again later (rate_limited)"),
+    )
+}
