@@ -21,6 +21,7 @@ import hypothesis.errors
 import schemathesis
 from hypothesis import HealthCheck, Phase, Verbosity
 from schemathesis import GenerationMode
+from schemathesis.python import asgi
 
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
@@ -49,21 +50,23 @@ def fuzz(app: Any, tokens: dict[str, str], *, examples: int, modes: Iterable[Gen
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     report = Report()
     start = time.monotonic()
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if not only(operation.label):
-            continue
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        report.operations += 1
-        for mode in modes:
-            _fuzz_operation(operation, mode, examples, tokens, report)
+    # One in-process client for the run (schemathesis would start one, and the app's lifespan, per case).
+    with asgi.get_client(app) as session:
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            if not only(operation.label):
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            report.operations += 1
+            for mode in modes:
+                _fuzz_operation(operation, mode, examples, tokens, report, session)
     report.seconds = time.monotonic() - start
     return report
 
 
 def _fuzz_operation(operation: Any, mode: GenerationMode, examples: int, tokens: dict[str, str],
-                    report: Report) -> None:
+                    report: Report, session: Any) -> None:
     token = tokens["customer"] if operation.path.startswith("/api/v1/me/") else tokens["agent"]
 
     @hypothesis.settings(max_examples=examples, derandomize=True, database=None, deadline=None,
@@ -76,7 +79,7 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, examples: int, tokens:
         if case.headers and "Authorization" in case.headers:
             headers = {}  # the case tries a header of its own
         try:
-            response = case.call(headers=headers)
+            response = case.call(session=session, headers=headers)
         except Exception as exc:  # the app raised through the transport: a 500 to a real client
             report.server_errors.append(f"{operation.label} [{mode.value}] raised {exc!r}: {_request(case)}")
             return

@@ -372,3 +372,37 @@ def test_a_huge_after_on_the_chat_socket_is_a_clean_refusal(client, make_custome
                 client.websocket_connect(f"/api/v1/me/chat/ws?token={token}&{query}"):
             pass
         assert refused.value.code in (1008, 4422), query
+
+
+def test_an_event_cursor_beyond_the_newest_is_refused_not_left_waiting(client, svc):
+    from starlette.websockets import WebSocketDisconnect
+
+    svc.agents.create("lead@gopay.test", "supervisor")
+    token = svc.agents.create_token("lead@gopay.test")
+    svc.desk.conversations.receive(channel="chat", identity_kind="phone", identity_value=PHONE, body="hi")
+    newest = client.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}).json()["last_id"]
+    assert newest > 0
+
+    ahead = client.get("/api/v1/events", params={"after": newest + 1000}, headers={"Authorization": f"Bearer {token}"})
+    assert ahead.status_code == 409
+    assert ahead.json()["error"]["code"] == "cursor_ahead" and ahead.json()["error"]["details"]["last_id"] == newest
+    with pytest.raises(WebSocketDisconnect) as refused, \
+            client.websocket_connect(f"/api/v1/events/ws?token={token}&after={newest + 1000}"):
+        pass
+    assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")
+    with client.websocket_connect(f"/api/v1/events/ws?token={token}&after={newest}"):
+        pass  # the newest itself is a fine place to resume
+
+
+def test_a_chat_cursor_beyond_the_conversation_is_refused_not_left_waiting(client, svc, make_customer, product_nlu):
+    from starlette.websockets import WebSocketDisconnect
+
+    svc._assistant = svc.make_assistant(product_nlu)
+    make_customer(phone=PHONE)
+    token = customer_token(client)
+    sent = client.post("/api/v1/me/assistant", json={"body": "halo"}, headers={"Authorization": f"Bearer {token}"})
+    conversation_id = sent.json()["conversation_id"]
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(
+            f"/api/v1/me/chat/ws?token={token}&conversation_id={conversation_id}&after=999999"):
+        pass
+    assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")
