@@ -31,7 +31,8 @@ APP_UPDATE = re.compile(r"(\bapp\b|\baplikasi\w*|\bapk\b|版本|\bversi\w*|\bver
 LIMIT_LEFT = re.compile(
     r"(还能|还可以|还剩|剩余|剩下|还差|\bleft\b|\bremaining\b|how much more|\bstill\b.*\b(spend|pay|send|top ?up|"
     r"receive)|\bsisa\w*|masih bisa|masih bs|msh bisa|msh bs|tinggal berapa|tinggal brp|berapa lagi|brp lagi)", _I)
-LOAN = re.compile(r"(\bloans?\b|\bborrow\w*|\blend\b|\bmortgage|借钱|借款|借点|借我|贷款|房贷|信用额度|预支|"
+# 借 but not 借记卡 (a debit card), 贷 (贷款, 房贷, 信贷).
+LOAN = re.compile(r"(\bloans?\b|\bborrow\w*|\blend\b|\bmortgage|借(?!记)|贷|信用额度|预支|"
                   r"\bpinjam\w*|\bpinjem\w*|\bpinjol\b|\bkasbon\b|\bkpr\b|\bkredit\b)", _I)
 PARTIAL = re.compile(r"(部分|一半|少了|不是全额|没有全额|\bpartial\w*|\bpart of\b|\bhalf\b|\bless than\b|"
                      r"\bsmaller\b|\bnot the full\b|\bfull amount\b|\bthe rest\b|\bsebagian\b|\bsetengah\b|"
@@ -82,11 +83,17 @@ _UPGRADE_MISREAD = {"tech_app_update", "account_otp_not_received", "account_upda
                     "nlu_fallback", "oos", "out_of_scope", "txn_topup"}
 
 
+# What a loan request reads like to the classifier (amounts, limits, money in). Other intents keep theirs:
+# "I borrowed a friend's phone to log in" is a login problem.
+_LOAN_MISREAD = {"txn_limit", "txn_topup", "txn_history", "refund_apply", "promo_current", "nlu_fallback", "oos",
+                 "out_of_scope"}
+
+
 def refine(parse: Parse, text: str) -> Parse:
     """The classifier's reading, corrected where a word misleads it (see the module doc)."""
     intent = parse.intent.name
     target = None
-    if loan(text) and intent not in ("human_handoff",):
+    if intent in _LOAN_MISREAD and loan(text):
         target = "out_of_scope"
     elif intent in _UPGRADE_MISREAD and plus_upgrade(text):
         target = "txn_limit"
