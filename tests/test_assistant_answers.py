@@ -244,3 +244,21 @@ def test_other_out_of_scope_asks_get_a_polite_decline(chat, make_customer, lang,
 
     assert all(word in text_of(a) for a in answers)
     assert not any(a["handed_off"] for a in answers)  # declining is not failing to understand
+
+
+@pytest.mark.parametrize("lang,failed,how", [
+    ("zh-CN", "我给朋友转账失败了", "那要怎么升级？"),
+    ("en", "my transfer to a friend failed", "so how do I upgrade then?"),
+    ("id", "transfer ke teman sy gagal", "trus cara upgradenya gimana?"),
+])
+def test_after_the_bot_says_upgrade_asking_how_gets_the_plus_steps(svc, chat, make_customer, lang, failed, how):
+    customer = make_customer(phone=PHONE, balance=300_000)
+    friend = make_customer(phone="+6281277009900")
+    svc.wallet.transfer(customer, friend, 100_000, "t-kyc")  # refused: a basic account cannot send to a person
+    first = chat(failed, lang)
+    assert "GoPay Plus" in text_of(first)
+
+    answer = chat(how, lang)
+
+    assert answer["intent"] == "txn_limit" and "Rp20.000.000" in text_of(answer)
+    assert codes_to(svc, PHONE) == []

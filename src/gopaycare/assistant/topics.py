@@ -83,6 +83,11 @@ _UPGRADE_MISREAD = {"tech_app_update", "account_otp_not_received", "account_upda
                     "nlu_fallback", "oos", "out_of_scope", "txn_topup"}
 
 
+# "How do I upgrade" asked in the middle of another topic (after "this needs GoPay Plus").
+HOW = re.compile(r"(\bhow\b|\bcara\w*|\bgimana\w*|\bgmn\b|\bbagaimana\b|\bsyarat\w*|\blangkah\b|\bsteps?\b|"
+                 r"\bwhat do i need\b|怎么|怎样|如何|要什么|需要什么|步骤)", _I)
+RULE_CONFIDENCE = 0.9
+
 # What a loan request reads like to the classifier (amounts, limits, money in). Other intents keep theirs:
 # "I borrowed a friend's phone to log in" is a login problem.
 _LOAN_MISREAD = {"txn_limit", "txn_topup", "txn_history", "refund_apply", "promo_current", "nlu_fallback", "oos",
@@ -95,11 +100,10 @@ def refine(parse: Parse, text: str) -> Parse:
     target = None
     if intent in _LOAN_MISREAD and loan(text):
         target = "out_of_scope"
-    elif intent in _UPGRADE_MISREAD and plus_upgrade(text):
+    elif plus_upgrade(text) and (intent in _UPGRADE_MISREAD or HOW.search(_text(text))):
         target = "txn_limit"
-    if target is None or target == intent:
+    if target is None or (target == intent and parse.intent.confidence >= RULE_CONFIDENCE):
         return parse
-    ranked = next((r for r in parse.intent_ranking if r.name == target), None)
-    chosen = replace(parse.intent, name=target, confidence=max(parse.intent.confidence,
-                                                               ranked.confidence if ranked else 0.0))
+    # The rule is the stronger evidence: confident enough to switch topic in the middle of a flow.
+    chosen = replace(parse.intent, name=target, confidence=max(parse.intent.confidence, RULE_CONFIDENCE))
     return replace(parse, intent=chosen)

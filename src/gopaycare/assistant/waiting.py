@@ -5,7 +5,8 @@ or takes the conversation back.
   message opened a new ticket): the assistant answers again, as on a new conversation.
 - No person has answered yet: the customer is told their case is with the team and the expected wait
   (or, outside business hours or with nobody online, when a person will answer); at most once per
-  `ACK_EVERY`, so a customer who writes five lines gets one acknowledgement, not five.
+  `ACK_EVERY`, so a customer who writes five lines gets one acknowledgement, not five; not while the
+  handover notice's question for an e-mail address is open (it said the wait already).
 - A person is talking with the customer: the assistant stays out of it.
 """
 
@@ -34,7 +35,9 @@ def after_handover(deps: AssistantDeps, state: dict[str, Any], ticket_id: int, n
     found = deps.handovers.handover(ticket_id, since)
     if found is None or found.solved_since:
         return RESUME
-    if found.agent_replied:
+    if found.agent_replied or state.get("await_email"):
+        # A person is talking; or the handover notice just told the wait and asked for an address, and
+        # an e-mail address is the answer it waits for (taken whatever this says).
         return QUIET
     acked = _at(state.get("acked_at"))
     return ACK if acked is None or now - acked >= ACK_EVERY else QUIET
