@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from ..container import Services
@@ -48,12 +49,18 @@ class Opened:
     accepted: bool  # the first-message form accepts the socket before it can read the message
 
 
-async def authenticate_socket(websocket: WebSocket, svc: Services, audience: str) -> Opened | None:
+# The query parameter a socket route declares for its ticket (routes take no other credential there).
+TicketParam = Annotated[str | None, Query(max_length=200, description="a single-use ticket from the socket's "
+                                                                       "POST …/ws/tickets")]
+
+
+async def authenticate_socket(websocket: WebSocket, svc: Services, audience: str,
+                              ticket: str | None) -> Opened | None:
     """The socket's credential, or None once the socket is closed for the lack of one."""
     if any(name in websocket.query_params for name in REFUSED_IN_URL):
+        # Refused before anything is looked up (an undeclared name is refused by web/params.py too).
         await websocket.close(code=POLICY_VIOLATION, reason="token_in_url")
         return None
-    ticket = websocket.query_params.get("ticket")
     header = websocket.headers.get("authorization")
     try:
         if ticket is not None:

@@ -42,7 +42,7 @@ from ..schemas.common import Cursor, Id
 from ..schemas.customer_live import FRAMES, Frame, ReadFrame, SayFrame, TypingFrame
 from ..schemas.my_conversations import CustomerMessageOut
 from ..schemas.sessions import ChatTicketIn, SocketTicketOut
-from ..socket_auth import SocketCredential, authenticate_socket, close_code
+from ..socket_auth import SocketCredential, TicketParam, authenticate_socket, close_code
 
 router = APIRouter(prefix="/api/v1/me", tags=["customer"])
 MAX_FRAME = 16_384  # characters: a message's body is at most 4,000
@@ -63,9 +63,10 @@ def chat_ticket(body: ChatTicketIn, party: ChatParty, token: BearerToken, svc: S
 
 
 @router.websocket("/chat/ws")
-async def chat_socket(websocket: WebSocket, conversation_id: Id | None = None, after: Cursor = 0) -> None:
+async def chat_socket(websocket: WebSocket, conversation_id: Id | None = None, after: Cursor = 0,
+                      ticket: TicketParam = None) -> None:
     svc: Services = websocket.app.state.services
-    opened = await authenticate_socket(websocket, svc, "chat")
+    opened = await authenticate_socket(websocket, svc, "chat", ticket)
     if opened is None:
         return
     try:

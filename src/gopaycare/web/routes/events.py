@@ -23,7 +23,7 @@ from ..deps import NO_STORE, BearerToken, CanViewCustomers, DeskViewer, Svc
 from ..schemas.common import Cursor
 from ..schemas.events import EventOut, EventPage
 from ..schemas.sessions import SocketTicketOut
-from ..socket_auth import authenticate_socket
+from ..socket_auth import TicketParam, authenticate_socket
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -43,9 +43,9 @@ def events_ticket(_: CanViewCustomers, token: BearerToken, svc: Svc) -> SocketTi
 
 
 @router.websocket("/events/ws")
-async def events_socket(websocket: WebSocket, after: Cursor = 0) -> None:
+async def events_socket(websocket: WebSocket, after: Cursor = 0, ticket: TicketParam = None) -> None:
     svc: Services = websocket.app.state.services
-    opened = await authenticate_socket(websocket, svc, "events")
+    opened = await authenticate_socket(websocket, svc, "events", ticket)
     if opened is None:
         return
     token_hash = opened.credential.token_hash or ""
