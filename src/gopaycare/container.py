@@ -107,15 +107,19 @@ class Services:
         """An assistant on this application's services, with exactly the dependencies it uses."""
         from .assistant.deps import AssistantDeps, AssistantPolicy
         from .assistant.engine import Assistant
+        from .desk.bot_view import BotView
 
         settings = self.settings
         return Assistant(AssistantDeps(
             db=self.db, clock=self.clock,
             policy=AssistantPolicy(tz=settings.tz, max_failed_logins=settings.max_failed_logins,
-                                   pending_too_long_minutes=settings.pending_too_long_minutes),
+                                   pending_too_long_minutes=settings.pending_too_long_minutes,
+                                   tiers={name: (t.balance_cap, t.monthly_incoming, t.daily_outgoing)
+                                          for name, t in (("basic", settings.limits.basic),
+                                                          ("plus", settings.limits.plus))}),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now), nlu)
+            staffing=self.desk.availability.now, handovers=BotView(self.db)), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:
