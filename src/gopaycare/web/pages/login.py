@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...container import Services
-from ...desk.agents import SESSION_TTL
 from ...platform.audit import Actor
 from ...platform.errors import Unauthenticated
 from . import session
@@ -38,7 +37,7 @@ async def login(request: Request) -> Response:
                                                     else "login_failed"}, status=401)
     response = RedirectResponse("/console/inbox", status_code=303)
     session.set_cookie(response, request, session.SESSION_COOKIE, result.token,
-                       max_age=int(SESSION_TTL.total_seconds()))
+                       max_age=int(svc.agents.session_ttl.total_seconds()))
     return response
 
 
