@@ -44,6 +44,7 @@ from .desk.events import EventHub
 from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .identity.socket_tickets import SocketTickets
 from .identity.visitors import VisitorTokens
 from .kb.service import KnowledgeBase
 from .platform import catalog
@@ -87,6 +88,7 @@ class Services:
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
     visitors: VisitorTokens  # anonymous web visitors' chat tokens
     visitor_limiter: RateLimiter  # new visitor tokens per client address
+    socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -226,7 +228,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     hub = EventHub(settings.redis_url)
-    agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
+    agents = AgentDirectory(db, clock, identity.hasher, hub=hub, settings=settings)
     directory.append(agents)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
@@ -246,6 +248,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
                                         desk.attachments.pending, desk.attachments.record),
         visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
         visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
+        socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt
