@@ -21,6 +21,7 @@ from sqlalchemy import text
 from gopaycare.platform.audit import Actor
 
 from .conftest import PASSWORD, PIN, ledger_snapshot
+from .helpers import open_socket
 
 HUGE = 2**70
 LONG = "x" * 100_000
@@ -266,9 +267,9 @@ def test_the_event_socket_refuses_hostile_parameters(client, svc):
     svc.agents.create("lead@gopay.test", "supervisor")
     token = svc.agents.create_token("lead@gopay.test")
 
-    for query in (f"token={token}&after={HUGE}", f"token={token}&after=twelve", f"token={token}&after=-1",
-                  "token=a%00b", f"token={token}&cursor=5"):
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(f"/api/v1/events/ws?{query}"):
+    for bearer, query in ((token, {"after": HUGE}), (token, {"after": "twelve"}), (token, {"after": -1}),
+                          ("a%00b", {}), (token, {"cursor": 5}), (token, {"ticket": "gpt_" + "x" * 5000})):
+        with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/events/ws", bearer, **query):
             pass
         assert refused.value.code in (1008, 4401), query
 
@@ -330,7 +331,7 @@ def test_nul_in_a_chat_message_is_refused_and_the_socket_goes_on(client, svc, ma
     rest = client.post("/api/v1/me/assistant", json={"body": "saldo\x00 hilang"},
                        headers={"Authorization": f"Bearer {token}"})
     assert rest.status_code == 422
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "saldo\x00 hilang"})
         frame = ws.receive_json()
         assert frame["type"] == "error" and frame["code"] == "validation_failed"
@@ -367,9 +368,8 @@ def test_a_huge_after_on_the_chat_socket_is_a_clean_refusal(client, make_custome
 
     make_customer(phone=PHONE)
     token = customer_token(client)
-    for query in (f"after={HUGE}", "after=-1", "after=x", f"conversation_id={HUGE}"):
-        with pytest.raises(WebSocketDisconnect) as refused, \
-                client.websocket_connect(f"/api/v1/me/chat/ws?token={token}&{query}"):
+    for query in ({"after": HUGE}, {"after": -1}, {"after": "x"}, {"conversation_id": HUGE}):
+        with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/me/chat/ws", token, **query):
             pass
         assert refused.value.code in (1008, 4422), query
 
@@ -387,10 +387,10 @@ def test_an_event_cursor_beyond_the_newest_is_refused_not_left_waiting(client, s
     assert ahead.status_code == 409
     assert ahead.json()["error"]["code"] == "cursor_ahead" and ahead.json()["error"]["details"]["last_id"] == newest
     with pytest.raises(WebSocketDisconnect) as refused, \
-            client.websocket_connect(f"/api/v1/events/ws?token={token}&after={newest + 1000}"):
+            open_socket(client, "/api/v1/events/ws", token, after=newest + 1000):
         pass
     assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")
-    with client.websocket_connect(f"/api/v1/events/ws?token={token}&after={newest}"):
+    with open_socket(client, "/api/v1/events/ws", token, after=newest):
         pass  # the newest itself is a fine place to resume
 
 
@@ -402,7 +402,7 @@ def test_a_chat_cursor_beyond_the_conversation_is_refused_not_left_waiting(clien
     token = customer_token(client)
     sent = client.post("/api/v1/me/assistant", json={"body": "halo"}, headers={"Authorization": f"Bearer {token}"})
     conversation_id = sent.json()["conversation_id"]
-    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(
-            f"/api/v1/me/chat/ws?token={token}&conversation_id={conversation_id}&after=999999"):
+    with pytest.raises(WebSocketDisconnect) as refused, open_socket(
+            client, "/api/v1/me/chat/ws", token, conversation_id=conversation_id, after=999999):
         pass
     assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")

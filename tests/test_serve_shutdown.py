@@ -70,8 +70,9 @@ def test_sigterm_stops_serve_within_seconds_with_sockets_open(server):
     base = f"127.0.0.1:{port}"
     tokens = [httpx.post(f"http://{base}/api/v1/chat/visitors", json={}, timeout=60).json()["token"]
               for _ in range(2)]
-    with connect(f"ws://{base}/api/v1/me/chat/ws?token={tokens[0]}", open_timeout=60), \
-            connect(f"ws://{base}/api/v1/me/chat/ws?token={tokens[1]}", open_timeout=60) as vanished:
+    url = f"ws://{base}/api/v1/me/chat/ws"
+    with connect(url, additional_headers={"Authorization": f"Bearer {tokens[0]}"}, open_timeout=60), \
+            connect(url, additional_headers={"Authorization": f"Bearer {tokens[1]}"}, open_timeout=60) as vanished:
         vanished.socket.shutdown(socket.SHUT_RDWR)  # gone without a closing handshake
         process.send_signal(signal.SIGTERM)
         stopped = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
@@ -18,7 +18,7 @@ from .headers import SecurityHeadersMiddleware
 from .limits import BodyLimitMiddleware, body_limits
 from .middleware import Metrics, RequestContextMiddleware
 from .openapi import declare_errors_as_json
-from .pages import landing_page
+from .pages import install_pages, landing_page
 from .params import check_params
 from .routes import (
     admin,
@@ -26,6 +26,7 @@ from .routes import (
     assistant,
     attachments,
     channel_accounts,
+    credentials,
     customer,
     customer_live,
     desk,
@@ -41,7 +42,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -76,9 +77,11 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     app.include_router(webhooks.router, responses=ERRORS)
 
     declare_errors_as_json(app)
+    # The agent console's pages and its live socket (web/pages/): the same services, the same checks.
+    install_pages(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return landing_page(services)
+    def index(request: Request) -> HTMLResponse:
+        return landing_page(request)
 
     return app
