@@ -80,4 +80,4 @@ bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
 clean:
-	rm -rf $(VENV) gopaycare.db gopaycare.db-wal gopaycare.db-shm gopaycare-jobs.db gopaycare-models
+	rm -rf $(VENV) gopaycare.db gopaycare.db-wal gopaycare.db-shm gopaycare.db.secret-key gopaycare-jobs.db gopaycare-models

@@ -22,6 +22,7 @@ from .routes import (
     assistant,
     attachments,
     channel_accounts,
+    credentials,
     customer,
     customer_live,
     desk,
@@ -37,7 +38,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...container import Services
-from ...desk.agents import SESSION_TTL
 from ...platform.audit import Actor
-from ...platform.errors import Unauthenticated
+from ...platform.errors import PermissionDenied, Unauthenticated
 from . import session
 from .auth import posted
 from .forms import read_form, text_field
@@ -36,9 +35,12 @@ async def login(request: Request) -> Response:
         return page(request, "console/login.html", {"email": email, "totp": needs_code, "session": "",
                                                     "error": "totp_required" if exc.code == "totp_required"
                                                     else "login_failed"}, status=401)
+    except PermissionDenied:  # locked after too many failures (said only to whoever gave the password)
+        return page(request, "console/login.html", {"email": email, "totp": False, "session": "",
+                                                    "error": "account_locked"}, status=403)
     response = RedirectResponse("/console/inbox", status_code=303)
     session.set_cookie(response, request, session.SESSION_COOKIE, result.token,
-                       max_age=int(SESSION_TTL.total_seconds()))
+                       max_age=max(int((result.expires_at - svc.clock.now()).total_seconds()), 0))
     return response
 
 
