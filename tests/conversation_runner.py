@@ -176,6 +176,7 @@ class Stage:
         path = self.workdir / f"conversation-{self.count}.db"
         shutil.copy(self.template, path)
         services = build(self._settings(path), clock=FakeClock(DEMO_NOW), immediate_jobs=True, senders={})
+        services.wallet.bootstrap()
         services._assistant = services.make_assistant(self.nlu)
         result = Result(conversation)
         try:

@@ -115,6 +115,22 @@ def read(a: Assistant, t: Turn) -> Move:
     return Move(START, parse.intent.name, parse)
 
 
+# Slots whose answer says nothing about the customer's language: a name (李娜 in an English chat), digits,
+# a phone model.
+_LANGUAGE_BLIND = frozenset({"name", "last4", "amount", "code", "phone", "choice", "contact", "name_last4",
+                             "device"})
+
+
+def answer_language(state: dict[str, Any], text: str, detected: str, previous: str | None) -> str:
+    """The language to answer in: an answer to a name or number slot keeps the conversation's language
+    (a Chinese name typed in an English chat is not a switch to Chinese)."""
+    kind = SLOT_KINDS.get(state.get("step")) if state.get("flow") else None
+    if previous and kind in _LANGUAGE_BLIND and detected != previous and _tokens(text) <= 6 \
+            and not _HUMAN.search(text) and not is_cancel(text):
+        return previous
+    return detected
+
+
 def is_cancel(text: str) -> bool:
     """A cancellation, and nothing more: "算了不退了", "gak jadi deh", "never mind, thanks" (not
     "cancel my payment to Bukaloka", which is a request)."""

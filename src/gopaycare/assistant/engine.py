@@ -78,6 +78,7 @@ class Assistant:
             self.deps.conversations.customer_of(conversation_id)
         state: dict[str, Any] = dict(session.get("state") or {})
         lang = normalize_language(language) if language else self._detect(text, session.get("language"))
+        lang = dialogue.answer_language(state, text, lang, session.get("language"))
         if session.get("handed_off"):
             return self._after_handoff(received, text, state, lang)
         parse = self.nlu.parse(text, lang)
@@ -222,10 +223,7 @@ class Assistant:
         options = mention.matches
         key = "txn_which"
         if not options:
-            key = "txn_no_match"
-            kinds = mentions.KINDS[intent]
-            options = [x for x in self.deps.wallet.list_transactions(turn.customer_id, limit=20)
-                       if x.kind in kinds][:5]
+            key, options = "txn_no_match", mention.recent
             if not options:
                 return None
         turn.state["step"] = "which_txn"

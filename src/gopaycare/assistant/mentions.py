@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..platform.text import normalize
 from ..wallet.port import TransactionView
-from .nlu.entities import Entity
+from .nlu.entities import Entity, extract
 
 if TYPE_CHECKING:
     from .engine import Assistant
@@ -25,6 +25,8 @@ KINDS = {
     "refund_apply": ("payment",),
     "dispute_open": ("payment", "p2p"),
 }
+# Of several that fit, the one in the state this flow is about.
+PREFERRED = {"txn_payment_failed": "failed", "txn_not_received": "pending"}
 # Words of a merchant's name too common to name it on their own.
 _GENERIC = frozenset({"online", "warung", "toko", "pak", "cak", "the", "shop", "store", "bank", "nasi", "food"})
 HISTORY = 50
@@ -36,6 +38,7 @@ class Mention:
 
     named: str  # how the customer named it, for the reply: "Rp95.000 · Martabak Bangka 88"
     matches: list[TransactionView]
+    recent: list[TransactionView]  # the latest of the flow's kinds, offered when nothing matches
 
 
 def merchant_in(text: str, history: list[TransactionView]) -> str | None:
@@ -63,25 +66,32 @@ def mentioned(a: Assistant, t: Turn, intent: str) -> Mention | None:
     history = [x for x in a.deps.wallet.list_transactions(t.customer_id, limit=HISTORY) if x.kind in kinds]
     if intent in ("promo_cashback_missing", "refund_apply"):
         history = [x for x in history if x.status == "succeeded"]
-    reference, amount, day = t.entity("transaction_reference"), t.entity("amount"), t.entity("date")
+    reference, amount = t.entity("transaction_reference"), t.entity("amount")
+    tz = a.deps.policy.tz
+    # Dates read against the conversation's clock (the NLU reads "today" against the wall clock).
+    day = next((e.value for e in extract(t.text, t.lang, now=t.now, tz=tz.key) if e.entity == "date"), None) \
+        if t.entity("date") else None
     merchant = merchant_in(t.text, history)
     if merchant is not None:
         t.parse.entities.append(Entity("merchant", merchant, merchant, 0, 0))
     if not (reference or amount or merchant or day):
         return None
-    tz = a.deps.policy.tz
-    matches = [x for x in history
-               if (not reference or x.reference == reference)
-               and (not amount or x.amount == amount)
-               and (not merchant or x.merchant_name == merchant)
-               and (not day or x.created_at.astimezone(tz).date().isoformat() == day)]
-    if intent == "txn_payment_failed" and len(matches) > 1:
-        failed = [x for x in matches if x.status == "failed"]
-        matches = failed or matches  # "my Bukaloka payment failed": the failed one of several
+    named = [x for x in history
+             if (not reference or x.reference == reference)
+             and (not amount or x.amount == amount)
+             and (not merchant or x.merchant_name == merchant)]
+    # A date is the loosest thing a customer says ("yesterday" for last week's): it narrows, never empties.
+    matches = [x for x in named if not day or x.created_at.astimezone(tz).date().isoformat() == day]
+    if not matches and (reference or amount or merchant):
+        matches, day = named, None
+    wanted = PREFERRED.get(intent)
+    if wanted and len(matches) > 1:
+        # "my Bukaloka payment failed": the failed one of several; "still processing": the pending one
+        matches = [x for x in matches if x.status == wanted] or matches
     from .texts import money
 
-    named = " · ".join(str(v) for v in (reference, money(amount) if amount else None, merchant, day) if v)
-    return Mention(named, matches[:5])
+    named_as = " · ".join(str(v) for v in (reference, money(amount) if amount else None, merchant, day) if v)
+    return Mention(named_as, matches[:5], history[:5])
 
 
 def chosen(t: Turn, options: list[str], history: list[TransactionView]) -> str | None:
