@@ -113,6 +113,8 @@ def load(directory: Path | str) -> list[Conversation]:
             for turn in item["turns"]:
                 if not isinstance(turn, dict) or "user" not in turn or set(turn) - TURN_KEYS:
                     raise ConversationError(f"{where}: a turn needs `user` and only the known keys: {turn!r}")
+                if not isinstance(turn["user"], str):  # YAML reads yes, no, 0004 as a bool or a number
+                    raise ConversationError(f"{where}: quote the customer's words: {turn['user']!r}")
                 turns.append(Expect(
                     user=str(turn["user"]), intent=turn.get("intent"), expect=_as_list(turn.get("expect")),
                     expect_any=_as_list(turn.get("expect_any")), absent=_as_list(turn.get("absent")),

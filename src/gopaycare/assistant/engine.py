@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 HANDOFF_INTENT = dialogue.HANDOFF_INTENT
 NOT_UNDERSTOOD = ("nlu_fallback", "oos", "out_of_scope")
+EXPLAIN_ONE = "txn_payment_failed"  # the flow that explains one named transaction, whatever its status
 log = logging.getLogger(__name__)
 
 
@@ -189,7 +190,11 @@ class Assistant:
             return self._fallback(turn), intent
         state["intent_history"] = (state.get("intent_history", []) + [intent])[-10:]
         state["flow"] = intent
-        asked = self._which_transaction(turn, intent)
+        mention = mentions.mentioned(self, turn, EXPLAIN_ONE if intent == "txn_history" else intent)
+        if intent == "txn_history" and mention is not None and mention.specific and mention.matches:
+            # "what happened to my 150000 payment to Bukaloka": that payment explained, not a list
+            intent = state["flow"] = EXPLAIN_ONE
+        asked = self._which_transaction(turn, intent, mention)
         if asked is not None:
             return asked, intent
         return self.flows[intent].start(self, turn), intent
@@ -211,11 +216,10 @@ class Assistant:
         if found:
             turn.parse = dialogue.with_entities(turn.parse, found[:1])
 
-    def _which_transaction(self, turn: Turn, intent: str) -> Outcome | None:
+    def _which_transaction(self, turn: Turn, intent: str, mention: mentions.Mention | None) -> Outcome | None:
         """When the message names a transaction (reference, amount, merchant, date), the flow explains
         THAT one; several that fit get a clarifying question, none the recent ones to choose from."""
-        mention = mentions.mentioned(self, turn, intent)
-        if mention is None:
+        if mention is None or intent not in mentions.KINDS:
             return None
         if len(mention.matches) == 1:
             self._settle(turn, mention.matches[0].reference)

@@ -39,6 +39,7 @@ class Mention:
     named: str  # how the customer named it, for the reply: "Rp95.000 · Martabak Bangka 88"
     matches: list[TransactionView]
     recent: list[TransactionView]  # the latest of the flow's kinds, offered when nothing matches
+    specific: bool  # named by a reference, an amount or a merchant (not only a date)
 
 
 def merchant_in(text: str, history: list[TransactionView]) -> str | None:
@@ -91,7 +92,7 @@ def mentioned(a: Assistant, t: Turn, intent: str) -> Mention | None:
     from .texts import money
 
     named_as = " · ".join(str(v) for v in (reference, money(amount) if amount else None, merchant, day) if v)
-    return Mention(named_as, matches[:5], history[:5])
+    return Mention(named_as, matches[:5], history[:5], bool(reference or amount or merchant))
 
 
 def chosen(t: Turn, options: list[str], history: list[TransactionView]) -> str | None:
