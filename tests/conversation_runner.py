@@ -143,8 +143,10 @@ class Stage:
     """The demo story seeded once into a SQLite file under `workdir`; each conversation plays on its own
     copy, with its own services and HTTP client, at the demo's clock."""
 
-    def __init__(self, workdir: Path | str, nlu: Any) -> None:
-        self.workdir, self.nlu, self.count = Path(workdir), nlu, 0
+    def __init__(self, workdir: Path | str, nlu: Any, *, immediate_jobs: bool = True) -> None:
+        """`immediate_jobs`: jobs (deliveries, notifications) run inside the request, as the tests have
+        them; False queues them for a worker that is not started, as a served turn only enqueues them."""
+        self.workdir, self.nlu, self.count, self.immediate_jobs = Path(workdir), nlu, 0, immediate_jobs
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.template = self.workdir / "demo-template.db"
         self._seed()
@@ -177,7 +179,8 @@ class Stage:
         self.count += 1
         path = self.workdir / f"conversation-{self.count}.db"
         shutil.copy(self.template, path)
-        services = build(self._settings(path), clock=FakeClock(DEMO_NOW), immediate_jobs=True, senders={})
+        services = build(self._settings(path), clock=FakeClock(DEMO_NOW), immediate_jobs=self.immediate_jobs,
+                         senders={})
         services.wallet.bootstrap()
         services._assistant = services.make_assistant(self.nlu)
         result = Result(conversation)

@@ -311,7 +311,7 @@ _MONEY_CONTEXT = re.compile(
     r"(?<![a-z])(?:pay|paid|payment|payments|pembayaran|bayar|byr|dibayar|transaksi|trx|transaction|charged?|"
     r"debited|refund|refunded|cashback|cash\s+back|top\s?up|topup|isi\s+saldo|transfer|tf|withdraw|withdrawal|"
     r"tarik|saldo|balance|amount|nominal|harga|price|spent|spend|belanja|purchase|bought|beli|rp|rupiah|idr)"
-    r"(?![a-z])|付款|支付|付了|花了|扣了|扣款|转账|退款|返现|充值|提现|金额|那笔|块钱|元")
+    r"(?![a-z])|付|支付|花了|扣|转账|退款|返现|充值|提现|金额|那笔|块钱|元")
 # ... unless the number is a code or a PIN the customer is quoting.
 _CODE_CONTEXT = re.compile(r"(?<![a-z])(?:code|kode|otp|pin|sandi|password)(?![a-z])|验证码|密码")
 _BARE_NUMBER = re.compile(r"(?<![0-9a-z.,/:\-])(\d{4,10})(?![0-9a-z%]|[.,/:\-]\d)")
