@@ -100,8 +100,13 @@ class Eligibility:
     failed_payment: bool  # the payment failed after its money was taken: all of it goes back
 
     def explain(self, lang: str) -> str:
-        return catalog.text("refunds.eligibility", self.code, lang, refundable=self.refundable,
-                            refunded=self.refunded, reserved=self.reserved)
+        return catalog.text("refunds.eligibility", self.code, lang, refundable=rupiah(self.refundable),
+                            refunded=rupiah(self.refunded), reserved=rupiah(self.reserved))
+
+
+def rupiah(amount: int) -> str:
+    """Whole rupiah as Indonesians write them: 1.250.000."""
+    return f"{amount:,}".replace(",", ".")
 
 
 def check_reason(reason_code: object, reason: object) -> tuple[str, str]:
@@ -555,13 +560,12 @@ class RefundRequests:
             return False
         lang = getattr(self.customers.get(r.customer_id), "language", None) or "en"
         text = catalog.text("refunds.notice", status, lang, id=r.id, reference=r.transaction_reference,
-                            amount=f"{r.amount:,}".replace(",", "."))
+                            amount=rupiah(r.amount))
         if status == "rejected" and (why := timeline.rejection_text(r.rejection_code, lang)):
             text = f"{text} {why}"
         if status == "refunded" and (claw := self.execution.clawback_of(r.id)) is not None:
             text = f"{text} " + catalog.text("refunds.notice", "clawback", lang,
-                                             taken=f"{claw['taken']:,}".replace(",", "."),
-                                             shortfall=f"{claw['shortfall']:,}".replace(",", "."))
+                                             taken=rupiah(claw["taken"]), shortfall=rupiah(claw["shortfall"]))
         return self.desk.notify(r.ticket_id, text)
 
 
