@@ -11,6 +11,7 @@ from gopaycare.desk.models import Ticket
 from gopaycare.platform import audit
 from gopaycare.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gopaycare.refunds.models import RefundClawback, RefundRequest
+from gopaycare.refunds.timeline import rejection_text
 from gopaycare.wallet.verify import verify
 from tests.conftest import ledger_snapshot
 
@@ -28,7 +29,8 @@ def shop(svc, make_customer, make_merchant):
 def pay(svc, customer, merchant, amount, key, cashback=0):
     payment = svc.wallet.pay_merchant(customer, merchant, amount, key)
     if cashback:
-        svc.wallet.credit_cashback(customer, cashback, f"cb-{key}", campaign="promo", original_reference=payment.reference)
+        svc.wallet.credit_cashback(customer, cashback, f"cb-{key}", campaign="promo",
+                                   original_reference=payment.reference)
     return payment
 
 
@@ -223,10 +225,9 @@ def test_above_the_threshold_the_maker_cannot_approve_and_a_change_needs_a_new_p
 def test_a_rejection_moves_no_money_and_reads_in_the_customers_language(svc, shop, big_request):
     _, _, maker, checker = shop
     before = ledger_snapshot(svc)
-    rejected = svc.refunds.reject(checker.id, big_request, reason="proof of delivery", rejection_code="merchant_delivered")
+    rejected = svc.refunds.reject(checker.id, big_request, reason="proof of delivery",
+                                  rejection_code="merchant_delivered")
     assert rejected.status == "rejected" and ledger_snapshot(svc) == before and verify(svc.db).ok
-    from gopaycare.refunds.timeline import rejection_text
-
     texts = {lang: rejection_text(rejected.rejection_code, lang) for lang in ("zh-CN", "en", "id")}
     assert texts["en"].startswith("The merchant showed") and "商户" in texts["zh-CN"] and "Merchant" in texts["id"]
     with pytest.raises(Conflict):
