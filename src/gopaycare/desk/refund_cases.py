@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..platform.audit import Actor
 from ..platform.clock import Clock
@@ -38,9 +39,18 @@ class RefundCases:
         linked to the payment and the request. Safe to call twice (the message is keyed by the request)."""
         if ticket_id is None:
             phone = self.conversations.customers.ref(customer_id).phone
-            ticket_id = self.conversations.receive(
-                channel="chat", identity_kind="phone", identity_value=phone, body=body, area=AREA,
-                provider_message_id=f"refund-request-{request_id}", subject=f"Refund RR{request_id}").ticket_id
+            for attempt in range(3):
+                try:
+                    ticket_id = self.conversations.receive(
+                        channel="chat", identity_kind="phone", identity_value=phone, body=body, area=AREA,
+                        provider_message_id=f"refund-request-{request_id}", subject=f"Refund RR{request_id}").ticket_id
+                    break
+                except IntegrityError:
+                    # Two first messages of one customer at once both made their contact or conversation:
+                    # the other one's stands now, and this one is filed on it.
+                    if attempt == 2:
+                        raise
+        assert ticket_id is not None
         now = self.clock.now()
         with self.db.transaction() as s:
             ticket = lock_ticket(s, ticket_id)
