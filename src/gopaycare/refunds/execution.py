@@ -25,7 +25,7 @@ from ..platform.audit import Actor
 from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import Conflict
-from ..wallet.port import TransactionView, WalletBackend
+from ..wallet.port import WalletBackend
 from . import timeline
 from .models import RefundClawback, RefundRequest
 
@@ -51,28 +51,35 @@ class Execution:
 
         now = self.clock.now()
         with self.db.transaction() as s:
-            claimed = s.execute(update(RefundRequest).where(
-                RefundRequest.id == request_id, RefundRequest.status == "approved")
-                .values(status="processing", updated_at=now)).rowcount
-            if claimed:
+            # One statement claims the request and reads what paying it needs; the sweep resumes one
+            # left in `processing` (its step is on the timeline already).
+            row = self._claim(s, request_id, "approved", now)
+            if row is not None:
                 timeline.step(s, request_id, status="processing", step="processing", actor=Actor.system(), now=now)
-            r = s.get(RefundRequest, request_id)
-            if r is None or r.status != "processing" or not (claimed or resume):
-                return view(r) if r is not None else None
-            reference, amount, customer_id = r.transaction_reference, r.amount, r.customer_id
-        payment = self.wallet.get_transaction(reference)
+            elif resume:
+                row = self._claim(s, request_id, "processing", now)
+            if row is None:
+                current = s.get(RefundRequest, request_id)
+                return view(current) if current is not None else None
+            reference, amount, customer_id = row.transaction_reference, row.amount, row.customer_id
         try:
-            if payment.status in ("failed", "reversed"):
+            try:
+                paid = self.wallet.refund(reference, amount, refund_key(request_id), reason=f"RR{request_id}")
+            except Conflict as refused:
+                failed_payment = refused.code == "not_refundable" and \
+                    refused.details.get("status") in ("failed", "reversed")
+                # A retry after the reversal: the key holds the reversal (which `reverse` answers again).
+                if not failed_payment and refused.code != "idempotency_key_reused":
+                    raise
+                # A failed payment whose money was taken: its reversal gives all of it back.
                 paid = self.wallet.reverse(reference, refund_key(request_id), actor=Actor.system(),
                                            reason=f"refund request RR{request_id}")
-            else:
-                paid = self.wallet.refund(reference, amount, refund_key(request_id), reason=f"RR{request_id}")
         except Conflict as refused:
             code = "nothing_taken" if refused.code == "not_reversible" else "nothing_left"
             return self._reject(request_id, code, refused.code)
         if paid.status != "succeeded":
             return self._reject(request_id, "nothing_left", paid.failure_reason or "failed")
-        claw = self._claw_back(request_id, customer_id, payment, amount) if payment.status == "succeeded" else None
+        claw = self._claw_back(request_id, customer_id, reference, amount) if paid.kind == "refund" else None
         now = self.clock.now()
         with self.db.transaction() as s:
             done = s.execute(update(RefundRequest).where(
@@ -88,6 +95,13 @@ class Execution:
         if done:
             self.notice(request_id, "refunded")
         return result
+
+    @staticmethod
+    def _claim(s: Any, request_id: int, status: str, now: Any) -> Any:
+        return s.execute(update(RefundRequest).where(RefundRequest.id == request_id, RefundRequest.status == status)
+                         .values(status="processing", updated_at=now)
+                         .returning(RefundRequest.transaction_reference, RefundRequest.amount,
+                                    RefundRequest.customer_id)).first()
 
     def _reject(self, request_id: int, code: str, why: str) -> Any:
         from .service import view
@@ -105,15 +119,16 @@ class Execution:
             self.notice(request_id, "rejected")
         return result
 
-    def _claw_back(self, request_id: int, customer_id: int, payment: TransactionView,
-                   amount: int) -> dict[str, Any] | None:
+    def _claw_back(self, request_id: int, customer_id: int, reference: str, amount: int) -> dict[str, Any] | None:
         """The payment's credited cashback, in proportion to this refund (rounded down, so all of a
         payment's clawbacks never add up to more than its cashback)."""
+        cashback = sum(c.amount for c in self.wallet.derived_from(reference, "cashback") if c.status == "succeeded")
+        if not cashback:
+            return None  # the common case: one read, nothing to take back
         if (existing := self.clawback_of(request_id)) is not None:
             return existing
-        cashback = sum(c.amount for c in self.wallet.derived_from(payment.reference, "cashback")
-                       if c.status == "succeeded")
-        due = cashback * amount // payment.amount if cashback else 0
+        payment = self.wallet.get_transaction(reference)
+        due = cashback * amount // payment.amount
         if due <= 0:
             return None
         taken_txn = self.wallet.claw_back_cashback(customer_id, due, clawback_key(request_id),

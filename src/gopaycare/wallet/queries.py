@@ -65,13 +65,11 @@ class WalletQueries(LedgerCore):
 
     def derived_from(self, reference: str, kind: str) -> list[TransactionView]:
         """The transactions of `kind` made on account of this one (its refunds, cashback, clawbacks)."""
+        original = select(TXNS.c.id).where(TXNS.c.reference == reference).scalar_subquery()
         with self.db.read() as s:
-            original = s.execute(select(TXNS.c.id).where(TXNS.c.reference == reference)).scalar_one_or_none()
-            if original is None:
-                return []
             rows = s.execute(select(TXNS).where(TXNS.c.original_id == original, TXNS.c.kind == kind)
                              .order_by(TXNS.c.id)).all()
-            return self._views(s, rows, perspective=None)
+            return self._views(s, rows, perspective=None) if rows else []
 
     def list_transactions(
         self, customer_id: int, *, limit: int = 20, before: str | None = None, status: str | None = None
