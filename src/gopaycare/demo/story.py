@@ -236,7 +236,7 @@ class _Story:
         # Kadek Wirawan's refund requests in each state, and TokoMurah Online's merchant API key.
         from .refund_story import seed_refund_story
 
-        seed_refund_story(self.svc, self.clock, self.now, self.merchants, DEMO_PASSWORD, DEMO_PIN)
+        self.ids["kadek"] = seed_refund_story(self.svc, self.clock, self.now, self.merchants, DEMO_PASSWORD, DEMO_PIN)
         self.svc.close()
 
 
