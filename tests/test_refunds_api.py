@@ -61,6 +61,8 @@ def test_the_refund_procedure_end_to_end(svc, client, clock, world):
     # The merchant is silent: the sweep job sends it to GoPay's review
     clock.advance(days=svc.settings.refunds.merchant_days, minutes=1)
     svc.tasks["refunds_sweep"].call_local()
+    token = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
+    world["me"] = {"Authorization": f"Bearer {token}"}  # days later: the customer logs in again
     queue = client.get("/api/v1/refunds", headers=world["maker"]).json()
     assert [(r["id"], r["needs_second_approval"]) for r in queue] == [(request["id"], True)]
 
@@ -75,6 +77,7 @@ def test_the_refund_procedure_end_to_end(svc, client, clock, world):
 
     # The customer sees the timeline, the balance restored and the cashback clawed back
     mine = client.get(f"/api/v1/me/refunds/{rid}", headers=world["me"]).json()
+    assert "timeline" in mine, mine
     assert [s["step"] for s in mine["timeline"]] == [
         "submitted", "sent_to_merchant", "merchant_silent", "proposed", "approved", "processing", "refunded",
         "clawed_back"]
