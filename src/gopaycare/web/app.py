@@ -35,6 +35,7 @@ from .routes import (
     kb,
     my_conversations,
     promotions,
+    refunds,
     visitors,
     webhooks,
 )
@@ -42,7 +43,8 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router,
+       refunds.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
