@@ -200,6 +200,8 @@ class Assistant:
         drop_flow(state)
         if intent == HANDOFF_INTENT:
             return Outcome.hand_over(), intent
+        if intent in NOT_UNDERSTOOD and self._names_one_transaction(turn):
+            intent = EXPLAIN_ONE  # unsure what is asked, sure which payment: explain that payment
         if intent in NOT_UNDERSTOOD or intent not in self.flows:
             return self._fallback(turn), intent
         state["intent_history"] = (state.get("intent_history", []) + [intent])[-10:]
@@ -212,6 +214,15 @@ class Assistant:
         if asked is not None:
             return asked, intent
         return self.flows[intent].start(self, turn), intent
+
+    def _names_one_transaction(self, turn: Turn) -> bool:
+        """An unsure reading whose best guesses are about money, of a message that names exactly one of
+        the customer's transactions by reference, amount or merchant."""
+        top = next((r.name for r in turn.parse.intent_ranking if r.name not in NOT_UNDERSTOOD), None)
+        if turn.customer_id is None or (top not in mentions.KINDS and top != "txn_history"):
+            return False
+        mention = mentions.mentioned(self, turn, EXPLAIN_ONE)
+        return mention is not None and mention.specific and len(mention.matches) == 1
 
     def _context_entities(self, turn: Turn) -> None:
         """Bare numbers are amounts where the conversation is about money: an amount slot, a choice of
