@@ -277,3 +277,36 @@ def dispatched(svc) -> list[tuple[int, bool]]:
     svc.outbox.dispatch = dispatch
     svc.outbox._release = release_in
     return sent
+
+
+# ---------------------------------------------------------------- conversation suite
+
+
+_CONVERSATION_RESULTS = pytest.StashKey[list]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The conversation suite's results by language (user properties travel from xdist workers)."""
+    lang = dict(report.user_properties).get("conversation_lang")
+    if lang is None or (report.when != "call" and report.passed):
+        return
+    if report.when == "call" or report.failed:
+        config = _CONFIG.get("config")
+        if config is not None:
+            config.stash.setdefault(_CONVERSATION_RESULTS, []).append((lang, report.passed))
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    results = config.stash.get(_CONVERSATION_RESULTS, [])
+    if results:
+        from tests.conversation_runner import format_rates, pass_rates
+
+        terminalreporter.write_line(format_rates(pass_rates(results)))

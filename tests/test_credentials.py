@@ -547,3 +547,17 @@ def test_two_step_endpoints_need_a_working_agent_token_and_refuse_hostile_bodies
         assert 400 <= response.status_code < 500 and response.json()["error"]["code"]
     assert client.get("/api/v1/agent/me/two-step", headers=me).json()["enabled"] is False
 
+
+
+def test_the_console_sign_in_shares_the_lockout(svc):
+    from .helpers import api_client
+    from .test_pages import sign_in
+
+    svc.agents.create("ayu@gopay.test", "agent", password=AGENT_PASSWORD)
+    with api_client(svc) as browser:
+        browser.headers["accept-language"] = "en"
+        wrong = [sign_in(browser, "ayu@gopay.test", "wrong-password").status_code for _ in range(5)]
+        locked = sign_in(browser, "ayu@gopay.test", AGENT_PASSWORD)
+    assert wrong == [401] * 5
+    assert locked.status_code == 403 and "this account is locked" in locked.text
+    assert "gpc_session" not in locked.headers.get("set-cookie", "")

@@ -105,7 +105,7 @@ def test_a_refund_request_on_a_ticket_that_already_links_the_payment(svc, make_c
                                  ticket_id=got.ticket_id)
 
     # Then it is recorded, the payment stays linked once, and the refund is linked beside it
-    assert request.status == "submitted"
+    assert request.status == "awaiting_merchant"  # the merchant holds the money: asked first
     with svc.db.read() as s:
         links = s.execute(select(TicketLink.kind, TicketLink.reference).where(TicketLink.ticket_id == got.ticket_id)
                           .order_by(TicketLink.id)).all()

@@ -41,6 +41,7 @@ from .desk.agents import AgentDirectory
 from .desk.calls import CallReport, phone_number
 from .desk.customer_side import Party, client_message_id
 from .desk.events import EventHub
+from .desk.refund_cases import RefundCases
 from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
@@ -56,6 +57,7 @@ from .platform.rates import RateLimiter
 from .platform.secrets import SecretBox
 from .platform.settings import Settings
 from .promotions.service import Promotions
+from .refunds.merchant_keys import MerchantKeys
 from .refunds.service import RefundRequests
 from .wallet.service import ReferenceWallet
 
@@ -77,6 +79,8 @@ class Services:
     desk: Desk
     hub: EventHub
     refunds: RefundRequests
+    merchant_keys: MerchantKeys  # the merchant API's keys (refund requests the merchant answers)
+    merchant_limiter: RateLimiter  # merchant API calls per key
     kb: KnowledgeBase
     promotions: Promotions
     intake: ChannelIntake
@@ -238,7 +242,10 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
-        refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
+        refunds=RefundRequests(db, clock, wallet, settings.refunds, settings.tz,
+                               RefundCases(db, clock, desk.conversations, desk.changes, desk.bot), files, identity),
+        merchant_keys=MerchantKeys(db, clock, settings.secret_key),
+        merchant_limiter=RateLimiter(clock, limit=120, seconds=60), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
         intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings, channel_accounts),
         channel_accounts=channel_accounts,

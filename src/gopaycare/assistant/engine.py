@@ -13,7 +13,7 @@ human, False as soon as a human is needed.
 
 from __future__ import annotations
 
-import re
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,23 +24,27 @@ from ..identity.contacts import normalize_email
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import normalize_language
 from ..platform.pii import email_in, mask_email
-from . import summary, topics, waiting
+from . import dialogue, mentions, summary, topics, waiting
 from .deps import AssistantDeps
 from .flows import FLOWS, INTENT_AREA, intent_label
+from .flows.money import transaction_line
 from .models import AssistantSession
+from .nlu.entities import Entity
 from .texts import reset_time, say
 from .turns import Answer, Outcome, Turn
 
 if TYPE_CHECKING:
     from .nlu import NLU, Parse
 
-CANCEL = re.compile(r"^\s*(算了|不用了|取消|不要了|batal|gak jadi|ga jadi|nggak jadi|tidak jadi|cancel|never ?mind|"
-                    r"forget it|stop)\s*[.!。！]*\s*$", re.IGNORECASE)
-HANDOFF_INTENT = "human_handoff"
-# Intents that never interrupt a flow waiting for an answer (a name or a reason can look like them).
-SOFT_INTENTS = {"greeting", "thanks", "goodbye", "nlu_fallback", "oos", "out_of_scope"}
+HANDOFF_INTENT = dialogue.HANDOFF_INTENT
 NOT_UNDERSTOOD = ("nlu_fallback", "oos", "out_of_scope")
-SWITCH_CONFIDENCE = 0.75
+EXPLAIN_ONE = "txn_payment_failed"  # the flow that explains one named transaction, whatever its status
+log = logging.getLogger(__name__)
+
+
+def drop_flow(state: dict[str, Any]) -> None:
+    for key in ("flow", "step", "slots"):
+        state.pop(key, None)
 
 
 class Assistant:
@@ -77,6 +81,7 @@ class Assistant:
         # What the customer writes decides the language; the conversation so far, then the app's
         # `language` field, only break a tie ("ok", "95000", a name).
         lang = self._detect(text, session.get("language") or (normalize_language(language) if language else None))
+        lang = dialogue.answer_language(state, text, lang, session.get("language"))
         if session.get("handed_off"):
             next_step = waiting.after_handover(self.deps, state, ticket_id, now)
             if next_step != waiting.RESUME:
@@ -157,35 +162,109 @@ class Assistant:
     # ---------------------------------------------------------------- deciding what to do
 
     def _decide(self, turn: Turn) -> tuple[Outcome, str | None]:
-        state, parse = turn.state, turn.parse
+        """The turn read by the dialogue layer (cancel / handoff / new intent / answer / clarify), then
+        acted on. A failure anywhere in a flow becomes a reply, and the flow is dropped: the next
+        message starts clean instead of meeting the same error."""
+        try:
+            return self._act(turn)
+        except Exception:  # noqa: BLE001 - no customer message may end in an error
+            log.exception("assistant: a flow failed", extra={"conversation_id": turn.conversation_id,
+                                                             "flow": turn.state.get("flow"),
+                                                             "step": turn.state.get("step")})
+            drop_flow(turn.state)
+            turn.state.pop("ticket_changes", None)
+            return Outcome.reply(say("flow_failed", turn.lang)), None
+
+    def _act(self, turn: Turn) -> tuple[Outcome, str | None]:
+        state = turn.state
         active = state.get("flow")
-        if CANCEL.match(turn.text):
+        self._context_entities(turn)
+        move = dialogue.read(self, turn)
+        if move.kind == dialogue.CANCEL:
+            drop_flow(state)
             return Outcome.reply(say("cancelled", turn.lang)), None
-        intent = parse.intent.name
-        if active:
-            flow = self.flows[active]
-            # An answer to the pending step ("yes", a number, a code) belongs to the flow, whatever
-            # the classifier makes of it out of context.
-            if flow.accepts(self, turn):
-                return flow.resume(self, turn), active
-            if intent in NOT_UNDERSTOOD and active in [r.name for r in parse.intent_ranking[:3]]:
-                intent = active  # an unsure reading that fits the conversation so far
-            # Not an answer to the pending step: a confident other intent switches topic, and the same
-            # intent asks its question again ("and my 150rb payment?" after "want an agent?").
-            switching = intent == HANDOFF_INTENT or (intent not in SOFT_INTENTS and (
-                intent == active or parse.intent.confidence >= SWITCH_CONFIDENCE))
-            if not switching:
-                return flow.resume(self, turn), active
+        if move.kind == dialogue.HANDOFF:
+            drop_flow(state)
+            return Outcome.hand_over(), HANDOFF_INTENT
+        if move.kind == dialogue.ANSWER:
+            if state.get("step") == "which_txn":
+                return self._picked_transaction(turn), active
+            return self.flows[active].resume(self, turn), active
+        if move.kind == dialogue.CLARIFY:
+            return Outcome.wait(say(f"slot_{dialogue.SLOT_KINDS.get(state.get('step'), 'again')}", turn.lang)), active
+        if move.parse is not None and move.parse is not turn.parse:
+            turn.parse = dialogue.with_entities(move.parse, list(turn.parse.entities))
+        intent = move.intent
+        if intent in NOT_UNDERSTOOD and active and active in [r.name for r in turn.parse.intent_ranking[:3]]:
+            intent = active  # an unsure reading that fits the conversation so far
+        drop_flow(state)
         if intent == HANDOFF_INTENT:
             return Outcome.hand_over(), intent
-        if active:
-            for key in ("flow", "step", "slots"):
-                state.pop(key, None)
         if intent in NOT_UNDERSTOOD or intent not in self.flows:
             return self._fallback(turn), intent
         state["intent_history"] = (state.get("intent_history", []) + [intent])[-10:]
         state["flow"] = intent
+        mention = mentions.mentioned(self, turn, EXPLAIN_ONE if intent == "txn_history" else intent)
+        if intent == "txn_history" and mention is not None and mention.specific and mention.matches:
+            # "what happened to my 150000 payment to Bukaloka": that payment explained, not a list
+            intent = state["flow"] = EXPLAIN_ONE
+        asked = self._which_transaction(turn, intent, mention)
+        if asked is not None:
+            return asked, intent
         return self.flows[intent].start(self, turn), intent
+
+    def _context_entities(self, turn: Turn) -> None:
+        """Bare numbers are amounts where the conversation is about money: an amount slot, a choice of
+        payments, a money flow, or a payment question ("95000" alone says nothing)."""
+        if turn.entity("amount") is not None:
+            return
+        kind = dialogue.SLOT_KINDS.get(turn.state.get("step"))
+        money_talk = kind in dialogue.MONEY_SLOTS or turn.state.get("flow") in mentions.KINDS \
+            or turn.parse.intent.name in mentions.KINDS
+        if not money_talk:
+            return
+        from .nlu.entities import extract
+
+        found = [e for e in extract(turn.text, turn.lang, now=turn.now, tz=self.deps.policy.tz.key, money=True)
+                 if e.entity == "amount"]
+        if found:
+            turn.parse = dialogue.with_entities(turn.parse, found[:1])
+
+    def _which_transaction(self, turn: Turn, intent: str, mention: mentions.Mention | None) -> Outcome | None:
+        """When the message names a transaction (reference, amount, merchant, date), the flow explains
+        THAT one; several that fit get a clarifying question, none the recent ones to choose from."""
+        if mention is None or intent not in mentions.KINDS:
+            return None
+        if len(mention.matches) == 1:
+            self._settle(turn, mention.matches[0].reference)
+            return None
+        options = mention.matches
+        key = "txn_which"
+        if not options:
+            key, options = "txn_no_match", mention.recent
+            if not options:
+                return None
+        turn.state["step"] = "which_txn"
+        turn.slots["txn_options"] = [x.reference for x in options]
+        lines = "\n".join(transaction_line(self, turn, x, i) for i, x in enumerate(options, 1))
+        return Outcome.wait(say(key, turn.lang, named=mention.named, lines=lines))
+
+    def _picked_transaction(self, turn: Turn) -> Outcome:
+        options = turn.slots.get("txn_options", [])
+        history = self.deps.wallet.list_transactions(turn.customer_id, limit=mentions.HISTORY)
+        reference = mentions.chosen(turn, options, history)
+        if reference is None:
+            return Outcome.wait(say("pick_again", turn.lang, n=len(options)))
+        turn.state["step"] = None
+        turn.slots.pop("txn_options", None)
+        self._settle(turn, reference)
+        return self.flows[turn.state["flow"]].start(self, turn)
+
+    @staticmethod
+    def _settle(turn: Turn, reference: str) -> None:
+        turn.checked(f"the customer means {reference}")
+        turn.parse = dialogue.with_entities(
+            turn.parse, [Entity("transaction_reference", reference, reference, 0, 0)])
 
     def _fallback(self, turn: Turn) -> Outcome:
         if turn.parse.intent.name in ("oos", "out_of_scope"):

@@ -55,6 +55,21 @@ class Limits(BaseModel):
         return data
 
 
+class RefundPolicy(BaseModel):
+    """The refund rules (ADR 0023); each automatic decision is audited with the rule that made it.
+    Amounts in whole rupiah."""
+
+    window_days: int = Field(default=30, ge=1, le=3650)  # a payment older than this is not refundable
+    refund_failed_payments: bool = True  # money taken for a failed payment goes back at once
+    merchant_confirmed_approves: bool = True  # a merchant's accepted cancellation is approved at once
+    auto_approve_below: int = Field(default=50_000, ge=0)  # 0: never auto-approve small amounts
+    auto_approve_monthly_cap: int = Field(default=150_000, ge=0)  # per customer and calendar month
+    merchant_days: int = Field(default=3, ge=1, le=60)  # the merchant's time to answer; silence escalates
+    review_hours: int = Field(default=48, ge=1, le=24 * 60)  # GoPay's review SLA, shown to the customer
+    review_priority: str = Field(default="high", pattern=r"^(low|normal|high|urgent)$")
+    second_approval_above: int = Field(default=500_000, ge=0)  # maker-checker above this amount
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOPAYCARE_",
@@ -75,6 +90,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     currency: str = "IDR"
     limits: Limits = Limits()
+    refunds: RefundPolicy = RefundPolicy()
 
     max_failed_logins: int = Field(default=5, ge=1, le=100)
     code_ttl_seconds: int = Field(default=300, ge=30)
@@ -180,6 +196,16 @@ class Settings(BaseSettings):
                              "audio/mp4,video/mp4,audio/amr,text/plain")
     attachment_max_per_message: int = Field(default=10, ge=1, le=50)
     attachment_max_unsent: int = Field(default=20, ge=1, le=1000)  # a customer's uploads not sent yet
+
+    # What an instance shows of itself (README, Security): the API reference (/docs and /openapi.json)
+    # on or off; /metrics off, or only with `Authorization: Bearer <metrics_token>`.
+    docs_enabled: bool = True
+    metrics_enabled: bool = True
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Strict-Transport-Security's max-age on answers to requests over TLS (0: no HSTS header).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated addresses, or "*").
+    trusted_proxies: str = "127.0.0.1"
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

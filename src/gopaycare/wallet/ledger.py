@@ -238,6 +238,7 @@ class LedgerCore:
         **extra: Any,
     ) -> Any:
         """Insert the transaction row (this is where a concurrent retry meets the unique key)."""
+        details = extra.pop("failure_details", None)  # what a succeeded row explains (a partial clawback)
         if account_id is None:
             account_id = req.account_id or self._wallet_id(s, req.customer_id)
         return s.execute(
@@ -247,7 +248,7 @@ class LedgerCore:
                 request_hash=req.fingerprint, kind=req.kind, status=status, amount=amount or req.amount,
                 currency=self.currency, account_id=account_id, refunded_amount=0,
                 failure_reason=failure.reason.value if failure else None,
-                failure_details=jsonable(failure.details) if failure else None,
+                failure_details=jsonable(failure.details) if failure else details,
                 created_at=now, updated_at=now, **extra,
             )
             .returning(*TXNS.c)

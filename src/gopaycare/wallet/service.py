@@ -248,6 +248,40 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
 
         return self._run(req, attempt, extra)
 
+    def claw_back_cashback(
+        self, customer_id: int, amount: int, idempotency_key: str, *, original_reference: str,
+    ) -> TransactionView:
+        """Take back up to `amount` of cashback (a refunded payment's), never below zero: what the
+        wallet holds is taken and the rest is left as a shortfall, in `failure_details`. An empty
+        wallet gives a failed clawback (no money moved) under the same key, so a retry takes nothing
+        later either: what was not there when the refund was paid is a recorded shortfall, not a debt.
+        No limit applies (it is no spending) and a frozen wallet is clawed back like any other."""
+        check_amount(amount)
+        req = MoneyRequest("clawback", idempotency_key, amount, {"original": original_reference},
+                           customer_id=customer_id)
+        extra: dict[str, Any] = {"method": "cashback"}
+
+        def attempt(s: Session, now: datetime) -> Any:
+            original = self._original(s, original_reference)
+            extra["original_id"] = original.id
+            wallet = s.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.balance).where(
+                ACCOUNTS.c.customer_id == customer_id).with_for_update()).one_or_none()
+            if wallet is None:
+                raise NotFound("wallet not found", customer_id=customer_id)
+            taken = min(wallet.balance, amount)
+            details = {"due": amount, "taken": taken, "shortfall": amount - taken}
+            if taken == 0:
+                raise Declined(FailureReason.INSUFFICIENT_BALANCE, **details)
+            # The row is locked: the balance read is the balance the update sees.
+            s.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == wallet.id, ACCOUNTS.c.balance >= taken)
+                      .values(balance=ACCOUNTS.c.balance - taken))
+            row = self._insert_txn(s, req, "succeeded", now, account_id=wallet.id, amount=taken,
+                                   failure_details=details, **extra)
+            self._post(s, row.id, wallet.id, self.platform_account("cashback"), taken, now)
+            return row
+
+        return self._run(req, attempt, extra)
+
     def reverse(self, reference: str, idempotency_key: str, *, actor: Actor, reason: str) -> TransactionView:
         """Give back a payment that was debited but failed (its money waits in suspense).
 

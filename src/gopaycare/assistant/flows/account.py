@@ -276,6 +276,11 @@ class SecurityAlert(_AccountFlow):
         if t.state.get("step") == "identify_phone":
             waiting = identify_light(a, t)
             return waiting if waiting is not None else self.start(a, t)
+        if t.customer_id is None:  # an anonymous chatter found by the number they gave (identify_light)
+            t.customer_id = t.slots.get("light_customer")
+        if t.customer_id is None:
+            t.state["step"] = "identify_phone"
+            return Outcome.wait(say("need_identify", t.lang))
         customer = a.deps.identity.get(t.customer_id)
         match = LAST4.search(t.text)
         name = LAST4.sub(" ", t.text).strip(" ,.-")
@@ -309,6 +314,7 @@ def identify_light(a: Assistant, t: Turn) -> Outcome | None:
         t.state["step"] = "identify_phone"
         return Outcome.wait(say("need_identify", t.lang))
     t.customer_id = customer_id
+    t.slots["light_customer"] = customer_id  # the next message (name + ID last 4) is checked against it
     t.state["step"] = None
     return None
 

@@ -48,6 +48,22 @@ def explain_failure(a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
     return PAYMENT_FAILED.explain(a, t, txn)
 
 
+def named_transaction(a: Assistant, t: Turn) -> TransactionView | None:
+    """The transaction the customer named by its reference (or the dialogue layer settled on)."""
+    reference = t.entity("transaction_reference")
+    if not reference:
+        return None
+    history = a.deps.wallet.list_transactions(t.customer_id, limit=50)
+    return next((x for x in history if x.reference == reference), None)
+
+
+def transaction_status(a: Assistant, t: Turn, txn: TransactionView) -> Outcome:
+    """A named transaction that did not fail: what it is and where it stands, in its real facts."""
+    t.checked(f"{txn.reference} {txn.status}")
+    t.slots["reference"] = txn.reference
+    return Outcome.reply(say("txn_status", t.lang, line=transaction_line(a, t, txn)), resolved=True)
+
+
 class PaymentFailed(_AccountFlow):
     intent = "txn_payment_failed"
 
@@ -55,6 +71,8 @@ class PaymentFailed(_AccountFlow):
         if (waiting := identify(self, a, t)) is not None:
             return waiting
         history = a.deps.wallet.list_transactions(t.customer_id, limit=30)
+        if (named := named_transaction(a, t)) is not None:  # the one the customer named (dialogue layer)
+            return explain_failure(a, t, named) if named.status == "failed" else transaction_status(a, t, named)
         payments = [x for x in history if x.kind in ("payment", "p2p")]
         failed = next((x for x in payments if x.status == "failed"), None)
         if failed is None:
@@ -144,6 +162,12 @@ class NotReceived(_AccountFlow):
             return waiting
         history = a.deps.wallet.list_transactions(t.customer_id, limit=30)
         pending = [x for x in history if x.status == "pending"]
+        if (named := named_transaction(a, t)) is not None:  # the one the customer named (dialogue layer)
+            if named.status == "failed":
+                return explain_failure(a, t, named)
+            if named.status != "pending":
+                return transaction_status(a, t, named)
+            pending = [named]
         if not pending:
             latest = history[0] if history else None
             if latest is None:
@@ -205,6 +229,10 @@ def _line(a: Assistant, t: Turn, x: TransactionView, number: int | None = None) 
             f"{word(x.status, t.lang)}{who}")
 
 
+def transaction_line(a: Assistant, t: Turn, x: TransactionView, number: int | None = None) -> str:
+    return _line(a, t, x, number)
+
+
 class History(_AccountFlow):
     intent = "txn_history"
 
@@ -252,7 +280,7 @@ class RefundApply(_AccountFlow):
         try:
             request = a.deps.refunds.submit(t.customer_id, t.slots["reference"], reason=t.text,
                                            idempotency_key=f"assistant-{t.conversation_id}-{t.slots['reference']}",
-                                           ticket_id=t.ticket_id)
+                                           ticket_id=t.ticket_id, channel="assistant")
         except ValidationFailed:
             return Outcome.wait(say("refund_ask_reason", t.lang))
         except (Conflict, NotFound):

@@ -14,7 +14,10 @@ Values:
 * amount: int rupiah. "Rp50.000", "IDR 50,000", "50rb", "50 ribu", "50k", "1,5jt", "1.5 juta",
   "1jt 500rb", "50.000" (a bare number with thousands separators), "50元", "50块钱", "五十块", "五万",
   "两千五", "5万", "fifty thousand", "two million", "lima puluh ribu", "seratus ribu", "goceng".
-  元/块 are rupiah in this product. A number alone ("50", "一") is not an amount.
+  元/块 are rupiah in this product. A number alone ("50", "一") is not an amount; a bare whole number of 4 to
+  10 digits ("95000", "480000") is one in a message about money (a payment, refund, cashback, top-up,
+  transfer... word, or "Rp" nearby) or when the caller says the conversation expects one (`money=True`:
+  a pending amount slot, a payment question), but never next to a code or PIN word, nor a 4-digit year.
 * date: ISO "YYYY-MM-DD", the local day in `tz`, relative to `now`. Today/yesterday/the day before
   (今天 昨天 前天 大前天, hari ini, kemarin, kemarin lusa, today, yesterday), N days/weeks ago
   (3天前, 2 hari lalu, 3 days ago), weekdays (上周五: the Friday of the previous calendar week;
@@ -303,8 +306,30 @@ def _words_amount(tokens: list[str]) -> Decimal | None:
     return total + current
 
 
-def _amounts(f: _Folded) -> Iterator[tuple[str, Any, int, int]]:
+# Words that make a bare number a sum of money: the customer is talking about a payment.
+_MONEY_CONTEXT = re.compile(
+    r"(?<![a-z])(?:pay|paid|payment|payments|pembayaran|bayar|byr|dibayar|transaksi|trx|transaction|charged?|"
+    r"debited|refund|refunded|cashback|cash\s+back|top\s?up|topup|isi\s+saldo|transfer|tf|withdraw|withdrawal|"
+    r"tarik|saldo|balance|amount|nominal|harga|price|spent|spend|belanja|purchase|bought|beli|rp|rupiah|idr)"
+    r"(?![a-z])|付|支付|花了|扣|转账|退款|返现|充值|提现|金额|那笔|块钱|元")
+# ... unless the number is a code or a PIN the customer is quoting.
+_CODE_CONTEXT = re.compile(r"(?<![a-z])(?:code|kode|otp|pin|sandi|password)(?![a-z])|验证码|密码")
+_BARE_NUMBER = re.compile(r"(?<![0-9a-z.,/:\-])(\d{4,10})(?![0-9a-z%]|[.,/:\-]\d)")
+
+
+def _bare_amounts(text: str, money: bool) -> Iterator[tuple[str, Any, int, int]]:
+    if not (money or _MONEY_CONTEXT.search(text)) or _CODE_CONTEXT.search(text):
+        return
+    for m in _BARE_NUMBER.finditer(text):
+        digits = m.group(1)
+        if len(digits) == 4 and 1900 <= int(digits) <= 2099:
+            continue  # a year, not Rp2.026
+        yield "amount", int(digits), m.start(), m.end()
+
+
+def _amounts(f: _Folded, money: bool = False) -> Iterator[tuple[str, Any, int, int]]:
     text = f.text
+    yield from _bare_amounts(text, money)
     for value, start, end in _scaled_amounts(_AMOUNT_PREFIXED, text, needs_unit=False):
         yield "amount", value, start, end
     for value, start, end in _scaled_amounts(_AMOUNT_SUFFIXED, text, needs_unit=True):
@@ -626,16 +651,16 @@ def _today(now: datetime | None, tz: str) -> date:
 
 
 def extract(text: str, lang: str | None = None, *, now: datetime | None = None,
-            tz: str = "Asia/Jakarta") -> list[Entity]:
+            tz: str = "Asia/Jakarta", money: bool = False) -> list[Entity]:
     """The entities of a message, in text order, never overlapping; offsets index `text` itself.
 
     `now` (default: the current time) anchors relative dates, read in `tz` (a naive `now` is taken
-    as local time in `tz`)."""
+    as local time in `tz`). `money`: the conversation expects a sum (bare numbers are amounts)."""
     if not text:
         return []
     folded = _fold(text)
     found = [*_emails(folded), *_references(folded), *_orders(folded, text), *_phones(folded),
-             *_dates(folded, _today(now, tz)), *_amounts(folded)]
+             *_dates(folded, _today(now, tz)), *_amounts(folded, money)]
     candidates = [_Candidate(kind, value, start, end, _RANK[kind or "date"]) for kind, value, start, end in found]
     candidates.sort(key=lambda c: (c.rank, -(c.end - c.start), c.start))
     chosen: list[_Candidate] = []

@@ -17,7 +17,7 @@ from .render import page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 OPEN = ("new", "open", "pending_customer")
-VIEWS = ("mine", "unassigned", "team", "sla", "channel", "area")
+VIEWS = ("mine", "unassigned", "team", "sla", "all", "channel", "area")
 PAGE_SIZE = 50
 
 
@@ -40,6 +40,8 @@ class View:
             return TicketFilter(status=OPEN, team_id=team)
         if self.name == "sla":
             return TicketFilter(status=OPEN, sla="breaching_soon")
+        if self.name == "all":  # every open ticket this agent may see (a supervisor: all of them)
+            return TicketFilter(status=OPEN)
         if self.name == "channel":
             return TicketFilter(status=OPEN, channel=self.value)
         return TicketFilter(status=OPEN, area=self.value)

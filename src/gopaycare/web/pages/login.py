@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...container import Services
 from ...platform.audit import Actor
-from ...platform.errors import Unauthenticated
+from ...platform.errors import PermissionDenied, Unauthenticated
 from . import session
 from .auth import posted
 from .forms import read_form, text_field
@@ -35,9 +35,12 @@ async def login(request: Request) -> Response:
         return page(request, "console/login.html", {"email": email, "totp": needs_code, "session": "",
                                                     "error": "totp_required" if exc.code == "totp_required"
                                                     else "login_failed"}, status=401)
+    except PermissionDenied:  # locked after too many failures (said only to whoever gave the password)
+        return page(request, "console/login.html", {"email": email, "totp": False, "session": "",
+                                                    "error": "account_locked"}, status=403)
     response = RedirectResponse("/console/inbox", status_code=303)
     session.set_cookie(response, request, session.SESSION_COOKIE, result.token,
-                       max_age=int(svc.agents.session_ttl.total_seconds()))
+                       max_age=max(int((result.expires_at - svc.clock.now()).total_seconds()), 0))
     return response
 
 

@@ -26,7 +26,7 @@ CSRF_COOKIE = "gpc_csrf"
 LANG_COOKIE = "gpc_lang"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
-SESSION_SECONDS = 12 * 3600  # the agent session's own lifetime (desk/agents.py SESSION_TTL)
+SESSION_SECONDS = 12 * 3600  # the agent session's default lifetime (GOPAYCARE_AGENT_SESSION_TTL_SECONDS)
 
 
 def secure(request: Request) -> bool:

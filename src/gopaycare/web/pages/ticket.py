@@ -82,7 +82,7 @@ def ticket_context(who: Console, ticket_id: int) -> dict[str, Any]:
             "summary": handoff_summary(messages, history), "timeline": timeline(messages, history),
             "panel": panel, "articles": knowledge(who, ticket), "macros": macro_choices(who, ticket),
             "actions": available(who, ticket, panel), "all_actions": ACTIONS,
-            "next_id": next_ticket(who, ticket_id)}
+            "next_id": next_ticket(who, ticket_id), "after": who.svc.desk.events.last_id()}
 
 
 def next_ticket(who: Console, ticket_id: int) -> int | None:

@@ -38,6 +38,9 @@ function startLive() {
   if (!body.dataset.live) { return; }
   const ticket = body.dataset.ticket ? Number(body.dataset.ticket) : null;
   let pending = null;
+  // A form on its way (a reply, an action) reloads the page itself: a reload now would cancel it.
+  let leaving = false;
+  document.addEventListener("submit", function () { leaving = true; });
   openEventSocket(body.dataset.live, Number(body.dataset.after || 0), function (event) {
     if (ticket === null) {
       // The inbox: refetch the rows once per burst of events (htmx swaps them in place).
@@ -45,9 +48,10 @@ function startLive() {
       pending = setTimeout(function () { htmx.trigger(document.body, "desk-changed"); }, 150);
     } else if (event.ticket_id === ticket && event.kind === "message.created") {
       const reply = document.getElementById("reply-body");
-      const notice = document.getElementById("live-status");
+      const notice = document.getElementById("ticket-activity");
+      if (leaving) { return; }
       if (reply && reply.value.trim() === "") { location.reload(); }
-      else if (notice) { notice.hidden = false; notice.textContent = notice.dataset.newActivity || ""; }
+      else if (notice) { notice.hidden = false; }
     }
   }, liveStatus);
 }
