@@ -230,7 +230,8 @@ def test_every_write_path_reaches_the_same_handlers(svc):
     assert names == {
         MessagePosted: ["lifecycle_on_message", "sla_on_message", "triggers_on_message", "announce_message",
                         "index_message"],
-        TicketChanged: ["sla_on_changed", "announce_changed", "triggers_on_changed", "index_changed"],
+        TicketChanged: ["sla_on_changed", "announce_changed", "triggers_on_changed", "index_changed",
+                        "route_area_changed"],
         StatusChanged: ["sla_on_status", "on_status_change", "announce_status", "triggers_on_status",
                         "drain_freed_seat"],
     }
