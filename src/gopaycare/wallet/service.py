@@ -31,6 +31,7 @@ from .ledger import (
 )
 from .models import Merchant
 from .port import TransactionView
+from .provisional import ProvisionalCredits
 from .queries import WalletQueries
 from .rules import (
     PAYMENT_CHANNELS,
@@ -41,7 +42,7 @@ from .rules import (
 )
 
 
-class ReferenceWallet(WalletAccounts, WalletQueries):
+class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
     """The reference implementation of `WalletBackend` on our own ledger tables."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

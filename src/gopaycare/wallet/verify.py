@@ -12,6 +12,7 @@ Each check is one SQL query that returns the offending rows (none when the invar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,12 +91,13 @@ class Report:
         return not self.violations
 
 
-def verify(db: Database, *, sample: int = 20) -> Report:
+def verify(db: Database, *, sample: int = 20, extra: Mapping[str, str] | None = None) -> Report:
+    """`extra`: other packages' checks of the same shape (the CLI passes every one it knows)."""
     report = Report()
     with db.read() as s:
         for table in ("ledger_accounts", "ledger_transfers", "wallet_transactions"):
             report.counts[table] = s.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-        for name, sql in CHECKS.items():
+        for name, sql in {**CHECKS, **(extra or {})}.items():
             rows = s.execute(text(sql)).mappings().fetchmany(sample)
             if rows:
                 report.violations[name] = [dict(r) for r in rows]

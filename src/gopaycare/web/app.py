@@ -25,10 +25,12 @@ from .routes import (
     customer,
     customer_live,
     desk,
+    disputes,
     events,
     health,
     kb,
     my_conversations,
+    payment_callbacks,
     promotions,
     visitors,
     webhooks,
@@ -37,7 +39,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, disputes.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -63,6 +65,7 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         app.include_router(router, dependencies=[Depends(check_params)], responses=ERRORS)
     # Providers' webhooks are not held to our query rules: a provider may add parameters.
     app.include_router(webhooks.router, responses=ERRORS)
+    app.include_router(payment_callbacks.router, responses=ERRORS)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
