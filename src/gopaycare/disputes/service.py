@@ -176,7 +176,7 @@ class Disputes:
                     s.add(DisputeEvidence(dispute_id=case.id, party="customer", kind=kind, body=body, created_at=now))
                 for entry in files:
                     s.add(DisputeEvidence(dispute_id=case.id, party="customer", kind="file",
-                                          body=str(entry.get("name") or "")[:200], attachment_id=entry["id"],
+                                          body=str(entry.get("name") or "")[:200], attachment_id=entry["attachment_id"],
                                           created_at=now))
                 case.ticket_id = self._ticket(s, case, customer, payment, description, files, now)
                 audit.record(s, at=now, actor=Actor.customer(customer_id), action="dispute.opened",
@@ -195,16 +195,21 @@ class Disputes:
     def _ticket(self, s: Session, case: Dispute, customer: Any, payment: TransactionView, description: str,
                 files: list[dict[str, Any]], now: datetime) -> int:
         security = case.reason == "unrecognised_charge"
-        arrived = self.desk.do_receive(
-            s, channel="chat", identity_kind="phone", identity_value=customer.phone, body=description,
-            customer=self.desk.customer_at("phone", customer.phone), now=now, thread=f"dispute:{case.id}",
-            name=customer.name, language=customer.language, attachments=files, area="refund_dispute",
-            priority="high" if security else "normal",
-            subject=f"DP{case.id} {case.reason.replace('_', ' ')}: {payment.reference}",
-            tags=("dispute", case.reason, *(("security_alert",) if security else ())))
+        arrived = self._post(s, case, customer, description, files, now, priority="high" if security else "normal",
+                             subject=f"DP{case.id} {case.reason.replace('_', ' ')}: {payment.reference}",
+                             tags=("dispute", case.reason, *(("security_alert",) if security else ())))
         self.links.do_link(s, arrived.ticket.id, (("transaction", payment.reference), ("dispute", f"DP{case.id}")),
                            actor=Actor.customer(case.customer_id), now=now, reason="dispute opened")
         return int(arrived.ticket.id)
+
+    def _post(self, s: Session, case: Dispute, customer: Any, body: str, files: list[dict[str, Any]], now: datetime,
+              **new_ticket: Any) -> Any:
+        """The customer's words and files on the case's own conversation (thread "dispute:<id>"), where the
+        agents read them on its ticket; a file on a message is kept (an upload no message takes is swept)."""
+        return self.desk.do_receive(
+            s, channel="chat", identity_kind="phone", identity_value=customer.phone, body=body,
+            customer=self.desk.customer_at("phone", customer.phone), now=now, thread=f"dispute:{case.id}",
+            name=customer.name, language=customer.language, attachments=files, area="refund_dispute", **new_ticket)
 
     def add_evidence(self, customer_id: int, dispute_id: int, *, evidence: Sequence[tuple[str, str]] = (),
                      attachments: Sequence[int] = ()) -> DisputeView:
@@ -221,9 +226,11 @@ class Disputes:
                 s.add(DisputeEvidence(dispute_id=case.id, party="customer", kind=kind, body=body, created_at=now))
             for entry in files:
                 s.add(DisputeEvidence(dispute_id=case.id, party="customer", kind="file",
-                                      body=str(entry.get("name") or "")[:200], attachment_id=entry["id"],
+                                      body=str(entry.get("name") or "")[:200], attachment_id=entry["attachment_id"],
                                       created_at=now))
             case.updated_at = now
+            self._post(s, case, self.identity.get(customer_id), "\n".join(f"[{kind}] {body}" for kind, body in items),
+                       files, now)
         return self.get(customer_id, dispute_id)
 
     def withdraw(self, customer_id: int, dispute_id: int) -> DisputeView:
