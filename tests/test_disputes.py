@@ -278,3 +278,46 @@ def test_hostile_ids_and_bodies_on_every_dispute_endpoint_are_4xx(svc, client, s
     assert [a.status_code for a in missing] == [404, 404]
     assert client.get(f"/api/v1/me/disputes/{case['id']}", headers=me).json()["status"] == "needs_response"
     ledger_ok(svc)
+
+
+def test_a_crash_between_the_wallet_and_our_commit_is_repaired_once(svc, shopper, provisional, monkeypatch):
+    customer, payment, _ = shopper
+    record = svc.disputes.money._record
+    crashes = iter([True])
+
+    def crash_once(dispute_id, unset, **values):
+        if next(crashes, False):
+            raise RuntimeError("process died after the wallet moved the money")
+        record(dispute_id, unset, **values)
+
+    monkeypatch.setattr(svc.disputes.money, "_record", crash_once)
+    with pytest.raises(RuntimeError):
+        svc.disputes.open(customer, payment.reference, reason="not_delivered", description="never came",
+                          idempotency_key="crash-1")
+    case = svc.disputes.list(customer)[0]
+    assert case.provisional_credited is False and svc.wallet.summary(customer).balance == 500_000
+
+    assert svc.disputes.settle_all() == 1
+    assert svc.disputes.settle_all() == 0
+
+    assert svc.disputes.get(customer, case.id).provisional_credited is True
+    assert svc.wallet.summary(customer).balance == 500_000  # credited once, not twice
+    ledger_ok(svc)
+
+
+def test_ledger_verify_finds_a_case_that_disagrees_with_the_ledger(svc, shopper, provisional):
+    customer, payment, _ = shopper
+    case = svc.disputes.open(customer, payment.reference, reason="not_delivered", description="never came",
+                             idempotency_key="v-1")
+    ledger_ok(svc)
+    with svc.db.transaction() as s:
+        s.execute(text("UPDATE disputes SET provisional_amount = 100000 WHERE id = :id"), {"id": case.id})
+        s.execute(text("INSERT INTO payment_callbacks (provider, event_id, reference, outcome, result, "
+                       "transaction_status, settles_reference, deliveries, received_at) VALUES ('stripe', 'evt_x', "
+                       ":r, 'succeeded', 'applied', 'failed', :r, 1, :now)"),
+                  {"r": payment.reference, "now": svc.clock.now()})
+
+    report = verify(svc.db, extra=DISPUTE_CHECKS)
+
+    assert set(report.violations) == {"dispute_credits_match_cases", "disputes_account_holds_credits",
+                                      "callbacks_applied_once"}

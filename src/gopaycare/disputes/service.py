@@ -148,7 +148,8 @@ class Disputes:
             if (first.customer_id, first.transaction_reference, first.reason) != (customer_id, payment.reference,
                                                                                    reason):
                 raise Conflict("this idempotency key was used for another dispute", code="idempotency_conflict")
-            return self.get(customer_id, first.id)  # a retry: the first answer
+            self.money.settle(first.id)  # a retry: the first answer, its money completed if a crash cut it short
+            return self.get(customer_id, first.id)
         amount = payment.amount - payment.refunded_amount
         if payment.status != "succeeded" or amount <= 0:
             raise Conflict("only a paid payment with money not yet refunded can be disputed", code="not_disputable",
