@@ -102,7 +102,8 @@ def test_a_midtrans_settlement_settles_a_pending_payment_and_hands_it_to_the_cas
     ledger_ok(svc)
 
 
-def test_one_callback_delivered_ten_times_at_once_settles_once(svc, pending_payment, paid):
+@pytest.mark.parametrize("round_", range(3))
+def test_one_callback_delivered_ten_times_at_once_settles_once(svc, pending_payment, paid, round_):
     customer, _, payment = pending_payment
     raw = midtrans(payment.reference, 150_000)
 
@@ -121,7 +122,8 @@ def test_one_callback_delivered_ten_times_at_once_settles_once(svc, pending_paym
     ledger_ok(svc)
 
 
-def test_two_events_about_one_payment_settle_it_once(svc, client, pending_payment, paid):
+@pytest.mark.parametrize("round_", range(2))
+def test_two_events_about_one_payment_settle_it_once(svc, client, pending_payment, paid, round_):
     _, _, payment = pending_payment
 
     results = race(lambda: svc.payment_callbacks.take(midtrans_event(
@@ -247,3 +249,17 @@ def test_the_stripe_tolerance_is_a_setting(svc, client, pending_payment):
     response = client.post("/webhooks/payments/stripe", content=raw, headers=stripe_header(raw, svc, skew=-500))
 
     assert response.json()["result"] == "applied"
+
+
+def test_a_confirmed_top_up_the_wallet_cannot_hold_is_applied_as_failed_once(svc, client, make_customer, paid):
+    customer = make_customer(balance=1_900_000)  # basic: the cap is 2.000.000
+    topup = svc.wallet.topup(customer, 200_000, "bank_transfer", "va-cap", pending=True)
+    raw = midtrans(topup.reference, 200_000, transaction_id="t-cap")
+
+    results = race(*[lambda: svc.payment_callbacks.take(midtrans_event(raw, SERVER_KEY)) for _ in range(4)])
+
+    assert sorted((r.result, r.transaction_status, r.duplicate) for r in results) == \
+        [("applied", "failed", False)] + [("applied", "failed", True)] * 3
+    assert svc.wallet.get_transaction(topup.reference).failure_reason == "BALANCE_CAP_EXCEEDED"
+    assert svc.wallet.summary(customer).balance == 1_900_000
+    ledger_ok(svc)

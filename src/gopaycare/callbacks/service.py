@@ -32,6 +32,8 @@ from .providers import ProviderEvent
 log = logging.getLogger(__name__)
 
 SETTLED_BY_PROVIDERS = ("payment", "topup")
+# Why the wallet fails a top-up its provider confirmed (wallet `complete`).
+WALLET_DECLINES = ("BALANCE_CAP_EXCEEDED", "MONTHLY_LIMIT_EXCEEDED")
 
 
 @dataclass(frozen=True)
@@ -70,23 +72,34 @@ class PaymentCallbacks:
             log.warning("payment callback %s/%s: amount %s %s, the transaction's %s %s", event.provider, row.id,
                         event.amount, event.currency, txn.amount, txn.currency)
             return self._finish(row, "amount_mismatch", txn.status)
-        # Read afresh: a copy of this event delivered at the same moment may have claimed it already.
-        mine = self._claimed(row.id) == txn.reference
-        if not mine and txn.status == "pending":
+        if txn.status == "pending":
             mine = self._claim(row.id, txn.reference)
+        else:
+            # Settled already: by this event (a copy delivered at the same moment, or a try a crash cut
+            # short, holds the claim) or by something else.
+            mine = self._claimed(row.id) == txn.reference
         if not mine:
             return self._finish(row, "already_final", txn.status)
         if txn.status == "pending":
             try:
                 txn = self.wallet.complete(txn.reference, succeeded=event.outcome == "succeeded",
                                            failure_reason=event.failure_reason)
-            except Conflict:  # settled the other way meanwhile (an internal call): this event changes nothing
+            except Conflict:
                 txn = self.wallet.get_transaction(txn.reference)
-                return self._finish(row, "already_final", txn.status, unclaim=True)
+                if not self._ours(event, txn):  # settled the other way meanwhile (an internal call)
+                    return self._finish(row, "already_final", txn.status, unclaim=True)
         finished = self._finish(row, "applied", txn.status)
         if not finished.duplicate and txn.kind == "payment" and txn.status == "succeeded":
             self._paid(txn)
         return finished
+
+    @staticmethod
+    def _ours(event: ProviderEvent, txn: TransactionView) -> bool:
+        """Whether a copy of this event settled `txn`: the status it asked for, or a confirmed top-up
+        the wallet refused (the cap, the monthly limit: failed although the provider said succeeded)."""
+        if txn.status == event.outcome:
+            return True
+        return event.outcome == "succeeded" and txn.status == "failed" and txn.failure_reason in WALLET_DECLINES
 
     def _paid(self, txn: TransactionView) -> None:
         customer_id = self.wallet.owner_of(txn.reference)
@@ -127,9 +140,12 @@ class PaymentCallbacks:
                 s.execute(update(PaymentCallback).where(PaymentCallback.id == callback_id,
                                                         PaymentCallback.settles_reference.is_(None))
                           .values(settles_reference=reference))
+                # The same unit of work: a copy that claimed first is seen here (its row lock was waited for).
+                holder = s.execute(select(PaymentCallback.settles_reference)
+                                   .where(PaymentCallback.id == callback_id)).scalar_one()
         except IntegrityError:
             return False  # another event about this transaction holds it
-        return self._claimed(callback_id) == reference
+        return holder == reference
 
     def _finish(self, row: PaymentCallback, result: str, status: str | None, *,
                 unclaim: bool = False) -> CallbackResult:

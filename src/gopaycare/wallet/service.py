@@ -326,9 +326,11 @@ class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
                         failure_details=None if succeeded else {"reported_at": now.isoformat()})
             ).rowcount
             if not claimed:
-                if txn.status != target:
+                # Read again: a concurrent completion may have committed after the read above.
+                now_status = s.execute(select(TXNS.c.status).where(TXNS.c.id == txn.id)).scalar_one()
+                if now_status != target:
                     raise Conflict("this transaction is no longer pending", code="not_pending",
-                                   status=txn.status)
+                                   status=now_status)
             else:
                 try:
                     self._settle(s, txn, succeeded, now)
