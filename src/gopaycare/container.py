@@ -47,6 +47,7 @@ from .disputes.policy import DisputePolicy
 from .disputes.service import Disputes
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .identity.socket_tickets import SocketTickets
 from .identity.visitors import VisitorTokens
 from .kb.service import KnowledgeBase
 from .platform import catalog
@@ -92,6 +93,7 @@ class Services:
     visitor_limiter: RateLimiter  # new visitor tokens per client address
     payment_callbacks: PaymentCallbacks  # providers' word on pending payments and top-ups
     disputes: Disputes
+    socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -110,15 +112,19 @@ class Services:
         """An assistant on this application's services, with exactly the dependencies it uses."""
         from .assistant.deps import AssistantDeps, AssistantPolicy
         from .assistant.engine import Assistant
+        from .desk.bot_view import BotView
 
         settings = self.settings
         return Assistant(AssistantDeps(
             db=self.db, clock=self.clock,
             policy=AssistantPolicy(tz=settings.tz, max_failed_logins=settings.max_failed_logins,
-                                   pending_too_long_minutes=settings.pending_too_long_minutes),
+                                   pending_too_long_minutes=settings.pending_too_long_minutes,
+                                   tiers={name: (t.balance_cap, t.monthly_incoming, t.daily_outgoing)
+                                          for name, t in (("basic", settings.limits.basic),
+                                                          ("plus", settings.limits.plus))}),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now), nlu)
+            staffing=self.desk.availability.now, handovers=BotView(self.db)), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:
@@ -227,7 +233,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     hub = EventHub(settings.redis_url)
-    agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
+    agents = AgentDirectory(db, clock, identity.hasher, hub=hub, settings=settings)
     directory.append(agents)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
@@ -253,6 +259,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
             provisional_credit=settings.dispute_provisional_credit,
             provisional_reasons=tuple(settings.dispute_provisional_reasons.split(",")),
             provisional_max=settings.dispute_provisional_max)),
+        socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt
