@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from gopaycare.cli import main
 from gopaycare.container import Services, build
+from gopaycare.disputes.verify import CHECKS as DISPUTE_CHECKS
 from gopaycare.identity.models import Customer
 from gopaycare.platform.errors import Unauthenticated
 from gopaycare.platform.outbox import OutboxMessage
@@ -91,8 +92,8 @@ def test_migrate_creates_the_schema_in_an_empty_sqlite_file(tmp_path):
     try:
         with engine.connect() as conn:
             codes = conn.execute(text("SELECT code FROM ledger_accounts WHERE kind = 'platform' ORDER BY code"))
-            assert [c for (c,) in codes] == ["platform:cashback", "platform:fees", "platform:float",
-                                             "platform:settlement", "platform:suspense"]
+            assert [c for (c,) in codes] == ["platform:cashback", "platform:disputes", "platform:fees",
+                                             "platform:float", "platform:settlement", "platform:suspense"]
             assert conn.execute(text("SELECT COUNT(*) FROM customers")).scalar_one() == 0
     finally:
         engine.dispose()
@@ -252,7 +253,7 @@ def test_ledger_verify_passes_on_the_demo(demo, run):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert re.fullmatch(r"ledger_accounts=\d+  ledger_transfers=\d+  wallet_transactions=\d+", lines[0])
-    assert lines[1:] == [f"ok   {name}" for name in [*CHECKS, *(extra for extra, _ in EXTRA_CHECKS)]]
+    assert lines[1:] == [f"ok   {name}" for name in [*CHECKS, *(extra for extra, _ in EXTRA_CHECKS), *DISPUTE_CHECKS]]
     assert "ok   refunds_paid_match_requests" in lines and "ok   clawbacks_consistent" in lines
 
 

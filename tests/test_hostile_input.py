@@ -179,7 +179,10 @@ def api(client, svc, make_customer, make_merchant):
     headers = {"Authorization": f"Bearer {admin}"}
     client.post("/api/v1/admin/promotions", headers=headers, json={**{k: PLAUSIBLE[k] for k in (
         "titles", "starts_at", "ends_at", "percent")}, "code": "JAJAN10"})
+    dispute = svc.disputes.open(customer_id, payment.reference, reason="not_delivered", description="never came",
+                                idempotency_key="hostile-dispute")
     ids = {"customer_id": customer_id, "reference": payment.reference, "ticket_id": got.ticket_id,
+           "dispute_id": dispute.id, "provider": "midtrans",
            "message_id": got.message_id, "conversation_id": got.conversation_id, "contact_id": 1,
            "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),

@@ -213,6 +213,13 @@ def ledger() -> None:
     """Ledger tools."""
 
 
+def _extra_ledger_checks() -> list[dict[str, str]]:
+    """Checks other packages add to `ledger verify` (one line each)."""
+    from .disputes.verify import CHECKS as DISPUTES
+
+    return [DISPUTES]
+
+
 @ledger.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def ledger_verify(as_json: bool) -> None:
@@ -220,13 +227,14 @@ def ledger_verify(as_json: bool) -> None:
     from .wallet.verify import CHECKS, EXTRA_CHECKS, verify
 
     services = _services(_settings())
-    report = verify(services.db)
+    extra = {name: sql for checks in _extra_ledger_checks() for name, sql in checks.items()}
+    report = verify(services.db, extra=extra)
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "counts": report.counts, "violations": report.violations},
                               default=_json_default, indent=2))
     else:
         click.echo("  ".join(f"{k}={v}" for k, v in report.counts.items()))
-        for name in [*CHECKS, *(extra for extra, _ in EXTRA_CHECKS)]:  # the refunds' too (refunds/verify.py)
+        for name in [*CHECKS, *(name for name, _ in EXTRA_CHECKS), *extra]:  # refunds/verify.py, disputes/verify.py
             rows = report.violations.get(name)
             click.echo(f"{'FAIL' if rows else 'ok  '} {name}")
             for row in rows or []:

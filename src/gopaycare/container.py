@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .assistant.turns import Answer
 
 from .attachments.store import AttachmentStore, Limits
+from .callbacks.service import PaymentCallbacks
 from .channels import ivr
 from .channels.accounts import PURPOSE as ACCOUNTS_PURPOSE
 from .channels.accounts import ChannelAccounts, settings_accounts
@@ -43,6 +44,8 @@ from .desk.customer_side import Party, client_message_id
 from .desk.events import EventHub
 from .desk.refund_cases import RefundCases
 from .desk.service import Desk
+from .disputes.policy import DisputePolicy
+from .disputes.service import Disputes
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
 from .identity.socket_tickets import SocketTickets
@@ -92,6 +95,8 @@ class Services:
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
     visitors: VisitorTokens  # anonymous web visitors' chat tokens
     visitor_limiter: RateLimiter  # new visitor tokens per client address
+    payment_callbacks: PaymentCallbacks  # providers' word on pending payments and top-ups
+    disputes: Disputes
     socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
@@ -255,6 +260,12 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
                                         desk.attachments.pending, desk.attachments.record),
         visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
         visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
+        payment_callbacks=PaymentCallbacks(db, clock, wallet, settings.currency),
+        disputes=Disputes(db, clock, wallet, identity, desk.conversations, desk.changes, files, DisputePolicy(
+            response_window=timedelta(days=settings.dispute_response_days),
+            provisional_credit=settings.dispute_provisional_credit,
+            provisional_reasons=tuple(settings.dispute_provisional_reasons.split(",")),
+            provisional_max=settings.dispute_provisional_max)),
         socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message

@@ -207,6 +207,20 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated addresses, or "*").
     trusted_proxies: str = "127.0.0.1"
 
+    # Payment providers' callbacks (POST /webhooks/payments/{provider}): Midtrans signs with the merchant's
+    # server key, Stripe with the endpoint's signing secret (whsec_...); unset, that provider's callbacks
+    # answer 401. Stripe's signed timestamp may be at most this far from our clock (Stripe's default: 300 s).
+    midtrans_server_key: str | None = Field(default=None, min_length=8, max_length=200)
+    stripe_webhook_secret: str | None = Field(default=None, min_length=8, max_length=200)
+    stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Disputes: the merchant's days to answer; a provisional credit while the case is open (off by default),
+    # for these reasons (comma-separated), up to this amount per case.
+    dispute_response_days: int = Field(default=10, ge=1, le=120)
+    dispute_provisional_credit: bool = False
+    dispute_provisional_reasons: str = Field(default="unrecognised_charge,not_delivered,not_as_described",
+                                             pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=200)
+    dispute_provisional_max: int = Field(default=5_000_000, ge=1)
+
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
     secret_key: str = DEV_SECRET_KEY

@@ -231,7 +231,7 @@ class RefundRequests:
             txn = self.wallet.get_transaction(reference)
         except NotFound:
             txn = None
-        if txn is None or txn.kind != "payment" or self.wallet.payer_of(reference) != customer_id:
+        if txn is None or txn.kind != "payment" or self.wallet.owner_of(reference) != customer_id:
             # Another customer's reference answers the same as an unknown one.
             raise NotFound("no such transaction in your history", reference=reference)
         return txn

@@ -37,7 +37,7 @@ from .rules import (
     tier_limits,
 )
 
-PLATFORM_ACCOUNTS = ("float", "cashback", "suspense", "settlement", "fees")
+PLATFORM_ACCOUNTS = ("float", "cashback", "suspense", "settlement", "fees", "disputes")
 MAX_AMOUNT = 1_000_000_000_000  # a sanity bound, far above any tier limit
 
 ACCOUNTS = LedgerAccount.__table__
@@ -317,7 +317,7 @@ class LedgerCore:
         overdue_before = self.clock.now() - timedelta(minutes=self.settings.pending_too_long_minutes)
         views = []
         for r in rows:
-            incoming = r.kind in ("topup", "refund", "cashback", "reversal") or (
+            incoming = r.kind in ("topup", "refund", "cashback", "reversal", "dispute_credit") or (
                 perspective is not None and r.counterparty_account_id == perspective and r.kind == "p2p"
             )
             views.append(TransactionView(

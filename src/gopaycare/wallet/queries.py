@@ -57,8 +57,8 @@ class WalletQueries(LedgerCore):
         with self.db.read() as s:
             return self._views(s, [self._original(s, reference)], perspective=None)[0]
 
-    def payer_of(self, reference: str) -> int | None:
-        """The customer whose wallet a transaction belongs to (None: not a wallet's, or unknown)."""
+    def owner_of(self, reference: str) -> int | None:
+        """The customer whose wallet holds this transaction (None: unknown reference, or no wallet's)."""
         with self.db.read() as s:
             return s.execute(select(ACCOUNTS.c.customer_id).join(TXNS, TXNS.c.account_id == ACCOUNTS.c.id)
                              .where(TXNS.c.reference == reference)).scalar_one_or_none()

@@ -31,6 +31,7 @@ from .ledger import (
 )
 from .models import Merchant
 from .port import TransactionView
+from .provisional import ProvisionalCredits
 from .queries import WalletQueries
 from .rules import (
     PAYMENT_CHANNELS,
@@ -41,7 +42,7 @@ from .rules import (
 )
 
 
-class ReferenceWallet(WalletAccounts, WalletQueries):
+class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
     """The reference implementation of `WalletBackend` on our own ledger tables."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -359,9 +360,11 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
                         failure_details=None if succeeded else {"reported_at": now.isoformat()})
             ).rowcount
             if not claimed:
-                if txn.status != target:
+                # Read again: a concurrent completion may have committed after the read above.
+                now_status = s.execute(select(TXNS.c.status).where(TXNS.c.id == txn.id)).scalar_one()
+                if now_status != target:
                     raise Conflict("this transaction is no longer pending", code="not_pending",
-                                   status=txn.status)
+                                   status=now_status)
             else:
                 try:
                     self._settle(s, txn, succeeded, now)

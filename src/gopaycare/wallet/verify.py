@@ -104,12 +104,13 @@ class Report:
         return not self.violations
 
 
-def verify(db: Database, *, sample: int = 20) -> Report:
+def verify(db: Database, *, sample: int = 20, extra: Mapping[str, str] | None = None) -> Report:
+    """`extra`: other packages' checks of the same shape (the CLI passes every one it knows)."""
     report = Report()
     with db.read() as s:
         for table in ("ledger_accounts", "ledger_transfers", "wallet_transactions"):
             report.counts[table] = s.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-        for name, sql in [*CHECKS.items(), *EXTRA_CHECKS]:
+        for name, sql in [*CHECKS.items(), *EXTRA_CHECKS, *(extra or {}).items()]:
             rows = s.execute(text(sql)).mappings().fetchmany(sample)
             if rows:
                 report.violations[name] = [dict(r) for r in rows]

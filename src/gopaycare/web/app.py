@@ -30,10 +30,12 @@ from .routes import (
     customer,
     customer_live,
     desk,
+    disputes,
     events,
     health,
     kb,
     my_conversations,
+    payment_callbacks,
     promotions,
     refunds,
     visitors,
@@ -44,7 +46,7 @@ from .schemas.common import ERRORS
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
        visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router,
-       refunds.router)
+       refunds.router, disputes.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -77,6 +79,7 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
         app.include_router(router, dependencies=[Depends(check_params)], responses=ERRORS)
     # Providers' webhooks are not held to our query rules: a provider may add parameters.
     app.include_router(webhooks.router, responses=ERRORS)
+    app.include_router(payment_callbacks.router, responses=ERRORS)
 
     declare_errors_as_json(app)
     # The agent console's pages and its live socket (web/pages/): the same services, the same checks.
