@@ -51,6 +51,7 @@ from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.outbox import Outbox
+from .platform.ratelimit import Limiter
 from .platform.rates import RateLimiter
 from .platform.secrets import SecretBox
 from .platform.settings import Settings
@@ -87,6 +88,7 @@ class Services:
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
     visitors: VisitorTokens  # anonymous web visitors' chat tokens
     visitor_limiter: RateLimiter  # new visitor tokens per client address
+    limiter: Limiter  # rate limits per address, account and destination (platform/ratelimit.py)
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -242,6 +244,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
                                         desk.attachments.pending, desk.attachments.record),
         visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
         visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
+        limiter=Limiter(settings.rate_limits, secret=settings.secret_key, redis_url=settings.redis_url,
+                        namespace=settings.jobs_queue),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, BigId, UTCDateTime
@@ -21,7 +21,7 @@ class RefundRequest(Base):
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(14), nullable=False, default="submitted")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)  # unique per customer
     refund_reference: Mapped[str | None] = mapped_column(String(40))  # the wallet refund, once paid
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -32,4 +32,5 @@ class RefundRequest(Base):
                         name="status"),
         Index("ix_refund_requests_customer", "customer_id", "id"),
         Index("ix_refund_requests_txn", "transaction_reference"),
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_refund_requests_customer_key"),
     )

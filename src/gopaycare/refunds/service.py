@@ -77,7 +77,7 @@ class RefundRequests:
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= txn.refundable_amount:
             raise ValidationFailed("the amount is more than what can be refunded", field="amount",
                                    refundable=txn.refundable_amount)
-        if (first := self._by_key(idempotency_key)) is not None:
+        if (first := self._by_key(customer_id, idempotency_key)) is not None:
             if (first.customer_id, first.transaction_reference, first.amount) != (customer_id, txn.reference, amount):
                 raise Conflict("this idempotency key was used for another refund request",
                                code="idempotency_conflict")
@@ -104,15 +104,17 @@ class RefundRequests:
                 return _view(request)
         except IntegrityError:
             # The same request at the same moment: the other copy won.
-            existing = self._by_key(idempotency_key)
+            existing = self._by_key(customer_id, idempotency_key)
             if existing is None or existing.customer_id != customer_id \
                     or existing.transaction_reference != txn.reference:
                 raise
             return _view(existing)
 
-    def _by_key(self, idempotency_key: str) -> RefundRequest | None:
+    def _by_key(self, customer_id: int, idempotency_key: str) -> RefundRequest | None:
+        """The customer's own request under this key: keys are per customer (another's never shows)."""
         with self.db.read() as s:
             return s.execute(select(RefundRequest).where(
+                RefundRequest.customer_id == customer_id,
                 RefundRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
 
     def _own_transaction(self, customer_id: int, reference: str) -> TransactionView:

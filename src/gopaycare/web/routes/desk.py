@@ -14,6 +14,7 @@ from ...desk.inbox import TicketFilter
 from ...platform.audit import Actor
 from ...platform.errors import ValidationFailed
 from ..deps import CanViewCustomers, DeskViewer, Integration, RevealingViewer, Svc
+from ..ratelimits import limited
 from ..schemas.common import Id
 from ..schemas.customer import RevealIn
 from ..schemas.desk import (
@@ -55,7 +56,7 @@ Text = str | None
 # ---------------------------------------------------------------- agents
 
 
-@router.post("/agent/login")
+@router.post("/agent/login", dependencies=[limited("agent_login")])
 def agent_login(body: AgentLoginIn, svc: Svc) -> AgentLoginOut:
     return AgentLoginOut.of(svc.agents.login(body.email, body.password, body.totp_code))
 
