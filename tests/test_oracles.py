@@ -145,3 +145,53 @@ def test_only_the_right_password_learns_that_the_account_is_locked_or_paused(svc
     paused = _client_at(svc, 2).post("/api/v1/auth/login", json={"login": PAUSED, "password": PASSWORD})
     assert locked.status_code == 403 and locked.json()["error"]["code"] == "account_locked"
     assert paused.status_code == 403 and paused.json()["error"]["code"] == "login_paused"
+
+
+# ---------------------------------------------------------------- the assistant's anonymous identification
+
+
+def _visitor_says(bot: Any, visitor: str, text: str) -> list[str]:
+    return bot.chat(channel="web", identity_kind="visitor", identity_value=visitor, thread=f"visitor:{visitor}",
+                    body=text, language="en").replies
+
+
+def _shape(replies: list[str], phone: str) -> list[str]:
+    """The replies with the number named masked out: what must not differ between numbers."""
+    from gopaycare.platform.pii import mask_phone
+
+    return [r.replace(mask_phone(phone) or "", "<number>") for r in replies]
+
+
+def test_an_anonymous_chatter_cannot_tell_registered_frozen_or_unknown_numbers_apart(svc, accounts, bot):
+    conversations = {}
+    for n, phone in enumerate((PHONE, FROZEN, UNKNOWN)):
+        visitor = f"v{n}"
+        _visitor_says(bot, visitor, "what is my balance")
+        named = _visitor_says(bot, visitor, phone)
+        guesses = [_visitor_says(bot, visitor, "000000") for _ in range(5)]
+        conversations[phone] = [_shape(named, phone)] + guesses
+
+    assert conversations[PHONE] == conversations[FROZEN] == conversations[UNKNOWN]
+    assert "If <number> is registered" in conversations[UNKNOWN][0][0]
+    assert len(codes_to(svc, PHONE)) == len(codes_to(svc, FROZEN)) == 1 and codes_to(svc, UNKNOWN) == []
+
+
+def test_an_anonymous_chatter_cannot_send_codes_to_many_numbers(svc, accounts, bot):
+    _visitor_says(bot, "v1", "what is my balance")
+    for phone in (PHONE, LOCKED, FROZEN, PAUSED):
+        last = _visitor_says(bot, "v1", phone)
+        for _ in range(5):  # wrong guesses until the chatter may name another number
+            _visitor_says(bot, "v1", "000000")
+    assert "too many" in " ".join(last).lower() or "try again" in " ".join(last).lower()
+    assert sum(len(codes_to(svc, p)) for p in (PHONE, LOCKED, FROZEN, PAUSED)) == 3  # 3 an hour per conversation
+
+
+def test_the_right_code_still_identifies_a_chatter(svc, accounts, bot):
+    _visitor_says(bot, "v1", "what is my balance")
+    _visitor_says(bot, "v1", PHONE)
+    code = codes_to(svc, PHONE)[-1].body.split("code is ")[-1][:6]
+    _visitor_says(bot, "v1", "000000")  # one wrong guess first
+
+    answer = _visitor_says(bot, "v1", code)
+
+    assert any("Rp" in r for r in answer)

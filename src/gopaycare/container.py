@@ -115,7 +115,7 @@ class Services:
                                    pending_too_long_minutes=settings.pending_too_long_minutes),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now), nlu)
+            staffing=self.desk.availability.now, limiter=self.limiter), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:
