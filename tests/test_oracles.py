@@ -91,6 +91,23 @@ def test_a_code_is_sent_only_to_a_registered_address(svc, accounts):
     assert len(codes_to(svc, PHONE)) == 1 and codes_to(svc, UNKNOWN) == []
 
 
+def test_reset_codes_do_the_same_work_for_every_login_before_answering(svc, accounts):
+    """The answer waits only for queueing the send, alike for every login: the lookup and the send
+    (which take longer for a real account) are a job."""
+    queued: list[tuple[str, str, str]] = []
+    svc.recovery.send_later = lambda login, what, channel: queued.append((login, what, channel))
+
+    for n, login in enumerate(LOGINS):
+        assert _client_at(svc, n).post("/api/v1/auth/reset-codes", json={"login": login, "what": "pin"}) \
+            .status_code == 202
+
+    assert queued == [(login, "pin", "sms") for login in LOGINS]
+    assert codes_to(svc, PHONE) == []  # nothing sent before the job runs
+    assert svc.tasks["send_reset_code"].call_local(PHONE, "pin", "sms") == "sent"
+    assert svc.tasks["send_reset_code"].call_local(UNKNOWN, "pin", "sms") == "no_account"
+    assert len(codes_to(svc, PHONE)) == 1
+
+
 def test_reset_answers_the_same_for_every_failure(svc, accounts, clock):
     svc.recovery.start_reset(PHONE, "password")  # a live code the guesses below miss
     svc.recovery.start_reset(FROZEN, "password")

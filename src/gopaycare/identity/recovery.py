@@ -8,6 +8,7 @@ recent transaction) or a document that an agent reviews. Knowledge checks are li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -49,6 +50,8 @@ class Recovery:
         self.identity = identity
         self.db = identity.db
         self.clock = identity.clock
+        # Set by the application (tasks.py): queue a stranger's reset-code request as a job.
+        self.send_later: Callable[[str, str, str], None] | None = None
 
     # ---------------------------------------------------------------- reset with a code
 
@@ -65,9 +68,19 @@ class Recovery:
     def request_reset(self, login: str, what: str, channel: str = "sms") -> None:
         """A stranger's request for a reset code (`POST /auth/reset-codes`): the code goes to the
         registered phone or email if there is an account, and nothing about the account comes back,
-        neither in the answer nor in its time: every path commits one unit of work, and what refuses a
-        send (the account's own resend limits, no email on it) is swallowed. The uniform limits per
-        login typed are the route's (web/ratelimits.py), so they answer alike for every login."""
+        neither in the answer nor in its time. The answer waits for nothing but the request's own
+        checks: the lookup and the send are a job (`send_later`, set by tasks.py), queued alike for
+        every login; without a queue they run here. The uniform limits per login typed are the
+        route's (web/ratelimits.py), so they answer alike for every login."""
+        self._reset_purpose(what)
+        if self.send_later is not None:
+            self.send_later(login, what, channel)
+        else:
+            self.send_reset(login, what, channel)
+
+    def send_reset(self, login: str, what: str, channel: str = "sms") -> str:
+        """The code of a stranger's request, if the login is an account's: what refuses the send (the
+        account's own resend limits, no email on it) is only audited, never told."""
         purpose = self._reset_purpose(what)
         now = self.clock.now()
         with self.db.read() as s:
@@ -75,7 +88,7 @@ class Recovery:
         if customer is not None:
             try:
                 self.identity.send_code(customer.id, purpose, channel)
-                return
+                return "sent"
             except (RateLimited, ValidationFailed) as exc:
                 refused = exc.code
         else:
@@ -83,6 +96,7 @@ class Recovery:
         with self.db.transaction() as s:
             audit.record(s, at=now, actor=Actor.system(), action="code.not_sent", subject_type="customer",
                          subject_id=customer.id if customer else 0, purpose=purpose, channel=channel, why=refused)
+        return refused
 
     def reset(self, login: str, what: str, code: str, new_secret: str) -> None:
         """Set a new password or PIN with a code. The failure counter resets and a login pause ends (the
