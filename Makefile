@@ -11,6 +11,11 @@ LOCK_FLAGS ?=
 PIP_TOOLS := pip-tools==7.7.0
 SWAGGER_UI := 5.35.0
 VENDOR := src/gopaycare/web/static/vendor/swagger-ui
+# htmx for the pages (web/pages/), and axe-core for the browser tests' accessibility check only.
+HTMX := 2.0.11
+HTMX_DIR := src/gopaycare/web/static/vendor/htmx
+AXE := 4.11.1
+AXE_DIR := tests/browser/vendor/axe-core
 
 .PHONY: run test install lock vendor reset-demo lint bench-ledger clean
 
@@ -47,7 +52,7 @@ lock:
 	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) --output-file requirements.lock \
 	  pyproject.toml
 
-## Swagger UI's assets for /docs (served locally: the docs work offline), from the npm registry
+## Swagger UI's assets for /docs, htmx for the pages, axe-core for the browser tests: served locally (they work offline), from the npm registry
 vendor:
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
 	cd $(VENDOR) && npm pack --silent swagger-ui-dist@$(SWAGGER_UI) >/dev/null \
@@ -56,6 +61,16 @@ vendor:
 	     package/favicon-32x32.png package/LICENSE package/NOTICE . \
 	  && echo "swagger-ui-dist $(SWAGGER_UI) (npm), taken by \`make vendor\`" > VERSION \
 	  && rm -rf package swagger-ui-dist-$(SWAGGER_UI).tgz
+	rm -rf $(HTMX_DIR) && mkdir -p $(HTMX_DIR)
+	cd $(HTMX_DIR) && npm pack --silent htmx.org@$(HTMX) >/dev/null && tar -xzf htmx.org-$(HTMX).tgz \
+	  && cp package/dist/htmx.min.js package/LICENSE . \
+	  && echo "htmx.org $(HTMX) (npm), taken by \`make vendor\`" > VERSION \
+	  && rm -rf package htmx.org-$(HTMX).tgz
+	rm -rf $(AXE_DIR) && mkdir -p $(AXE_DIR)
+	cd $(AXE_DIR) && npm pack --silent axe-core@$(AXE) >/dev/null && tar -xzf axe-core-$(AXE).tgz \
+	  && cp package/axe.min.js package/LICENSE . \
+	  && echo "axe-core $(AXE) (npm), taken by \`make vendor\`; tests only, never served" > VERSION \
+	  && rm -rf package axe-core-$(AXE).tgz
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -65,4 +80,4 @@ bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
 clean:
-	rm -rf $(VENV) gopaycare.db gopaycare.db-wal gopaycare.db-shm gopaycare-jobs.db gopaycare-models
+	rm -rf $(VENV) gopaycare.db gopaycare.db-wal gopaycare.db-shm gopaycare.db.secret-key gopaycare-jobs.db gopaycare-models

@@ -96,10 +96,20 @@ class Tally:
                                         ("to_customer", self.to_customer)) for q in (50, 95, 99)}}
 
 
+# A socket to open: its URL and the bearer token it sends in the Authorization header (never in the URL).
+Socket = tuple[str, str | None]
+
+
+def _connect(target: Socket) -> websockets.connect:
+    url, token = target
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return websockets.connect(url, max_size=2**20, additional_headers=headers)
+
+
 @dataclass(frozen=True)
 class Pair:
-    customer_url: str  # the customer's socket
-    agent_url: str  # the agent's socket
+    customer_url: Socket  # the customer's socket
+    agent_url: Socket  # the agent's socket
     reply_url: str  # where the agent POSTs an answer
     agent_token: str | None  # None for the relay
     ticket_id: int | None
@@ -111,8 +121,7 @@ class Pair:
 async def _pair(pair: Pair, index: int, until: float, tally: Tally, http: httpx.AsyncClient) -> None:
     """One customer and one agent taking turns: each message timed until the other side sees it."""
     headers = {"Authorization": f"Bearer {pair.agent_token}"} if pair.agent_token else {}
-    async with websockets.connect(pair.customer_url, max_size=2**20) as customer, \
-            websockets.connect(pair.agent_url, max_size=2**20) as agent:
+    async with _connect(pair.customer_url) as customer, _connect(pair.agent_url) as agent:
         n = 0
         while time.monotonic() < until:
             n += 1
@@ -154,9 +163,9 @@ async def _drive_pairs(pairs: list[Pair], seconds: float) -> dict[str, float]:
         return tally.row(len(pairs), time.monotonic() - started)
 
 
-async def _customer(url: str, index: int, until: float, tally: Tally) -> None:
+async def _customer(url: Socket, index: int, until: float, tally: Tally) -> None:
     """Assistant mode: a customer alone, each message answered by the bot on the same socket."""
-    async with websockets.connect(url, max_size=2**20) as ws:
+    async with _connect(url) as ws:
         n = 0
         while time.monotonic() < until:
             n += 1
@@ -172,7 +181,7 @@ async def _customer(url: str, index: int, until: float, tally: Tally) -> None:
             tally.to_agent.append((time.perf_counter() - started) * 1000)
 
 
-async def _drive_assistant(urls: list[str], seconds: float) -> dict[str, float]:
+async def _drive_assistant(urls: list[Socket], seconds: float) -> dict[str, float]:
     tally = Tally()
     started = time.monotonic()
     await asyncio.gather(*(_customer(url, i, started + seconds, tally) for i, url in enumerate(urls)))
@@ -232,8 +241,9 @@ def measure_relay(connections: int, seconds: float, mode: str) -> dict[str, floa
                 time.sleep(0.2)
         base = f"ws://127.0.0.1:{port}"
         if mode == "assistant":  # the customer's frame comes straight back on its own socket
-            return asyncio.run(_drive_assistant([f"{base}/ws/{i}/agent" for i in range(connections)], seconds))
-        pairs = [Pair(f"{base}/ws/{i}/customer", f"{base}/ws/{i}/agent",
+            return asyncio.run(_drive_assistant([(f"{base}/ws/{i}/agent", None) for i in range(connections)],
+                                                    seconds))
+        pairs = [Pair((f"{base}/ws/{i}/customer", None), (f"{base}/ws/{i}/agent", None),
                       f"http://127.0.0.1:{port}/pairs/{i}/messages", None, None) for i in range(connections)]
         return asyncio.run(_drive_pairs(pairs, seconds))
     finally:
@@ -272,9 +282,9 @@ def _login(client: httpx.Client, base: str, phone: str) -> str:
     return str(response.json()["token"])
 
 
-async def _hand_over(url: str) -> int:
+async def _hand_over(url: Socket) -> int:
     """The customer asks for a person (the assistant hands the conversation over); its id."""
-    async with websockets.connect(url, max_size=2**20) as ws:
+    async with _connect(url) as ws:
         await ws.send(json.dumps({"type": "message", "client_id": "ask-for-a-person", "body": ASK_FOR_A_PERSON}))
         ack = await _until(ws, lambda got: got.get("type") == "ack")
         await _until(ws, lambda got: got.get("type") == "message" and got.get("author_type") == "bot")
@@ -286,7 +296,7 @@ def _pairs_on(bases: list[str], tokens: list[str], agent_tokens: list[str], engi
     several processes a pair's customer and agent are on different ones (the hub crosses Redis)."""
     customer_bases = [bases[i % len(bases)] for i in range(len(tokens))]
     agent_bases = [bases[(i + 1) % len(bases)] for i in range(len(tokens))]
-    urls = [f"{base.replace('http://', 'ws://')}/api/v1/me/chat/ws?token={t}"
+    urls = [(f"{base.replace('http://', 'ws://')}/api/v1/me/chat/ws", t)
             for base, t in zip(customer_bases, tokens, strict=True)]
     conversations = asyncio.run(_gather(*(_hand_over(url) for url in urls)))
     lead, agents = agent_tokens[0], agent_tokens[1:]
@@ -304,8 +314,8 @@ def _pairs_on(bases: list[str], tokens: list[str], agent_tokens: list[str], engi
                                                             strict=True):
             ticket = tickets[conversation]
             client.post(f"/api/v1/tickets/{ticket}/assign", json={"agent_id": agent_id}).raise_for_status()
-            pairs.append(Pair(f"{url}&conversation_id={conversation}",
-                              f"{base.replace('http://', 'ws://')}/api/v1/events/ws?token={agent}&after={last_event}",
+            pairs.append(Pair((f"{url[0]}?conversation_id={conversation}", url[1]),
+                              (f"{base.replace('http://', 'ws://')}/api/v1/events/ws?after={last_event}", agent),
                               f"{base}/api/v1/tickets/{ticket}/messages", agent, ticket))
     return pairs
 
@@ -341,7 +351,7 @@ def measure_ours(connections: int, seconds: float, admin_url: str, model_dir: st
                     client.post(f"{base}/api/v1/me/assistant", json={"body": "halo"},
                                 headers={"Authorization": f"Bearer {tokens[0]}"}).raise_for_status()
             if mode == "assistant":
-                urls = [f"{bases[i % processes].replace('http://', 'ws://')}/api/v1/me/chat/ws?token={t}"
+                urls = [(f"{bases[i % processes].replace('http://', 'ws://')}/api/v1/me/chat/ws", t)
                         for i, t in enumerate(tokens)]
                 return {"processes": processes, **asyncio.run(_drive_assistant(urls, seconds))}
             pairs = _pairs_on(bases, tokens, agent_tokens, engine)

@@ -42,6 +42,9 @@ def start_gopaycare(env: dict[str, str], processes: int, *, redis_url: str,
     the jobs, taken by as many `gopaycare worker` processes."""
     env = dict(env)
     env.pop("GOPAYCARE_REDIS_URL", None)
+    # The benches seed in-process with the settings' default key and serve the same database: a bench
+    # machine is a development machine, so `serve` may use the development key here.
+    env.setdefault("GOPAYCARE_ALLOW_DEV_SECRET_KEY", "true")
     if processes > 1:
         env.update(GOPAYCARE_REDIS_URL=redis_url, GOPAYCARE_JOBS_QUEUE=f"bench-{uuid.uuid4().hex}")
     gopaycare = str(Path(sys.executable).with_name("gopaycare"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import open_socket
+
 PHONE = "+6281234567890"
 
 
@@ -78,8 +80,7 @@ def test_the_event_socket_refuses_an_unknown_parameter(client, svc):
     svc.agents.create("lead@gopay.test", "supervisor")
     token = svc.agents.create_token("lead@gopay.test")
 
-    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(
-            f"/api/v1/events/ws?token={token}&cursor=5"):
+    with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/events/ws", token, cursor=5):
         pass
 
     assert refused.value.code == 1008

@@ -262,9 +262,12 @@ def test_handoff_on_request_gives_the_expected_wait_and_stops_the_bot(svc, bot, 
 
     answer = say(bot, phone, text, lang)
     after = say(bot, phone, "hello?", lang)
+    again = say(bot, phone, "hello?", lang)
 
     assert answer.handed_off and re.search(r"\d+", answer.replies[-1])
-    assert after.replies == []
+    # The bot only acknowledges while the customer waits (once, with the case and the wait), no flow runs
+    assert after.intent is None and len(after.replies) == 1 and f"#{answer.ticket_id}" in after.replies[0]
+    assert again.replies == []
     with svc.db.read() as s:
         conversation = s.get(Conversation, answer.conversation_id)
         assert (conversation.handled_by, conversation.contained) == ("human", False)

@@ -24,7 +24,7 @@ from gopaycare.desk.models import Message
 from gopaycare.platform.settings import SettingsError, load_settings
 from tests.conftest import PASSWORD
 from tests.fake_api import FakeApi, Media, serve
-from tests.helpers import api_client, assisted_services
+from tests.helpers import api_client, assisted_services, open_socket
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(100))
@@ -395,7 +395,7 @@ def test_a_customer_sends_a_photo_without_words_and_reads_it_back(svc, client, c
 def test_the_chat_socket_carries_uploads_and_a_resend_is_stored_once(svc, client, chat):
     token = chat()
     file_id = upload(client, token, OGG, "audio/ogg", "voice.ogg").json()["id"]
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         ws.send_json({"type": "message", "client_id": "v-1", "body": "", "attachments": [file_id]})
         got = [ws.receive_json() for _ in range(3)]  # the conversation, the ack, the message
         ws.send_json({"type": "message", "client_id": "v-1", "body": "", "attachments": [file_id]})  # a resend

@@ -124,7 +124,8 @@ def test_a_killed_server_loses_nothing_and_doubles_nothing(scaled):
     token = _token(address_a)
     seen: list[dict[str, Any]] = []
 
-    with connect(f"ws://{address_a}/api/v1/me/chat/ws?token={token}", open_timeout=60) as ws:
+    bearer = {"Authorization": f"Bearer {token}"}
+    with connect(f"ws://{address_a}/api/v1/me/chat/ws", open_timeout=60, additional_headers=bearer) as ws:
         _say_and_collect(ws, "m1", "我的付款为什么失败了", seen)
         _say_and_collect(ws, "m2", "我的退款什么时候到账", seen)
         ws.send(json.dumps({"type": "message", "client_id": "m3", "body": "cashback belum masuk"}))
@@ -135,8 +136,8 @@ def test_a_killed_server_loses_nothing_and_doubles_nothing(scaled):
     last = max(f["seq"] for f in seen)
     conversation_id = seen[0]["conversation_id"]
 
-    with connect(f"ws://{address_b}/api/v1/me/chat/ws?token={token}&conversation_id={conversation_id}"
-                 f"&after={last}", open_timeout=60) as ws:
+    with connect(f"ws://{address_b}/api/v1/me/chat/ws?conversation_id={conversation_id}&after={last}",
+                 open_timeout=60, additional_headers=bearer) as ws:
         _say_and_collect(ws, "m4", "how do I reset my PIN", seen)
 
     seqs = [f["seq"] for f in seen]

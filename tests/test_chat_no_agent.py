@@ -14,7 +14,7 @@ from gopaycare.desk.models import Conversation, Ticket
 from gopaycare.platform.audit import Actor
 from tests.conftest import PASSWORD, START
 from tests.fake_smtp import running_smtp
-from tests.helpers import chat_frames
+from tests.helpers import chat_frames, open_socket
 
 PHONE = "+6281234567890"
 EMAIL = "customer1@example.com"  # make_customer's first customer
@@ -34,7 +34,7 @@ def chat(svc, client, make_customer, bot):
 
 def _hand_over(client, token: str, lang: str) -> dict:
     """The customer asks for a person; the bot's last message on the stream."""
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": HANDOFF[lang], "language": lang})
         got = chat_frames(ws, messages=2, acks=1)
     return [f for f in got if f["type"] == "message"][-1]
@@ -88,7 +88,7 @@ def test_with_agents_online_the_chat_gives_the_expected_wait_and_promises_no_ema
 
 def test_a_visitor_without_an_address_is_offered_to_leave_one_and_it_is_taken(svc, client, chat):
     token = client.post("/api/v1/chat/visitors", json={}).json()["token"]
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         def say(n: int, text: str, messages: int = 2) -> list[dict]:
             ws.send_json({"type": "message", "client_id": f"v-{n}", "body": text, "language": "en"})
             return [f for f in chat_frames(ws, messages=messages, acks=1) if f["type"] == "message"]

@@ -14,7 +14,7 @@ import pytest
 from gopaycare.desk.events import EventHub
 from gopaycare.desk.models import Conversation
 from tests.conftest import PASSWORD, REDIS_URL, need_service
-from tests.helpers import chat_frames
+from tests.helpers import chat_frames, open_socket
 
 PHONE = "+6281234567890"
 OTHER = "+6281277776666"
@@ -52,7 +52,7 @@ def _open_case(svc, customer, supervisor, desk) -> tuple[int, int]:
 
 @contextmanager
 def _agent_socket(client, token: str, after: int):
-    with client.websocket_connect(f"/api/v1/events/ws?token={token}&after={after}") as ws:
+    with open_socket(client, "/api/v1/events/ws", token, after=after) as ws:
         yield ws
 
 
@@ -73,7 +73,7 @@ def _until_snapshot(ws, ticket_id: int) -> list[dict]:
 
 def test_the_customer_typing_reaches_the_agents_on_the_ticket_once_per_window_and_takes_no_event_id(
         svc, client, chat, desk, supervisor):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+    with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
         conversation_id, ticket_id = _open_case(svc, customer, supervisor, desk)
         after = svc.desk.events.last_id()
         with _agent_socket(client, desk.tokens["ana"], after) as ana, \
@@ -98,7 +98,7 @@ def test_the_customer_typing_reaches_the_agents_on_the_ticket_once_per_window_an
 
 def test_the_throttle_lets_one_signal_per_window_through_per_conversation_and_side(svc, client, chat, desk,
                                                                                   supervisor):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+    with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
         conversation_id, _ = _open_case(svc, customer, supervisor, desk)
     viewer = svc.desk.viewer(desk.ana)
     typing = svc.desk.typing
@@ -119,7 +119,7 @@ def test_an_agent_typing_shows_on_the_customers_chat_as_an_agent_and_nothing_mor
         return client.post(f"/api/v1/conversations/{conversation}/typing",
                            headers={"Authorization": f"Bearer {desk.tokens[who]}"})
 
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+    with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
         conversation_id, ticket_id = _open_case(svc, customer, supervisor, desk)
         shown = typing(conversation_id)
         frame = customer.receive_json()
@@ -136,7 +136,7 @@ def test_an_agent_typing_shows_on_the_customers_chat_as_an_agent_and_nothing_mor
 
 
 def test_the_assistant_shows_typing_before_its_answer_and_not_once_a_person_has_the_case(svc, client, chat):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+    with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
         customer.send_json({"type": "message", "client_id": "c-1", "body": "my payment failed, why?"})
         answered = chat_frames(customer, messages=2, acks=1)
         customer.send_json({"type": "message", "client_id": "c-2", "body": "let me talk to a real person"})
@@ -168,7 +168,7 @@ def test_a_hostile_typing_frame_gets_an_error_and_signals_nothing(svc, client, c
     signals = []
     unsubscribe = svc.hub.subscribe(lambda batch: signals.extend(e for e in batch if e.ephemeral))
     try:
-        with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+        with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
             _open_case(svc, customer, supervisor, desk)
             before = svc.desk.events.last_id()
             customer.send_text(frame)
@@ -184,7 +184,7 @@ def test_a_customer_cannot_pass_for_an_agent_typing(svc, client, chat, desk, sup
     signals = []
     unsubscribe = svc.hub.subscribe(lambda batch: signals.extend(e for e in batch if e.ephemeral))
     try:
-        with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat}") as customer:
+        with open_socket(client, "/api/v1/me/chat/ws", chat) as customer:
             _open_case(svc, customer, supervisor, desk)
             customer.send_json({"type": "typing", "who": "agent", "typing_agent_id": desk.ben.id})
             _handled(customer)

@@ -16,7 +16,7 @@ from gopaycare.identity.visitors import VisitorTokens
 from gopaycare.platform import catalog
 from gopaycare.platform.audit import Actor
 from tests.conftest import PASSWORD
-from tests.helpers import chat_frames, codes_to
+from tests.helpers import chat_frames, codes_to, open_socket
 
 PHONE = "+6281234567890"
 
@@ -47,7 +47,7 @@ def test_a_visitor_chats_on_the_web_channel_and_sees_no_account_before_proving_w
         svc, client, visitor, make_customer):
     make_customer(phone=PHONE, balance=123_456)
     token = visitor()
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         asked = _say(ws, "berapa batas transaksi harian saya", 1)
         phone = _say(ws, PHONE, 2)
         [code] = re.findall(r"\b\d{6}\b", codes_to(svc, PHONE)[-1].body)
@@ -70,7 +70,7 @@ def test_a_visitor_chats_on_the_web_channel_and_sees_no_account_before_proving_w
 def test_the_visitor_reads_their_own_conversation_over_http_and_no_one_elses(svc, client, visitor, make_customer):
     make_customer(phone=PHONE)
     token, stranger = visitor(), visitor()
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
     customer = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
 
@@ -88,7 +88,7 @@ def test_the_visitor_reads_their_own_conversation_over_http_and_no_one_elses(svc
     assert client.get("/api/v1/me/wallet", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     for other in (stranger, customer):
         with pytest.raises(WebSocketDisconnect) as refused, \
-                client.websocket_connect(f"/api/v1/me/chat/ws?token={other}&conversation_id={conversation_id}") as ws:
+                open_socket(client, "/api/v1/me/chat/ws", other, conversation_id=conversation_id) as ws:
             ws.receive_json()
         assert refused.value.code == 4404
 
@@ -103,12 +103,12 @@ def test_a_forged_altered_or_expired_visitor_token_is_refused_with_4401(svc, cli
                "gpv.", "gpv." + "x" * 5000, f"{token}.", forged]
     for bad in altered:
         with pytest.raises(WebSocketDisconnect) as refused, \
-                client.websocket_connect(f"/api/v1/me/chat/ws?token={bad}") as ws:
+                open_socket(client, "/api/v1/me/chat/ws", bad) as ws:
             ws.receive_json()
         assert refused.value.code == 4401, bad
         assert client.get("/api/v1/me/conversations", headers={"Authorization": f"Bearer {bad}"}).status_code == 401
     svc.clock.advance(days=7, seconds=1)
-    with pytest.raises(WebSocketDisconnect) as expired, client.websocket_connect(f"/api/v1/me/chat/ws?token={token}"):
+    with pytest.raises(WebSocketDisconnect) as expired, open_socket(client, "/api/v1/me/chat/ws", token):
         pass
     assert expired.value.code == 4401
 
@@ -153,22 +153,21 @@ def test_a_visitor_who_logs_in_goes_on_in_the_same_conversation_only_with_both_t
                                                                                      make_customer):
     make_customer(phone=PHONE, balance=123_456)
     token, stranger = visitor(), visitor()
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
     session = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
     refused = []
     altered = _altered(token)
-    for query in (f"token={session}&visitor_token={altered}&conversation_id={conversation_id}",
-                  f"token={session}&visitor_token={stranger}&conversation_id={conversation_id}",  # not that visitor's
-                  f"token={token}&visitor_token={token}&conversation_id={conversation_id}",  # no session
-                  f"token={session}&conversation_id={conversation_id}"):  # no visitor token
-        with pytest.raises(WebSocketDisconnect) as closed, \
-                client.websocket_connect(f"/api/v1/me/chat/ws?{query}") as ws:
+    for main, beside in ((session, altered),
+                         (session, stranger),  # not that visitor's
+                         (token, token),  # no session
+                         (session, None)):  # no visitor token
+        with pytest.raises(WebSocketDisconnect) as closed, open_socket(
+                client, "/api/v1/me/chat/ws", main, visitor_token=beside, conversation_id=conversation_id) as ws:
             ws.receive_json()
         refused.append(closed.value.code)
 
-    url = f"/api/v1/me/chat/ws?token={session}&visitor_token={token}&conversation_id={conversation_id}"
-    with client.websocket_connect(url) as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", session, visitor_token=token, conversation_id=conversation_id) as ws:
         earlier = chat_frames(ws, messages=2)
         ws.send_json({"type": "message", "client_id": "c-1", "body": "berapa batas transaksi harian saya",
                       "language": "id"})
@@ -187,13 +186,13 @@ def test_a_visitor_already_proved_to_be_someone_else_cannot_be_claimed(svc, clie
     first = make_customer(phone=PHONE)
     make_customer(phone="+6281277776666")
     token = visitor()
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         conversation_id = _say(ws, "halo", 1)[0]["conversation_id"]
     svc.desk.conversations.claim("visitor", token.split(".")[1], first, actor=Actor.system())
     other = client.post("/api/v1/auth/login", json={"login": "+6281277776666", "password": PASSWORD}).json()["token"]
 
     with pytest.raises(WebSocketDisconnect) as closed, \
-            client.websocket_connect(f"/api/v1/me/chat/ws?token={other}&visitor_token={token}") as ws:
+            open_socket(client, "/api/v1/me/chat/ws", other, visitor_token=token) as ws:
         ws.receive_json()
 
     assert closed.value.code == 4409

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import PASSWORD
 from tests.helpers import chat_frames as frames
+from tests.helpers import open_socket
 
 PHONE = "+6281234567890"
 OTHER = "+6281277776666"
@@ -32,7 +33,7 @@ def seqs(got: list[dict]) -> list[int]:
 
 
 def test_a_message_is_acknowledged_and_the_conversation_arrives_in_order(svc, client, chat):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat()}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", chat()) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "my payment failed, why?"})
         got = frames(ws, messages=2, acks=1)
 
@@ -47,7 +48,7 @@ def test_a_message_is_acknowledged_and_the_conversation_arrives_in_order(svc, cl
 
 def test_a_reconnect_gets_exactly_what_it_missed_and_a_resend_is_stored_once(svc, client, chat, supervisor):
     token = chat()
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "saldo saya hilang"})
         got = frames(ws, messages=2, acks=1)
     conversation_id = got[-1]["conversation_id"]
@@ -56,7 +57,7 @@ def test_a_reconnect_gets_exactly_what_it_missed_and_a_resend_is_stored_once(svc
     svc.desk.conversations.reply(supervisor, ticket_id, "Kami cek ya, Bu", internal=True)  # never seen
     svc.desk.conversations.reply(supervisor, ticket_id, "Sudah kami kembalikan")
 
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={token}&conversation_id={conversation_id}&after=2") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", token, conversation_id=conversation_id, after=2) as ws:
         missed = frames(ws, messages=2)
         ws.send_json({"type": "message", "client_id": "c-1", "body": "saldo saya hilang"})  # the app resends
         assert frames(ws, messages=0, acks=1)[-1]["type"] == "ack"
@@ -70,7 +71,7 @@ def test_a_reconnect_gets_exactly_what_it_missed_and_a_resend_is_stored_once(svc
 
 
 def test_an_agents_reply_arrives_while_the_app_is_open(svc, client, chat, supervisor):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat()}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", chat()) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "saldo saya hilang"})
         got = frames(ws, messages=2, acks=1)
         conversation_id = got[-1]["conversation_id"]
@@ -94,16 +95,17 @@ def _ticket_of(svc, conversation_id):
 
 
 def test_a_bad_token_or_another_customers_conversation_is_refused(svc, client, chat, make_customer):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat()}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", chat()) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "halo"})
         conversation_id = frames(ws, messages=1, acks=1)[-1]["conversation_id"]
     make_customer(phone=OTHER)
-    for url, code in (("/api/v1/me/chat/ws?token=nope", 4401),
-                      (f"/api/v1/me/chat/ws?token={chat(OTHER)}&conversation_id={conversation_id}", 4404),
-                      (f"/api/v1/me/chat/ws?token={chat(OTHER)}&conversation_id={2**70}", None),
-                      (f"/api/v1/me/chat/ws?token={chat(OTHER)}&after=-1", None),
-                      (f"/api/v1/me/chat/ws?token={chat(OTHER)}&colour=red", None)):
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(url) as ws:
+    for token, query, code in (("nope", {}, 4401),
+                               (chat(OTHER), {"conversation_id": conversation_id}, 4404),
+                               (chat(OTHER), {"conversation_id": 2**70}, None),
+                               (chat(OTHER), {"after": -1}, None),
+                               (chat(OTHER), {"colour": "red"}, None)):
+        with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/me/chat/ws", token,
+                                                                         **query) as ws:
             ws.receive_json()
         if code is not None:
             assert refused.value.code == code
@@ -119,7 +121,7 @@ def test_a_bad_token_or_another_customers_conversation_is_refused(svc, client, c
     json.dumps({"type": "message", "client_id": "c-9", "body": "x", "pad": "y" * 20_000}),
 ])
 def test_a_bad_frame_is_answered_with_an_error_and_changes_nothing(svc, client, chat, frame):
-    with client.websocket_connect(f"/api/v1/me/chat/ws?token={chat()}") as ws:
+    with open_socket(client, "/api/v1/me/chat/ws", chat()) as ws:
         ws.send_json({"type": "message", "client_id": "c-1", "body": "halo"})
         conversation_id = frames(ws, messages=2, acks=1)[-1]["conversation_id"]
         before = _bodies(svc, conversation_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import open_socket
+
 PHONE = "+6281234567890"
 
 
@@ -160,7 +162,7 @@ def test_websocket_streams_and_resumes_without_gaps_or_repeats(client, svc, toke
     first = inbound(client, tokens["ops"], body="one")
     start = svc.desk.events.last_id()
 
-    with client.websocket_connect(f"/api/v1/events/ws?token={tokens['lead']}&after={start}") as ws:
+    with open_socket(client, "/api/v1/events/ws", tokens['lead'], after=start) as ws:
         second = inbound(client, tokens["ops"], body="two", phone="+6281298765432")
         live = _receive_until(ws, "ticket.snapshot", second["ticket_id"])
     last_seen = live[-1]["id"]
@@ -170,7 +172,7 @@ def test_websocket_streams_and_resumes_without_gaps_or_repeats(client, svc, toke
     third = inbound(client, tokens["ops"], body="three", phone="+6281311112222")
     expected = [e.id for e in svc.desk.events.since(last_seen, agent_id=0, team_ids=[], see_all=True)]
 
-    with client.websocket_connect(f"/api/v1/events/ws?token={tokens['lead']}&after={last_seen}") as ws:
+    with open_socket(client, "/api/v1/events/ws", tokens['lead'], after=last_seen) as ws:
         resumed = _receive_until(ws, "ticket.snapshot", third["ticket_id"])
 
     assert [e["id"] for e in live] == list(range(start + 1, last_seen + 1))
@@ -181,6 +183,6 @@ def test_websocket_streams_and_resumes_without_gaps_or_repeats(client, svc, toke
 def test_websocket_refuses_a_bad_token(client):
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect("/api/v1/events/ws?token=nope"):
+    with pytest.raises(WebSocketDisconnect) as exc, open_socket(client, "/api/v1/events/ws", "nope"):
         pass
     assert exc.value.code == 4401

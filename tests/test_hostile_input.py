@@ -20,6 +20,7 @@ import pytest
 from gopaycare.platform.audit import Actor
 
 from .conftest import PASSWORD, PIN
+from .helpers import open_socket
 
 HUGE = 2**70
 LONG = "x" * 100_000
@@ -265,8 +266,8 @@ def test_the_event_socket_refuses_hostile_parameters(client, svc):
     svc.agents.create("lead@gopay.test", "supervisor")
     token = svc.agents.create_token("lead@gopay.test")
 
-    for query in (f"token={token}&after={HUGE}", f"token={token}&after=twelve", f"token={token}&after=-1",
-                  "token=a%00b", f"token={token}&cursor=5"):
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(f"/api/v1/events/ws?{query}"):
+    for bearer, query in ((token, {"after": HUGE}), (token, {"after": "twelve"}), (token, {"after": -1}),
+                          ("a%00b", {}), (token, {"cursor": 5}), (token, {"ticket": "gpt_" + "x" * 5000})):
+        with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/events/ws", bearer, **query):
             pass
         assert refused.value.code in (1008, 4401), query

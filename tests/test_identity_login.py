@@ -222,10 +222,11 @@ def test_password_login_opens_a_session_that_authenticates(svc, make_customer):
     # When they log in with their password
     result = svc.identity.login_with_password("+6281000000001", PASSWORD)
 
-    # Then the token authenticates them for the session lifetime (30 days)
+    # Then the token authenticates them for the session lifetime (an hour; a refresh token renews it)
     assert result.customer_id == customer
     assert result.expires_at == START + timedelta(seconds=svc.settings.session_ttl_seconds)
-    assert result.expires_at == START + timedelta(days=30)
+    assert result.expires_at == START + timedelta(hours=1)
+    assert result.refresh_expires_at == START + timedelta(days=30)
     assert svc.identity.authenticate(result.token) == customer
     # And only a keyed hash of the token is stored
     with svc.db.read() as s:

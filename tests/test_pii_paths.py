@@ -14,6 +14,8 @@ import unicodedata
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from tests.helpers import open_socket
+
 PHONE = "+6281234567890"
 ODD = ["0812.9999.1234", "+62 (812) 9999 1234", "０８１２９９９９１２３４", "0 8 1 2 9 9 9 9 1 2 3 4",
        "3171.0123.4567.8901", "budi [at] gmail [dot] com", "budi(at)gmail.com", "4111 1111 1111 1111"]
@@ -61,7 +63,7 @@ def ok(response):
 
 def socket_events(client, token, until_id, after=0):
     got = []
-    with client.websocket_connect(f"/api/v1/events/ws?token={token}&after={after}") as ws:
+    with open_socket(client, "/api/v1/events/ws", token, after=after) as ws:
         while not got or got[-1]["id"] < until_id:
             got.append(ws.receive_json())
     return got
@@ -173,7 +175,7 @@ def closed_code(ws) -> int:
 
 def test_a_deactivated_agents_socket_is_closed_at_once(client, svc, tokens):
     ayu = svc.agents.get_by_email("ayu@gopay.test")
-    with client.websocket_connect(f"/api/v1/events/ws?token={tokens['ayu']}&after={svc.desk.events.last_id()}") as ws:
+    with open_socket(client, "/api/v1/events/ws", tokens['ayu'], after=svc.desk.events.last_id()) as ws:
         answer = client.post(f"/api/v1/admin/agents/{ayu.id}/deactivate", headers=auth(tokens["ops"]))
         assert answer.status_code == 204, answer.text
         assert closed_code(ws) == 4401
@@ -182,8 +184,8 @@ def test_a_deactivated_agents_socket_is_closed_at_once(client, svc, tokens):
 def test_a_revoked_tokens_socket_is_closed_and_the_agents_other_socket_stays(client, svc, tokens):
     second = svc.agents.create_token("ayu@gopay.test")
     after = svc.desk.events.last_id()
-    with client.websocket_connect(f"/api/v1/events/ws?token={tokens['ayu']}&after={after}") as revoked, \
-            client.websocket_connect(f"/api/v1/events/ws?token={second}&after={after}") as kept:
+    with open_socket(client, "/api/v1/events/ws", tokens['ayu'], after=after) as revoked, \
+            open_socket(client, "/api/v1/events/ws", second, after=after) as kept:
         svc.agents.revoke(tokens["ayu"])
         assert closed_code(revoked) == 4401
         assert kept.receive_json()["kind"] == "agent.access_changed"  # checked, still valid: it goes on

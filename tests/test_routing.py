@@ -385,8 +385,9 @@ def test_a_supervisor_reassigns_a_ticket_even_past_capacity(svc, make_agent, mak
 def test_a_supervisor_moves_a_ticket_to_a_team_queue(svc, make_agent, make_ticket):
     supervisor = make_agent(role="supervisor", presence="offline")
     agent = make_agent()
-    team = svc.agents.create_team("Escalations", areas=["refund_dispute"], languages=[])
     first = make_ticket()
+    # A team made after the ticket was routed (routing puts a ticket in its area's team)
+    team = svc.agents.create_team("Escalations", areas=["refund_dispute"], languages=[])
     audit_cursor = last_audit_id(svc)
 
     svc.desk.tickets.assign(svc.desk.viewer(supervisor), first, agent_id=None, team_id=team)

@@ -248,18 +248,19 @@ def test_a_crash_answers_500_with_the_request_id_and_is_logged(client, customer,
 # ---------------------------------------------------------------- customer: login
 
 
-def test_login_with_password_gives_a_30_day_token(client, customer, svc):
+def test_login_with_password_gives_an_hour_token_and_a_30_day_refresh_token(client, customer, svc):
     # When the customer logs in with phone and password, from a device
     response = client.post("/api/v1/auth/login", json={
         "login": "0812-3456-0001", "password": PASSWORD, "device_key": "dev-1", "platform": "android",
         "os_version": "14", "app_version": "5.2.0"})
 
-    # Then a session token comes back, valid for 30 days from now (10:00 WIB)
+    # Then an access token comes back, valid for an hour, and a refresh token for 30 days (10:00 WIB)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token", "customer_id", "expires_at"}
+    assert set(body) == {"token", "customer_id", "expires_at", "refresh_token", "refresh_expires_at"}
     assert body["customer_id"] == customer
-    assert body["expires_at"] == "2026-12-25T03:00:00+00:00"
+    assert body["expires_at"] == "2026-11-25T04:00:00+00:00"
+    assert body["refresh_expires_at"] == "2026-12-25T03:00:00+00:00"
     assert len(body["token"]) >= 32
     # And it opens the customer's own wallet
     assert client.get("/api/v1/me/wallet", headers=_auth(body["token"])).json()["customer_id"] == customer

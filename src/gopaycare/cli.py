@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from .platform.logging import configure_logging
+from .platform.secret_key import check_serving_key, ensure_demo_key, with_stored_key
 from .platform.settings import Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        return with_stored_key(load_settings())
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -134,6 +135,10 @@ def serve(host: str, port: int) -> None:
     from .migrations import upgrade
 
     settings = _settings()
+    try:
+        check_serving_key(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
     upgrade(settings.database_url)
     _serve(settings, host, port)
 
@@ -153,6 +158,8 @@ def demo(host: str, port: int, customers: int, no_serve: bool, reset: bool) -> N
     settings = _settings()
     if not no_serve:
         configure_logging(settings.log_level, settings.log_json)
+    # The demo makes its own random key once (kept beside its database) rather than use the public one.
+    settings = ensure_demo_key(settings)
     if reset:
         from .demo.reset import reset_database
 
@@ -272,13 +279,15 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("email")
-def tokens_create(email: str) -> None:
-    """Print a new bearer API token for an agent."""
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="expire after this many days (default GOPAYCARE_AGENT_TOKEN_TTL_DAYS, 90)")
+def tokens_create(email: str, days: int | None) -> None:
+    """Print a new bearer API token for an agent (it expires; revoke it with POST /api/v1/agent/logout)."""
     from .platform.errors import DomainError
 
     services = _services(_settings())
     try:
-        click.echo(services.agents.create_token(email))
+        click.echo(services.agents.create_token(email, days=days))
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
 

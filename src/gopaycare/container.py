@@ -44,6 +44,7 @@ from .desk.events import EventHub
 from .desk.service import Desk
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
+from .identity.socket_tickets import SocketTickets
 from .identity.visitors import VisitorTokens
 from .kb.service import KnowledgeBase
 from .platform import catalog
@@ -89,6 +90,7 @@ class Services:
     visitors: VisitorTokens  # anonymous web visitors' chat tokens
     visitor_limiter: RateLimiter  # new visitor tokens per client address
     limiter: Limiter  # rate limits per address, account and destination (platform/ratelimit.py)
+    socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
 
@@ -107,15 +109,19 @@ class Services:
         """An assistant on this application's services, with exactly the dependencies it uses."""
         from .assistant.deps import AssistantDeps, AssistantPolicy
         from .assistant.engine import Assistant
+        from .desk.bot_view import BotView
 
         settings = self.settings
         return Assistant(AssistantDeps(
             db=self.db, clock=self.clock,
             policy=AssistantPolicy(tz=settings.tz, max_failed_logins=settings.max_failed_logins,
-                                   pending_too_long_minutes=settings.pending_too_long_minutes),
+                                   pending_too_long_minutes=settings.pending_too_long_minutes,
+                                   tiers={name: (t.balance_cap, t.monthly_incoming, t.daily_outgoing)
+                                          for name, t in (("basic", settings.limits.basic),
+                                                          ("plus", settings.limits.plus))}),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now, limiter=self.limiter), nlu)
+            staffing=self.desk.availability.now, handovers=BotView(self.db), limiter=self.limiter), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:
@@ -224,7 +230,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     outbox = Outbox(db, clock, {"chat": ChatSender(), "web": ChatSender(), **senders})
     identity = IdentityService(db, clock, settings, wallet, outbox)
     hub = EventHub(settings.redis_url)
-    agents = AgentDirectory(db, clock, identity.hasher, hub=hub)
+    agents = AgentDirectory(db, clock, identity.hasher, hub=hub, settings=settings)
     directory.append(agents)
     files = AttachmentStore(db, clock, Limits(
         max_bytes=settings.attachment_max_bytes, types=frozenset(settings.attachment_types.split(",")),
@@ -246,6 +252,7 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
         visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
         limiter=Limiter(settings.rate_limits, secret=settings.secret_key, redis_url=settings.redis_url,
                         namespace=settings.jobs_queue),
+        socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message
     services.intake.on_receipt = services.take_receipt

@@ -6,10 +6,11 @@ reach into the application's other services."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ..desk.availability import Staffing
+from ..desk.bot_view import BotView
 from ..desk.conversations import Conversations
 from ..desk.handoff import BotTurns
 from ..identity.recovery import Recovery
@@ -30,6 +31,8 @@ class AssistantPolicy:
     tz: ZoneInfo
     max_failed_logins: int
     pending_too_long_minutes: int
+    # Each tier's (balance cap, monthly incoming, daily outgoing): what upgrading to Plus changes.
+    tiers: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,4 @@ class AssistantDeps:
     bot: BotTurns
     staffing: Callable[[], Staffing]  # whether a person can take the case now, and when one will
     limiter: Limiter | None = None  # codes an anonymous chatter may have sent (platform/ratelimit.py)
+    handovers: BotView | None = None  # a handed-over ticket's state and messages (waiting, summaries)

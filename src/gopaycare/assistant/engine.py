@@ -23,7 +23,8 @@ from ..desk.customer_side import OWN_CHANNELS
 from ..identity.contacts import normalize_email
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import normalize_language
-from ..platform.pii import email_in, mask_email, mask_text
+from ..platform.pii import email_in, mask_email
+from . import summary, topics, waiting
 from .deps import AssistantDeps
 from .flows import FLOWS, INTENT_AREA, intent_label
 from .models import AssistantSession
@@ -56,7 +57,7 @@ class Assistant:
              subject: str | None = None, account_id: int | None = None, team_id: int | None = None) -> Answer:
         """A customer's message from any channel (on a channel account: `account_id`, feeding a team's
         queue: `team_id`): stored on the desk, then answered."""
-        lang = normalize_language(language) if language else self._detect(body, None)
+        lang = self._detect(body, normalize_language(language) if language else None)
         received = self.deps.conversations.receive(
             channel=channel, identity_kind=identity_kind, identity_value=identity_value, body=body,
             provider_message_id=provider_message_id, thread=thread, name=name, language=lang,
@@ -73,10 +74,15 @@ class Assistant:
         customer_id = received.customer_id if received.customer_known else \
             self.deps.conversations.customer_of(conversation_id)
         state: dict[str, Any] = dict(session.get("state") or {})
-        lang = normalize_language(language) if language else self._detect(text, session.get("language"))
+        # What the customer writes decides the language; the conversation so far, then the app's
+        # `language` field, only break a tie ("ok", "95000", a name).
+        lang = self._detect(text, session.get("language") or (normalize_language(language) if language else None))
         if session.get("handed_off"):
-            return self._after_handoff(received, text, state, lang)
-        parse = self.nlu.parse(text, lang)
+            next_step = waiting.after_handover(self.deps, state, ticket_id, now)
+            if next_step != waiting.RESUME:
+                return self._after_handoff(received, text, state, lang, ack=next_step == waiting.ACK)
+            waiting.forget_handover(state)
+        parse = topics.refine(self.nlu.parse(text, lang), text)
         turn = Turn(text=text, parse=parse, lang=lang, state=state, conversation_id=conversation_id,
                     ticket_id=ticket_id, customer_id=customer_id, now=now)
         outcome, intent = self._decide(turn)
@@ -112,27 +118,36 @@ class Assistant:
         turn.state["await_email"] = True
         return f"{notice}\n{say('follow_up_ask', lang)}"
 
-    def _after_handoff(self, received: Received, text: str, state: dict[str, Any], lang: str) -> Answer:
-        """A person has the case: the assistant stays quiet, except to take the e-mail address it
-        asked for (when no one could answer at once)."""
+    def _after_handoff(self, received: Received, text: str, state: dict[str, Any], lang: str, *,
+                       ack: bool = False) -> Answer:
+        """A person has the case: the assistant takes the e-mail address it asked for (when no one
+        could answer at once), and, while no person has answered yet, tells the customer their case
+        is waiting and for how long (`ack`, see waiting.py); otherwise it stays quiet."""
         conversation_id, ticket_id = received.conversation_id, received.ticket_id
         quiet = Answer(conversation_id, ticket_id, [], None, True)
         written = email_in(text) if state.get("await_email") else None
-        if written is None:
+        email = None
+        if written is not None:
+            try:
+                email = normalize_email(written)
+            except ValidationFailed:
+                email = None
+        if email is not None:
+            reply = say("follow_up_noted", lang, email=mask_email(email))
+            state.pop("await_email", None)
+        elif ack:
+            reply = waiting.acknowledgement(self.deps, ticket_id, lang)
+        else:
             return quiet
-        try:
-            email = normalize_email(written)
-        except ValidationFailed:
-            return quiet
-        reply = say("follow_up_noted", lang, email=mask_email(email))
         bot, now = self.deps.bot, self.deps.clock.now()
+        state["acked_at"] = now.isoformat()
         with self.deps.db.transaction() as s:
             session = s.get(AssistantSession, conversation_id)
             ticket, conversation = bot.lock(s, ticket_id, conversation_id)
-            state.pop("await_email", None)
             if session is not None:
                 session.state, session.updated_at = dict(state), now
-            bot.do_follow_up(conversation, email)
+            if email is not None:
+                bot.do_follow_up(conversation, email)
             bot.do_reply(s, ticket, conversation, [reply], now=now)
         return Answer(conversation_id, ticket_id, [reply], None, True)
 
@@ -173,6 +188,10 @@ class Assistant:
         return self.flows[intent].start(self, turn), intent
 
     def _fallback(self, turn: Turn) -> Outcome:
+        if turn.parse.intent.name in ("oos", "out_of_scope"):
+            # Not the wallet's business (a loan, the weather): a polite no and what the assistant does.
+            key = "out_of_scope_loan" if topics.loan(turn.text) else "out_of_scope"
+            return Outcome.reply(say(key, turn.lang))
         turn.state["fallbacks"] = turn.state.get("fallbacks", 0) + 1
         ranking = [i for i in turn.parse.intent_ranking if i.name not in NOT_UNDERSTOOD]
         if turn.state["fallbacks"] >= 3:
@@ -217,6 +236,10 @@ class Assistant:
         """The turn, stored whole in one unit of work: the assistant's memory, what it learned about
         the case, its replies, and the handover."""
         bot, now = self.deps.bot, turn.now
+        # Read before the unit of work opens (it reads the ticket's messages and the account).
+        summary = self._summary(turn, intent, outcome) if handed_off else ""
+        if handed_off:
+            turn.state.update(handed_over_ticket=turn.ticket_id, handed_over_at=now.isoformat())
         with self.deps.db.transaction() as s:
             session = s.get(AssistantSession, turn.conversation_id)
             if session is None:
@@ -233,26 +256,16 @@ class Assistant:
                 bot.do_follow_up(conversation, follow_up)
             session.state, session.language, session.updated_at = dict(turn.state), turn.lang, now
             bot.do_reply(s, ticket, conversation, outcome.messages, now=now)
+            session.handed_off = handed_off
             if handed_off:
-                session.handed_off = True
-                bot.do_hand_over(s, ticket, conversation, self._summary(turn, intent), intent=intent, now=now)
+                bot.do_hand_over(s, ticket, conversation, summary, intent=intent, now=now)
             elif outcome.resolved:
                 bot.do_mark_contained(conversation)
 
-    @staticmethod
-    def _summary(turn: Turn, intent: str | None) -> str:
-        """What the agent reads first on a handed-over case: no one asks the customer twice."""
-        history = turn.state.get("intent_history", [])
-        entities = [f"{e.entity}={e.value}" for e in turn.parse.entities]
-        return "\n".join(filter(None, [
-            "🤖 Assistant summary / 机器人摘要 / Ringkasan asisten",
-            f"intent: {', '.join(history) or intent or '-'}",
-            f"language: {turn.lang}",
-            f"checked: {'; '.join(turn.state.get('checked', [])) or '-'}",
-            f"tried: {'; '.join(turn.state.get('tried', [])) or '-'}",
-            f"entities: {', '.join(entities) or '-'}",
-            f"last message: {mask_text(turn.text)[:300]}",
-        ]))
+    def _summary(self, turn: Turn, intent: str | None, outcome: Outcome) -> str:
+        """What the agent reads first on a handed-over case (summary.py): no one asks the customer twice."""
+        replies = outcome.messages[:-1] if outcome.messages else []  # the last one is the handover notice
+        return summary.build(self.deps, turn, intent, replies, fallbacks=turn.state.get("fallbacks", 0))
 
 
 def _learned(changes: dict[str, Any]) -> TicketChange:

@@ -14,6 +14,8 @@ from ..platform.audit import Actor
 from ..platform.clock import FakeClock
 from .story import DEMO_AGENT_PASSWORD, PEOPLE
 
+DEMO_AGENT = "agent@gopay.test"
+
 CHAT_ALL_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 OFFICE = {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [["09:00", "15:00"]]}
 # Indonesian public holidays still ahead in the demo year (cuti bersama included).
@@ -122,6 +124,11 @@ def seed_desk_story(svc: Services, clock: FakeClock, now: datetime) -> dict[str,
         agents.add_to_team(team_ids[team], agent.id)
         if online:
             desk.routing.set_presence(agent.id, "online", actor=Actor.agent(agent.id))
+    # The demo's plain agent login (story.AGENTS) floats across every team, so it sees the cases handed
+    # over to each area's team (routing puts a ticket in its area's team).
+    floater = agents.get_by_email(DEMO_AGENT)
+    for team_id in team_ids:
+        agents.add_to_team(team_id, floater.id)
 
     tickets: dict[str, int] = {}
     # The cases arrived over the last few hours, 25 minutes apart, the newest 10 minutes ago.

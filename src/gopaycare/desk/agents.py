@@ -7,10 +7,10 @@ Besides the built-in roles, an admin can define custom roles from the same permi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cached_property
 
-import pyotp
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,10 @@ from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.clock import Clock
 from ..platform.db import Database
-from ..platform.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from ..platform.errors import Conflict, DomainError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ..platform.i18n import LANGUAGES
+from ..platform.settings import Settings
+from .agent_two_step import AgentTwoStep
 from .events import ACCESS_CHANGED, EventHub, emit
 from .models import SERVICE_AREAS, Agent, ApiToken, CustomRole, Team, TeamMember
 
@@ -55,7 +57,9 @@ ROLES: dict[str, frozenset[str]] = {
                              "promotion.manage", "promotion.grant"}),
     "admin": frozenset(PERMISSIONS),
 }
-SESSION_TTL = timedelta(hours=12)
+# The one answer to a failed login, whatever failed (unknown email, inactive agent, wrong password or
+# code): a difference would tell a caller which emails are agents.
+LOGIN_FAILED = "email, password or code is not correct"
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,23 @@ class AgentLogin:
 
 
 class AgentDirectory:
-    def __init__(self, db: Database, clock: Clock, hasher: SecretHasher, *, hub: EventHub | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, hasher: SecretHasher, *, hub: EventHub | None = None,
+                 settings: Settings | None = None) -> None:
         self.db = db
         self.clock = clock
         self.hasher = hasher
         self.hub = hub
+        settings = settings or Settings()
+        self.session_ttl = timedelta(seconds=settings.agent_session_ttl_seconds)
+        self.token_ttl = timedelta(days=settings.agent_token_ttl_days)
+        self.max_failed_logins = settings.agent_max_failed_logins
+        self.two_step = AgentTwoStep(db, clock, hasher)
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        # Verified against when there is no agent (or no password) to check: the same argon2 work
+        # either way, so the answer's timing tells nothing about which emails exist.
+        return self.hasher.hash_password("no-such-agent-password")
 
     def _access_changed(self, s: Session, agent_id: int) -> None:
         """Tell this agent's open streams (in every process, through the hub) to check their token
@@ -196,62 +212,138 @@ class AgentDirectory:
     # ---------------------------------------------------------------- two-factor login and tokens
 
     def enroll_totp(self, agent_id: int) -> str:
-        """A new TOTP secret (for the agent's authenticator app); login asks for it from now on."""
-        secret = pyotp.random_base32()
+        """Two-step login on at once with a new secret (the CLI and tests; agents use the API's
+        enrol-then-confirm, `two_step`)."""
+        enrolment = self.two_step.enroll(agent_id)
         with self.db.transaction() as s:
             agent = self._agent(s, agent_id)
-            agent.totp_secret = secret
-            audit.record(s, at=self.clock.now(), actor=Actor.agent(agent_id), action="agent.totp_enrolled",
-                         subject_type="agent", subject_id=agent_id)
-        return secret
+            agent.totp_secret, agent.totp_pending_secret = agent.totp_pending_secret, None
+        return enrolment.secret
 
-    def login(self, email: str, password: str, totp_code: str | None = None) -> AgentLogin:
+    def login(self, email: str, password: str, totp_code: str | None = None,
+              recovery_code: str | None = None) -> AgentLogin:
+        """Password, then (when enrolled) a TOTP or recovery code. The same work and the same answer
+        whatever is wrong; wrong passwords and codes count, and at the limit the account locks until
+        an admin unlocks it. A locked account says so only to whoever gives its password."""
         now = self.clock.now()
-        failure = Unauthenticated("email, password or code is not correct", code="login_failed")
+        failure = Unauthenticated(LOGIN_FAILED, code="login_failed")
+        error: DomainError | None = None
         with self.db.transaction() as s:
-            agent = s.execute(select(Agent).where(Agent.email == normalize_email(email))).scalar_one_or_none() \
-                if "@" in (email or "") else None
-            if agent is None or not agent.active or not self.hasher.verify(agent.password_hash, password):
-                raise failure
-            if agent.totp_secret:
-                if not totp_code:
-                    raise Unauthenticated("enter the code from your authenticator app", code="totp_required")
-                if not pyotp.TOTP(agent.totp_secret).verify(totp_code, for_time=now, valid_window=1):
-                    raise failure
-            token = "gps_" + self.hasher.new_token()
-            expires = now + SESSION_TTL
-            s.add(ApiToken(agent_id=agent.id, token_hash=self.hasher.keyed(token), kind="session", created_at=now,
-                           expires_at=expires))
-            audit.record(s, at=now, actor=Actor.agent(agent.id), action="agent.logged_in", subject_type="agent",
-                         subject_id=agent.id, two_factor=bool(agent.totp_secret))
-            return AgentLogin(token, self._view(s, agent), expires)
+            agent = s.execute(select(Agent).where(Agent.email == normalize_email(email)).with_for_update()
+                              ).scalar_one_or_none() if "@" in (email or "") and len(email) <= 254 else None
+            has_password = agent is not None and agent.password_hash is not None
+            password_ok = self.hasher.verify(agent.password_hash if has_password else self._dummy_hash,  # type: ignore[union-attr]
+                                             password) and has_password
+            if agent is None or not agent.active:
+                error = failure
+            elif not password_ok:
+                error = self._failed(s, agent, now, failure)
+            elif agent.locked_at is not None:
+                error = PermissionDenied("this account is locked after too many failed logins; an admin unlocks it",
+                                         code="account_locked")
+            elif agent.totp_secret and not (totp_code or recovery_code):
+                error = Unauthenticated("enter the code from your authenticator app", code="totp_required")
+            elif not self.two_step.check(s, agent, totp_code, recovery_code, now):
+                error = self._failed(s, agent, now, failure)
+            else:
+                agent.failed_logins = 0
+                token = "gps_" + self.hasher.new_token()
+                expires = now + self.session_ttl
+                s.add(ApiToken(agent_id=agent.id, token_hash=self.hasher.keyed(token), kind="session",
+                               created_at=now, expires_at=expires))
+                audit.record(s, at=now, actor=Actor.agent(agent.id), action="agent.logged_in", subject_type="agent",
+                             subject_id=agent.id, two_factor=bool(agent.totp_secret),
+                             recovery_code=bool(agent.totp_secret and recovery_code))
+                return AgentLogin(token, self._view(s, agent), expires)
+        raise error  # after the failure counter committed
 
-    def create_token(self, email: str) -> str:
-        """A new bearer API token for the agent; only its hash is stored."""
+    def _failed(self, s: Session, agent: Agent, now: datetime, failure: DomainError) -> DomainError:
+        agent.failed_logins += 1
+        audit.record(s, at=now, actor=Actor.system(), action="agent.login_failed", subject_type="agent",
+                     subject_id=agent.id, failed_logins=agent.failed_logins)
+        if agent.failed_logins >= self.max_failed_logins and agent.locked_at is None:
+            agent.locked_at = now
+            audit.record(s, at=now, actor=Actor.system(), action="agent.locked", subject_type="agent",
+                         subject_id=agent.id, failed_logins=agent.failed_logins)
+        return failure
+
+    def unlock(self, agent_id: int, *, actor: Actor) -> None:
+        """An admin lifts the lock after too many failed logins (audited with who did it)."""
+        with self.db.transaction() as s:
+            agent = self._agent(s, agent_id)
+            was_locked = agent.locked_at is not None
+            agent.locked_at, agent.failed_logins = None, 0
+            audit.record(s, at=self.clock.now(), actor=actor, action="agent.unlocked", subject_type="agent",
+                         subject_id=agent_id, was_locked=was_locked)
+
+    def disable_two_step(self, agent_id: int, totp_code: str | None, recovery_code: str | None) -> None:
+        """The agent turns two-step off, proving it with a current code; wrong codes count toward the lock."""
+        now = self.clock.now()
+        error: DomainError | None = None
+        with self.db.transaction() as s:
+            agent = self._agent(s, agent_id)
+            if agent.totp_secret is None:
+                error = Conflict("two-step login is not on", code="two_step_disabled")
+            elif not (totp_code or recovery_code) or not self.two_step.check(s, agent, totp_code, recovery_code, now):
+                error = self._failed(s, agent, now, ValidationFailed("the code is not correct", field="code",
+                                                                     code="code_invalid"))
+            else:
+                self.two_step.disable(s, agent, now)
+                audit.record(s, at=now, actor=Actor.agent(agent_id), action="agent.totp_disabled",
+                             subject_type="agent", subject_id=agent_id)
+        if error is not None:
+            raise error
+
+    def create_token(self, email: str, *, days: int | None = None) -> str:
+        """A new bearer API token for the agent, expiring after GOPAYCARE_AGENT_TOKEN_TTL_DAYS (or
+        `days`); only its hash is stored."""
         agent = self.get_by_email(email)
         token = "gpc_" + self.hasher.new_token()
         now = self.clock.now()
+        expires = now + (timedelta(days=days) if days is not None else self.token_ttl)
         with self.db.transaction() as s:
-            s.add(ApiToken(agent_id=agent.id, token_hash=self.hasher.keyed(token), kind="api", created_at=now))
+            s.add(ApiToken(agent_id=agent.id, token_hash=self.hasher.keyed(token), kind="api", created_at=now,
+                           expires_at=expires))
             audit.record(s, at=now, actor=Actor.system(), action="token.created", subject_type="agent",
-                         subject_id=agent.id)
+                         subject_id=agent.id, expires_at=expires.isoformat())
         return token
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str) -> bool:
+        """Revoke one token (the agent's own logout); its open sockets close at once."""
         with self.db.transaction() as s:
             row = s.execute(select(ApiToken).where(ApiToken.token_hash == self.hasher.keyed(token or "")))\
                 .scalar_one_or_none()
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = self.clock.now()
-                self._access_changed(s, row.agent_id)
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = self.clock.now()
+            audit.record(s, at=row.revoked_at, actor=Actor.agent(row.agent_id), action="token.revoked",
+                         subject_type="agent", subject_id=row.agent_id, kind=row.kind)
+            self._access_changed(s, row.agent_id)
+            return True
+
+    def revoke_all(self, agent_id: int, *, actor: Actor) -> int:
+        """Revoke every live token and session of an agent (a lost laptop, a leaked token): their
+        open sockets close at once."""
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            self._agent(s, agent_id)
+            revoked = s.execute(update(ApiToken).where(ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))
+                                .values(revoked_at=now)).rowcount
+            audit.record(s, at=now, actor=actor, action="token.revoked_all", subject_type="agent",
+                         subject_id=agent_id, revoked=revoked)
+            self._access_changed(s, agent_id)
+            return revoked
 
     def authenticate(self, token: str) -> AgentView:
+        return self.authenticate_hashed(self.hasher.keyed(token or ""))
+
+    def authenticate_hashed(self, token_hash: str) -> AgentView:
+        """The agent of a live token, found by its keyed hash (a WebSocket ticket keeps only that)."""
         now = self.clock.now()
         with self.db.read() as s:
             row = s.execute(
                 select(Agent, ApiToken.expires_at).join(ApiToken, ApiToken.agent_id == Agent.id)
-                .where(ApiToken.token_hash == self.hasher.keyed(token or ""), ApiToken.revoked_at.is_(None),
-                       Agent.active.is_(True))
+                .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None), Agent.active.is_(True))
             ).one_or_none()
             if row is None or (row.expires_at is not None and row.expires_at <= now):
                 raise Unauthenticated("invalid, expired or revoked token", code="token_invalid")

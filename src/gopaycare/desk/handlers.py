@@ -10,7 +10,7 @@ inside the unit of work that published it (see platform/bus.py):
                   answer is stamped) · SLA (the customer waits / was answered) · `message.received`
                   triggers · "message.created" to agents · search text
   TicketChanged   SLA policy for a new priority · "ticket.updated" to agents · `ticket.updated`
-                  triggers · search text
+                  triggers · search text · a new area moves the ticket to that area's team
   StatusChanged   SLA pause/resume/stop · CSAT question on solve · "ticket.updated" to agents ·
                   `ticket.status_changed` triggers · a freed seat drains the queue after commit
   TicketAssigned  round-robin memory · "ticket.assigned" (and "ticket.unassigned" to the one who
@@ -74,7 +74,7 @@ class DeskHandlers:
             (MessagePosted, (self.lifecycle_on_message, self.sla_on_message, self.triggers_on_message,
                              self.announce_message, self.index_message)),
             (TicketChanged, (self.sla_on_changed, self.announce_changed, self.triggers_on_changed,
-                             self.index_changed)),
+                             self.index_changed, self.route_area_changed)),
             (StatusChanged, (self.sla_on_status, self.csat.on_status_change, self.announce_status,
                              self.triggers_on_status, self.drain_freed_seat)),
             (TicketAssigned, (self.routing.on_assigned, self.announce_assigned)),
@@ -159,6 +159,10 @@ class DeskHandlers:
     def index_changed(self, s: Session, e: TicketChanged) -> None:
         if _SEARCHED_FIELDS & e.changes.keys():
             self.search.index_at_commit(s, e.ticket, e.now)
+
+    def route_area_changed(self, s: Session, e: TicketChanged) -> None:
+        if "area" in e.changes:
+            self.routing.on_area_changed(s, e.ticket, e.now)
 
     def sla_on_status(self, s: Session, e: StatusChanged) -> None:
         self.sla.on_status_change(s, e.ticket, e.old, e.new, e.now)

@@ -56,6 +56,13 @@ class Agent(Base):
     areas: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # Wrong passwords or codes in a row; at the limit the account locks until an admin unlocks it.
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A TOTP secret enrolled but not confirmed with a code yet (login does not ask for it until then).
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code is good once, not again within its window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (CheckConstraint(_in("presence", ("online", "away", "offline")), name="presence"),)
 
@@ -82,6 +89,18 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgentRecoveryCode(Base):
+    """A two-step recovery code (hashed), good for one login when the authenticator is lost."""
+
+    __tablename__ = "agent_recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), nullable=False, index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Team(Base):

@@ -35,7 +35,7 @@ from ..platform.errors import Conflict, NotFound, ValidationFailed
 from .changes import TicketChange, TicketChanges
 from .domain_events import TicketAssigned
 from .events import EventLog
-from .lifecycle import SEAT_STATUSES
+from .lifecycle import SEAT_STATUSES, Status
 from .models import Agent, Team, Ticket
 
 PRESENCES = ("online", "away", "offline")
@@ -146,9 +146,30 @@ class Router:
         for candidate in self._ranked(self._available(s), ticket.area, ticket.language):
             agent = self._lock(s, candidate.id)
             if agent is not None and self._fits(s, agent, ticket):
-                self.assign(s, ticket, agent.id, now, actor=Actor.system(), reason=f"routed ({self._strategy})")
+                # The ticket joins its area's team too, so the team sees it (a ticket already in a team stays).
+                team_id = ticket.team_id if ticket.team_id is not None else self._overflow_team(s, ticket)
+                self.assign(s, ticket, agent.id, now, actor=Actor.system(), reason=f"routed ({self._strategy})",
+                            team_id=team_id)
                 return agent.id
         return None
+
+    def on_area_changed(self, s: Session, ticket: Ticket, now: datetime) -> None:
+        """A ticket whose service area changed belongs to the new area's team: it moves there (when
+        one exists), and an agent without the skill for the new area hands it on (routed again, or
+        queued in the new team)."""
+        if Status(ticket.status).final:
+            return
+        team = s.get(Team, ticket.team_id) if ticket.team_id is not None else None
+        team_id = ticket.team_id
+        if team is None or ticket.area not in (team.areas or []):
+            team_id = self._overflow_team(s, ticket) or ticket.team_id
+        agent = s.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
+        if agent is not None and not _skilled(agent.areas, agent.languages, ticket.area, ticket.language):
+            self.assign(s, ticket, None, now, actor=Actor.system(), reason="area changed", team_id=team_id)
+            self.route(s, ticket, now)
+        elif team_id != ticket.team_id:
+            self.assign(s, ticket, ticket.assignee_id, now, actor=Actor.system(), reason="area changed",
+                        team_id=team_id)
 
     def _lock(self, s: Session, agent_id: int) -> Agent | None:
         """Lock an online agent's row (None if she is no longer online, or busy and we must not wait)."""

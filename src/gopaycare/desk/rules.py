@@ -165,6 +165,11 @@ class Rules:
 
     # ---------------------------------------------------------------- macros
 
+    def macros(self) -> list[Macro]:
+        """Every macro by name (the console offers them one keystroke away)."""
+        with self.db.read() as s:
+            return list(s.scalars(select(Macro).order_by(Macro.name).limit(200)))
+
     def apply_macro(self, viewer: Viewer, ticket_id: int, macro_id: int) -> int | None:
         """Apply a macro as `viewer`: its actions, then its reply in the ticket's language.
 

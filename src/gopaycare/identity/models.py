@@ -126,3 +126,39 @@ class ContactChange(Base):
         CheckConstraint("field IN ('phone', 'email')", name="field"),
         CheckConstraint("status IN ('pending', 'done', 'cancelled')", name="status"),
     )
+
+
+class RefreshToken(Base):
+    """A customer's refresh token: spent once for a new access session and a new refresh token of
+    the same family. A spent one presented again means it was copied: the whole family is revoked."""
+
+    __tablename__ = "customer_refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    family: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("customer_sessions.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SocketTicket(Base):
+    """A short-lived, single-use ticket that opens one WebSocket (`?ticket=`) in place of the
+    credential it was issued for, so no lasting credential is put in a URL. It holds the keyed hash
+    of that credential (an agent's or customer's token) and/or a verified visitor id, never the raw."""
+
+    __tablename__ = "socket_tickets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    audience: Mapped[str] = mapped_column(String(8), nullable=False)  # events | chat
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    visitor_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("audience IN ('events', 'chat')", name="audience"),)

@@ -167,14 +167,19 @@ class Recovery:
         audit.record(s, at=now, actor=Actor.customer(customer.id), action="identity.check_passed",
                      subject_type="customer", subject_id=customer.id, purpose=purpose)
 
-    def unlock_with_knowledge(self, customer_id: int, answers: KnowledgeAnswers) -> None:
+    def unlock_with_knowledge(self, customer_id: int, answers: KnowledgeAnswers, *,
+                              checked_by: Actor | None = None) -> None:
+        """Unlock when the answers match. `checked_by` is an agent who asked the customer the questions
+        (on a call or in a chat) and typed the answers: the same check and the same daily limit, and
+        the unlock is audited as theirs."""
         amounts = self._recent_amounts(customer_id)
         with committing_failures(self.db) as s:
             customer = self.identity._customer(s, customer_id, for_update=True)
             if customer.locked_at is None:
                 raise Conflict("the account is not locked", code="not_locked")
             self._check_knowledge(s, customer, answers, "unlock", amounts)
-            self.identity.unlock_in(s, customer, actor=Actor.customer(customer_id), via="knowledge",
+            self.identity.unlock_in(s, customer, actor=checked_by or Actor.customer(customer_id),
+                                    via="knowledge" if checked_by is None else "knowledge_checked_by_agent",
                                     now=self.clock.now())
 
     def unfreeze_with_knowledge(self, customer_id: int, answers: KnowledgeAnswers, code: str) -> None:

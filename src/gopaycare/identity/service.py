@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from . import messages
 from .codes import CodeIssuer, CodeSent
 from .contacts import looks_like_email, normalize_email, normalize_phone
 from .hashing import SecretHasher
-from .models import Customer, CustomerSession, Device
+from .models import Customer, Device
+from .sessions import LoginResult, Sessions
 from .wallet_link import WalletLink
 
 # The one answer to a failed login, whatever failed: an unknown or malformed phone/email, a wrong
@@ -64,13 +65,6 @@ class CustomerView:
             "id_number": f"****{self.id_last4}" if self.id_last4 else None, "language": self.language,
             "locked": self.locked, "frozen": self.frozen, "failed_logins": self.failed_logins,
         }
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    customer_id: int
-    token: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -116,6 +110,7 @@ class IdentityService:
         self.hasher = SecretHasher(settings.secret_key, settings.password_hash_profile)
         self._dummy_hash = self.hasher.hash_password("no-such-account")
         self.codes = CodeIssuer(settings, self.hasher, outbox)
+        self.sessions = Sessions(db, clock, settings, self.hasher)
 
     # ---------------------------------------------------------------- registration and reads
 
@@ -305,13 +300,10 @@ class IdentityService:
 
     def _open_session(self, s: Session, customer: Customer, device: DeviceInfo | None, now: datetime) -> LoginResult:
         device_id = self._touch_device(s, customer.id, device, now) if device else None
-        token = self.hasher.new_token()
-        expires = now + timedelta(seconds=self.settings.session_ttl_seconds)
-        s.add(CustomerSession(customer_id=customer.id, token_hash=self.hasher.keyed(token), device_id=device_id,
-                              created_at=now, expires_at=expires))
+        result = self.sessions.open(s, customer.id, device_id, now)
         audit.record(s, at=now, actor=Actor.customer(customer.id), action="login.succeeded",
                      subject_type="customer", subject_id=customer.id, device=device.key if device else None)
-        return LoginResult(customer_id=customer.id, token=token, expires_at=expires)
+        return result
 
     def _touch_device(self, s: Session, customer_id: int, device: DeviceInfo, now: datetime) -> int:
         row = s.execute(select(Device).where(Device.customer_id == customer_id,
@@ -326,20 +318,16 @@ class IdentityService:
 
     def authenticate(self, token: str) -> int:
         """The customer id of a live session token."""
-        now = self.clock.now()
-        with self.db.read() as s:
-            row = s.execute(select(CustomerSession).where(
-                CustomerSession.token_hash == self.hasher.keyed(token or ""))).scalar_one_or_none()
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            raise Unauthenticated("session expired; log in again", code="session_invalid")
-        return row.customer_id
+        return self.sessions.authenticate_hashed(self.hasher.keyed(token or ""))
 
-    def logout(self, token: str) -> None:
-        with self.db.transaction() as s:
-            row = s.execute(select(CustomerSession).where(
-                CustomerSession.token_hash == self.hasher.keyed(token or ""))).scalar_one_or_none()
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = self.clock.now()
+    def authenticate_hashed(self, token_hash: str) -> int:
+        return self.sessions.authenticate_hashed(token_hash)
+
+    def refresh(self, refresh_token: str) -> LoginResult:
+        return self.sessions.refresh(refresh_token)
+
+    def logout(self, token: str) -> bool:
+        return self.sessions.logout(token)
 
     def devices(self, customer_id: int) -> list[Device]:
         with self.db.read() as s:
@@ -358,10 +346,7 @@ class IdentityService:
                      subject_id=customer.id, reason=reason, failed_logins=customer.failed_logins)
 
     def revoke_sessions(self, s: Session, customer_id: int, now: datetime) -> int:
-        return s.execute(
-            update(CustomerSession).where(CustomerSession.customer_id == customer_id,
-                                          CustomerSession.revoked_at.is_(None)).values(revoked_at=now)
-        ).rowcount
+        return self.sessions.revoke_all(s, customer_id, now)
 
     def unlock_in(self, s: Session, customer: Customer, *, actor: Actor, via: str, now: datetime) -> None:
         customer.locked_at, customer.lock_reason, customer.failed_logins, customer.updated_at = None, None, 0, now

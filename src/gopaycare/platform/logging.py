@@ -24,9 +24,20 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SECRET_FIELDS = {"pin", "code", "otp"}
 _SECRET_PARTS = ("password", "token", "secret", "passcode", "otp_")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-# A credential in a URL's query (uvicorn logs each WebSocket's path with its query, and browsers can
-# only give a socket its session token there): `token=…`, `access_token=…`, `secret=…` and the like.
-_QUERY_SECRET = re.compile(r"([?&][A-Za-z_]*(?:token|secret|password|signature)=)[^&\s\"']+", re.IGNORECASE)
+# A credential in a URL's query (uvicorn logs each WebSocket's path with its query, on its error logger,
+# which access_log=False does not silence): `token=…`, `access_token=…`, `ticket=…`, `code=…`, `secret=…`.
+_QUERY_SECRET = re.compile(
+    r"([?&][A-Za-z_]*(?:token|secret|password|signature|ticket|code|otp|pin)=)[^&\s\"']+", re.IGNORECASE)
+# Our credentials by their shape, wherever they appear in a line: agents' session and API tokens
+# (gps_, gpc_), customers' access and refresh tokens (gpa_, gpr_), socket tickets (gpt_), visitor
+# tokens (gpv.…), and whatever follows "Bearer ".
+_CREDENTIAL = re.compile(r"\bgp[acprst]_[A-Za-z0-9_-]{16,}|\bgpv\.[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]+"
+                         r"|(?<=Bearer )[^\s\"',]+", re.IGNORECASE)
+
+
+def scrub_credentials(text: str) -> str:
+    """The text with every token, ticket and code in a query, and every token by its shape, redacted."""
+    return _CREDENTIAL.sub("[redacted]", _QUERY_SECRET.sub(r"\1[redacted]", text))
 # Extras that only repeat the message for a terminal: uvicorn's copy of its message with ANSI colour codes.
 _DROPPED = ("color_message",)
 
@@ -42,7 +53,7 @@ def _scrub(value: Any) -> Any:
     """Masked copy of an `extra` value. Dicts, lists and tuples are walked, so personal data or a
     secret one level down in a structured field is caught too (only top-level strings were)."""
     if isinstance(value, str):
-        return mask_text(value)
+        return mask_text(scrub_credentials(value))
     if isinstance(value, dict):
         return {k: "[redacted]" if _is_secret(k) else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -52,7 +63,7 @@ def _scrub(value: Any) -> Any:
 
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(_QUERY_SECRET.sub(r"\1[redacted]", record.getMessage()))
+        record.msg = mask_text(scrub_credentials(record.getMessage()))
         record.args = ()
         for key in _DROPPED:
             record.__dict__.pop(key, None)
@@ -64,9 +75,9 @@ class MaskingFilter(logging.Filter):
             # Formatters reuse `exc_text` when it is set. Without this the plain-text formatter
             # (GOPAYCARE_LOG_JSON=false) printed tracebacks, and the personal data in exception
             # messages, in clear: only the JSON formatter masked them.
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = mask_text(scrub_credentials(logging.Formatter().formatException(record.exc_info)))
         if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
+            record.stack_info = mask_text(scrub_credentials(record.stack_info))
         record.request_id = request_id_var.get()
         return True
 

@@ -37,6 +37,11 @@ DEFAULT_LIMITS = {
 LEDGER_CURRENCIES = {"IDR": 0}
 
 
+# The key a checkout without configuration runs with: known to everyone, so `serve` refuses it (ID
+# number hashes made with it can be reversed offline) unless GOPAYCARE_ALLOW_DEV_SECRET_KEY=true.
+DEV_SECRET_KEY = "dev-only-change-me"
+
+
 class Limits(BaseModel):
     basic: TierLimits = TierLimits(**DEFAULT_LIMITS["basic"])
     plus: TierLimits = TierLimits(**DEFAULT_LIMITS["plus"])
@@ -116,7 +121,20 @@ class Settings(BaseSettings):
     code_ttl_seconds: int = Field(default=300, ge=30)
     code_resend_interval_seconds: int = Field(default=60, ge=0)
     code_max_per_hour: int = Field(default=5, ge=1)
-    session_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    # A customer's access token lives an hour; the app renews it with the refresh token (rotating,
+    # single use), which lives at most 30 days from when it was issued.
+    session_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
+    refresh_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300, le=30 * 24 * 3600)
+    # Agents: a password login lasts a working day; an API token (integrations, `gopaycare tokens
+    # create`) expires after this many days. Wrong passwords or codes in a row before the agent's
+    # account locks (an admin unlocks it, audited).
+    agent_session_ttl_seconds: int = Field(default=12 * 3600, ge=300, le=7 * 24 * 3600)
+    agent_token_ttl_days: int = Field(default=90, ge=1, le=3650)
+    agent_max_failed_logins: int = Field(default=5, ge=1, le=100)
+    # WebSockets: a ticket (`?ticket=`, from an authenticated POST) opens one socket within this many
+    # seconds; a socket that authenticates with its first message must send it within the timeout.
+    socket_ticket_ttl_seconds: int = Field(default=30, ge=5, le=300)
+    socket_auth_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # "fast" is for tests only: argon2 with minimal cost.
     password_hash_profile: str = Field(default="default", pattern=r"^(default|fast)$")
 
@@ -206,7 +224,9 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = DEV_SECRET_KEY
+    # `serve` refuses to start with the development key unless this says it is a dev/demo machine.
+    allow_dev_secret_key: bool = False
     # Earlier secret keys (a JSON list), whose sealed secrets still open until `gopaycare reseal-secrets`.
     previous_secret_keys: list[str] = []
 

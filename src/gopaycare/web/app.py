@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
@@ -14,7 +14,7 @@ from ..platform.jobs import start_in_process_consumer
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import Metrics, RequestContextMiddleware
-from .pages import landing_page
+from .pages import install_pages, landing_page
 from .params import check_params
 from .routes import (
     admin,
@@ -22,6 +22,7 @@ from .routes import (
     assistant,
     attachments,
     channel_accounts,
+    credentials,
     customer,
     customer_live,
     desk,
@@ -37,7 +38,7 @@ from .schemas.common import ERRORS
 
 API = (health.router, customer.router, my_conversations.router, customer_live.router, agent.router, desk.router,
        events.router, admin.router, admin.csat_router, assistant.router, kb.router, promotions.router,
-       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router)
+       visitors.router, webhooks.cti_router, attachments.router, channel_accounts.router, credentials.router)
 
 
 def create_app(services: Services, *, run_jobs_in_process: bool = False) -> FastAPI:
@@ -64,8 +65,11 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     # Providers' webhooks are not held to our query rules: a provider may add parameters.
     app.include_router(webhooks.router, responses=ERRORS)
 
+    # The agent console's pages and its live socket (web/pages/): the same services, the same checks.
+    install_pages(app)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return landing_page(services)
+    def index(request: Request) -> HTMLResponse:
+        return landing_page(request)
 
     return app

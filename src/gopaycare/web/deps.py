@@ -9,7 +9,7 @@ alias per permission, so the permission a route needs reads from its signature.
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..container import Services
@@ -34,6 +34,33 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token is required", code="token_missing")
     return credentials.credentials
+
+
+def bearer_token(credentials: Credentials) -> str:
+    return _token(credentials)
+
+
+# The raw bearer token of the request (logout revokes it; a socket ticket stands for it).
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+def no_store(response: Response) -> None:
+    """A response that carries a credential (a token, a ticket, a TOTP secret, recovery codes) must
+    not be kept by a browser or a proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
+# Add to a route that answers with a credential: `@router.post(..., dependencies=NO_STORE)`.
+NO_STORE = [Depends(no_store)]
+
+
+def current_agent(credentials: Credentials, svc: Svc) -> AgentView:
+    """Any agent with a live token, whatever their role (their own session, two-step, logout)."""
+    return svc.agents.authenticate(_token(credentials))
+
+
+CurrentAgent = Annotated[AgentView, Depends(current_agent)]
 
 
 def agent_with(permission: str) -> Callable[..., AgentView]:

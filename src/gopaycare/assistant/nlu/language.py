@@ -68,6 +68,15 @@ _ID = _weights({
         tanya nanya bertanya ngecek dicek mengapa belom blum di ke sama iya ngirim mengirim
         turun naik nambah bertambah berkurang kurang dapet dapat cair dicairkan bales balas nyampe
     """,
+    # Chat shortcuts and typos of the words above ("pembayran sya gagl trus"): no English word.
+    1.5: """
+        sya saia sayah gw aq akuh gagl ggl gagall gaga trus truss trs mulu mlu melulu
+        pembayran pembyaran pmbyran pmbayaran pembayarn pmbyaran byr bayr byar bayarnya
+        sldo saldoo sld msk msuk masuuk blom blum lpa lupaa kluar klr sndiri sendri aplksi aplikasinya
+        blikin mnt minta tlng tlong akn akunn krm kirm trnsaksi transakasi trnsfer brhasil berhasill
+        brapa brpa dmn kpn mlh bnr jd aj cm cuma cmn bln hri ntar nnt skrng sekrang kmaren td tdi bngt
+        dpt knapa knpa napa udhh sdah blum ditolak tolakk nyangkut ketahan kepotong dpotong
+    """,
     1.0: """
         jam jumat sabtu senin selasa rabu kamis ahad ktp hp wa p mantap sip rb ribu jt juta
     """,
@@ -186,9 +195,37 @@ def scores(text: str) -> dict[str, float]:
             "id": indonesian, "en": english}
 
 
+# Chinese surnames, most common first: a short Han run starting with one is read as a person's name
+# ("my name is 王小明", "王小明" as the answer to "your name?") when no Chinese word is around it.
+_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+                      "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+                      "万钱严覃武戴莫孔向汤")
+# Characters of everyday Chinese sentences that names do not use: a run with one of them is words.
+_NOT_NAME = frozenset("的了吗呢吧啊呀么没不是在有我你他她它们这那什怎为到钱付款退账户码失败登录转人工谢好请帮要想能会"
+                      "可以就还都也和跟给被把让再已经过来去说看用充值余额交易卡号手机密锁冻结问题怎样多少")
+_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _name_like(run: str) -> bool:
+    return 2 <= len(run) <= 4 and run[0] in _SURNAMES and not (set(run) & _NOT_NAME)
+
+
+def _without_names(text: str, hint: str | None) -> str:
+    """The text with Han names left out, when the conversation so far is in English or Indonesian or
+    the name sits in Latin text: a Chinese name typed in an en/id chat is not Chinese."""
+    folded = normalize(text)
+    runs = _HAN_RUN.findall(folded)
+    if not runs or not all(_name_like(run) for run in runs):
+        return text
+    latin = bool(_TOKEN.search(_HAN_RUN.sub(" ", folded)))
+    if latin or canonical(hint) in ("en", "id"):
+        return _HAN_RUN.sub(" ", folded)
+    return text
+
+
 def detect(text: str, hint: str | None = None) -> str:
     """"zh-CN", "en" or "id" for a customer message; a tie goes to `hint`, else to English."""
-    s = scores(text)
+    s = scores(_without_names(text, hint))
     if s["han"] >= 3 or (s["han"] > 0 and s["han"] >= s["latin_words"]):
         return "zh-CN"
     if s["id"] > s["en"]:

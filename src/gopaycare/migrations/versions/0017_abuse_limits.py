@@ -2,7 +2,7 @@
 global, and the login pause (a soft lock) beside the lock: docs/adr/0018-abuse-limits.md
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 14:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from gopaycare.platform.db import UTCDateTime
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

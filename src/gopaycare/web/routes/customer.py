@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from ...identity.service import DeviceInfo
 from ...platform.errors import ValidationFailed
-from ..deps import CustomerId, Svc
+from ..deps import NO_STORE, CustomerId, Svc
 from ..ratelimits import limited
 from ..schemas.common import IdempotencyKey
 from ..schemas.customer import CodeRequestIn, LoginIn, LoginOut, ResetCodeOut, ResetIn
@@ -15,7 +15,7 @@ from ..schemas.wallet import PaymentIn, TopupIn, TransactionOut, TransactionPage
 router = APIRouter(prefix="/api/v1", tags=["customer"])
 
 
-@router.post("/auth/login", dependencies=[limited("login")])
+@router.post("/auth/login", dependencies=[*NO_STORE, limited("login")])
 def login(body: LoginIn, svc: Svc) -> LoginOut:
     device = DeviceInfo(body.device_key, body.platform, body.os_version, body.app_version) if body.device_key else None
     if (body.password is None) == (body.pin is None):

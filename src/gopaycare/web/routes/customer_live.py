@@ -1,7 +1,9 @@
 """The customer's live chat over WebSocket (the GoPay app's chat screen, the web widget).
 
-`/api/v1/me/chat/ws?token=…&conversation_id=…&after=N`: the customer's session token in the query
-(browsers cannot set headers on a socket). The socket sends each message the customer sees of the
+`/api/v1/me/chat/ws?conversation_id=…&after=N`, authenticated by the `Authorization` header, a
+single-use ticket (`?ticket=…` from `POST /api/v1/me/chat/ws/tickets`: browsers cannot set a socket's
+headers) or a first `{"type": "auth", "token": …}` message (web/socket_auth.py); a `?token=` is
+refused. The socket sends each message the customer sees of the
 conversation after sequence number N, in order and once, as it happens (desk/customer_live.py);
 the app sends `{"type": "message", "client_id", "body", "attachments": [id, …]}` (the ids of its own
 uploads not sent yet, POST /api/v1/me/attachments; the body may be empty beside them), answered by an
@@ -11,9 +13,10 @@ frame and changes nothing; the socket stays open. `GET /api/v1/me/conversations/
 is the fallback for clients that cannot hold a socket.
 
 An anonymous web visitor connects the same way with their visitor token (`POST /api/v1/chat/visitors`)
-as `token`: a session token never contains a ".", a visitor token starts "gpv.", so the logged-in
-path is unchanged. A visitor who logs in goes on in the same conversation with both: the session as
-`token`, the visitor token as `visitor_token` (a name the logs redact).
+in place of a session token: a session token never contains a ".", a visitor token starts "gpv.", so
+the logged-in path is unchanged. A visitor who logs in goes on in the same conversation with both:
+the session as the token, the visitor token beside it (`X-Visitor-Token`, the auth message's
+`visitor_token`, or the ticket's request body).
 
 `{"type": "typing"}` says the customer is typing (passed on to the agents, at most one every 2 s,
 never stored); `{"type": "typing", "who": "agent"}` comes when an agent is, and `{"type": "typing",
@@ -34,31 +37,47 @@ from ...desk.customer_live import CustomerStream
 from ...desk.customer_side import CustomerMessage, Party
 from ...platform.audit import Actor
 from ...platform.errors import DomainError, ValidationFailed
-from ..deps import party_of
+from ..deps import NO_STORE, BearerToken, ChatParty, Svc
 from ..schemas.common import Cursor, Id
 from ..schemas.customer_live import FRAMES, Frame, ReadFrame, SayFrame, TypingFrame
 from ..schemas.my_conversations import CustomerMessageOut
+from ..schemas.sessions import ChatTicketIn, SocketTicketOut
+from ..socket_auth import SocketCredential, TicketParam, authenticate_socket, close_code
 
 router = APIRouter(prefix="/api/v1/me", tags=["customer"])
 MAX_FRAME = 16_384  # characters: a message's body is at most 4,000
-# How a refused socket is closed: 4000 + the HTTP status the same refusal answers elsewhere.
-CLOSE_CODES = {401: 4401, 404: 4404, 409: 4409, 422: 4422}
+
+
+@router.post("/chat/ws/tickets", status_code=201, dependencies=NO_STORE)
+def chat_ticket(body: ChatTicketIn, party: ChatParty, token: BearerToken, svc: Svc) -> SocketTicketOut:
+    """A single-use ticket that opens the chat socket within seconds (`?ticket=`): the web widget's way,
+    since a browser cannot put the token in a socket's header."""
+    if party.customer_id is None:  # a visitor's own token
+        if body.visitor_token is not None:
+            raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor_token")
+        ticket, ttl = svc.socket_tickets.issue("chat", visitor_id=party.visitor_id)
+    else:
+        visitor_id = svc.visitors.verify(body.visitor_token) if body.visitor_token is not None else None
+        ticket, ttl = svc.socket_tickets.issue("chat", token=token, visitor_id=visitor_id)
+    return SocketTicketOut(ticket=ticket, expires_in_seconds=ttl)
 
 
 @router.websocket("/chat/ws")
-async def chat_socket(websocket: WebSocket, token: str = "", visitor_token: str = "", conversation_id: Id | None = None,
-                      after: Cursor = 0) -> None:
+async def chat_socket(websocket: WebSocket, conversation_id: Id | None = None, after: Cursor = 0,
+                      ticket: TicketParam = None) -> None:
     svc: Services = websocket.app.state.services
+    opened = await authenticate_socket(websocket, svc, "chat", ticket)
+    if opened is None:
+        return
     try:
-        party = await run_in_threadpool(party_of, svc, token)
-        if visitor_token:
-            party = await run_in_threadpool(_going_on, svc, party, visitor_token)
+        party = await run_in_threadpool(_party, svc, opened.credential)
         if conversation_id is not None:  # theirs, or it does not exist for them
             await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
     except DomainError as exc:
-        await websocket.close(code=CLOSE_CODES.get(exc.http_status, 4400), reason=exc.code)
+        await websocket.close(code=close_code(exc), reason=exc.code)
         return
-    await websocket.accept()
+    if not opened.accepted:
+        await websocket.accept()
 
     async def send(message: CustomerMessage) -> None:
         await websocket.send_json({"type": "message", **CustomerMessageOut.of(message).model_dump(mode="json")})
@@ -81,12 +100,19 @@ async def chat_socket(websocket: WebSocket, token: str = "", visitor_token: str 
         unsubscribe()
 
 
-def _going_on(svc: Services, party: Party, visitor_token: str) -> Party:
+def _party(svc: Services, credential: SocketCredential) -> Party:
+    if credential.token_hash is None:  # a visitor's own token
+        return Party.visitor(credential.visitor_id or "")
+    party = Party.customer(svc.identity.authenticate_hashed(credential.token_hash))
+    if credential.visitor_id is not None:
+        party = _going_on(svc, party, credential.visitor_id)
+    return party
+
+
+def _going_on(svc: Services, party: Party, visitor_id: str) -> Party:
     """A customer who chatted as a visitor before logging in goes on in the same conversation: only
     with both their session token and the visitor's token (the same browser)."""
-    if party.customer_id is None:
-        raise ValidationFailed("a visitor token goes with a customer's session token", field="visitor_token")
-    visitor_id = svc.visitors.verify(visitor_token)
+    assert party.customer_id is not None
     svc.desk.conversations.claim("visitor", visitor_id, party.customer_id, actor=Actor.customer(party.customer_id))
     return Party(customer_id=party.customer_id, visitor_id=visitor_id)
 

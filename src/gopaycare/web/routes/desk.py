@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from ...desk.inbox import TicketFilter
 from ...platform.audit import Actor
 from ...platform.errors import ValidationFailed
-from ..deps import CanViewCustomers, DeskViewer, Integration, RevealingViewer, Svc
+from ..deps import NO_STORE, CanViewCustomers, DeskViewer, Integration, RevealingViewer, Svc
 from ..ratelimits import limited
 from ..schemas.common import Id
 from ..schemas.customer import RevealIn
@@ -56,9 +56,9 @@ Text = str | None
 # ---------------------------------------------------------------- agents
 
 
-@router.post("/agent/login", dependencies=[limited("agent_login")])
+@router.post("/agent/login", dependencies=[*NO_STORE, limited("agent_login")])
 def agent_login(body: AgentLoginIn, svc: Svc) -> AgentLoginOut:
-    return AgentLoginOut.of(svc.agents.login(body.email, body.password, body.totp_code))
+    return AgentLoginOut.of(svc.agents.login(body.email, body.password, body.totp_code, body.recovery_code))
 
 
 @router.get("/agent/me")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ..deps import Svc
+from ..deps import NO_STORE, Svc
 from ..schemas.visitors import VisitorIn, VisitorOut
 
 router = APIRouter(prefix="/api/v1/chat", tags=["customer"])
 
 
-@router.post("/visitors", status_code=201)
+@router.post("/visitors", status_code=201, dependencies=NO_STORE)
 def new_visitor(body: VisitorIn, request: Request, svc: Svc) -> VisitorOut:
     svc.visitor_limiter.check(request.client.host if request.client else "unknown")
     visitor_id = svc.visitors.verify(body.token) if body.token is not None else None

@@ -40,13 +40,17 @@ class RevealIn(In):
 
 
 class LoginOut(Out):
-    token: str
+    token: str = Field(description="the access token (bearer), short-lived: renew it with refresh_token")
     customer_id: int
     expires_at: Timestamp
+    refresh_token: str = Field(description="spent once at POST /api/v1/auth/refresh for a new pair")
+    refresh_expires_at: Timestamp
 
     @classmethod
     def of(cls, result: LoginResult) -> LoginOut:
-        return cls(token=result.token, customer_id=result.customer_id, expires_at=result.expires_at)
+        assert result.refresh_token is not None and result.refresh_expires_at is not None
+        return cls(token=result.token, customer_id=result.customer_id, expires_at=result.expires_at,
+                   refresh_token=result.refresh_token, refresh_expires_at=result.refresh_expires_at)
 
 
 class ResetCodeOut(Out):

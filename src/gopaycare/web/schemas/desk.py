@@ -23,9 +23,10 @@ from .wallet import WalletOut
 
 
 class AgentLoginIn(In):
-    email: str
-    password: str
-    totp_code: str | None = None
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=128)
+    totp_code: str | None = Field(default=None, max_length=64)
+    recovery_code: str | None = Field(default=None, max_length=64, description="in place of totp_code, once")
 
 
 class PresenceIn(In):

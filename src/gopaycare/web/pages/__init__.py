@@ -1,0 +1,41 @@
+"""The server-rendered pages (docs/adr/0022-pages.md): the agent console for now.
+
+Jinja2 templates (web/templates/console/), htmx and a little plain JavaScript served from
+web/static/ (no CDN, no Node at run time), texts from the catalogs. Pages call the services the
+JSON API calls, with the same permission checks; nothing here is a second road to the data.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ...platform.errors import DomainError
+from ..errors import error_response
+from . import actions, inbox, login, socket, ticket
+from .auth import SignInNeeded
+from .landing import landing_page
+from .render import page
+
+__all__ = ["install_pages", "landing_page"]
+
+
+def install_pages(app: FastAPI) -> None:
+    for router in (login.router, inbox.router, ticket.router, actions.router, socket.router):
+        app.include_router(router)
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, _: SignInNeeded) -> Response:
+        return login.signed_out(request)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        """A page's refusal is a page (same status and code); the API's stays the JSON error."""
+        if not request.url.path.startswith("/console/"):
+            return error_response(exc.http_status, exc.code, exc.message, exc.details)
+        back = request.headers.get("referer", "")
+        host = request.headers.get("host", "")
+        back = back if host and back.split("/")[2:3] == [host] else "/console/inbox"
+        response = page(request, "console/error.html", {"message": exc.message, "back": back}, status=exc.http_status)
+        response.headers["X-Error-Code"] = exc.code
+        return response
