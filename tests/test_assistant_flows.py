@@ -99,9 +99,9 @@ def test_frozen_account_payment_hands_over(svc, bot, make_customer, make_merchan
 def test_locked_account_is_unlocked_after_identity_verification(svc, bot, make_customer, lang, text):
     phone = "+6281355556666"
     customer = make_customer(phone=phone, balance=75_000, name="Li Na", id_number="3171026708920004")
-    for _ in range(svc.settings.max_failed_logins):
-        with pytest.raises(Exception):  # noqa: B017 - the login errors are not what is tested here
-            svc.identity.login_with_password(phone, "wrong-password")
+    for _ in range(svc.settings.max_failed_logins):  # wrong PINs while signed in lock (ADR 0003)
+        with pytest.raises(Exception):  # noqa: B017 - the PIN errors are not what is tested here
+            svc.identity.verify_pin(customer, "000000")
     assert svc.identity.get(customer).locked
 
     first = say(bot, phone, text, lang)
@@ -120,7 +120,7 @@ def test_wrong_answers_do_not_unlock(svc, bot, make_customer):
     customer = make_customer(phone=phone, balance=75_000, name="Li Na", id_number="3171026708920004")
     for _ in range(svc.settings.max_failed_logins):
         with pytest.raises(Exception):  # noqa: B017
-            svc.identity.login_with_password(phone, "wrong-password")
+            svc.identity.verify_pin(customer, "000000")
 
     say(bot, phone, "账户被锁定了", "zh-CN")
     say(bot, phone, "Li Na", "zh-CN")

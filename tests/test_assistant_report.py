@@ -20,8 +20,8 @@ def test_containment_counts_each_outcome_and_never_counts_abandonment(svc, bot, 
     svc.wallet.pay_merchant(frozen, merchant, 5_000, "p-frozen")
     for _ in range(svc.settings.max_failed_logins):
         try:
-            svc.identity.login_with_password("+628120000003", "wrong-password")
-        except DomainError:  # each wrong password is refused; the fifth locks the account
+            svc.identity.verify_pin(verifying, "000000")
+        except DomainError:  # each wrong PIN is refused; the fifth locks the account
             pass
     say(bot, "+628120000001", "我的付款失败了", "zh-CN")          # explained: contained
     say(bot, "+628120000002", "pembayaran saya gagal", "id")      # frozen: to a person

@@ -270,8 +270,8 @@ def test_a_transcription_before_its_voicemail_waits_for_it(phone_svc, phone, cus
 def test_a_locked_or_frozen_account_hears_it_before_the_menu(phone_svc, phone, customer, lock, heard):
     if lock == "locked":
         for _ in range(phone_svc.settings.max_failed_logins):
-            with pytest.raises(Exception):  # noqa: B017 - wrong passwords until the lock
-                phone_svc.identity.login_with_password(PHONE, "wrong-password")
+            with pytest.raises(Exception):  # noqa: B017 - wrong PINs while signed in, until the lock
+                phone_svc.identity.verify_pin(customer, "000000")
     else:
         phone_svc.identity.freeze(customer, actor=Actor.system(), reason="phone stolen")
     caller = Caller(phone)

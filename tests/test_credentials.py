@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 from gopaycare.desk.models import Agent, AgentRecoveryCode
 from gopaycare.identity.models import CustomerSession, RefreshToken, SocketTicket
 from gopaycare.platform import audit
+from gopaycare.platform.errors import DomainError
 from gopaycare.platform.logging import configure_logging
 from gopaycare.platform.secret_key import check_serving_key, ensure_demo_key, key_path, with_stored_key
 from gopaycare.platform.settings import DEV_SECRET_KEY, SettingsError, load_settings
@@ -353,8 +354,11 @@ def test_refresh_tokens_end_after_30_days_and_with_a_lock(client, svc, make_cust
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).status_code == 401
 
     other = customer_login(client, make_customer, phone="+6281277776666").json()
-    for _ in range(svc.settings.max_failed_logins):
-        client.post("/api/v1/auth/login", json={"login": "+6281277776666", "password": "wrong-password"})
+    for _ in range(svc.settings.max_failed_logins):  # wrong PINs while signed in lock (docs/adr/0018)
+        try:
+            svc.identity.verify_pin(other["customer_id"], "000000")
+        except DomainError:
+            pass
     assert client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
 
 

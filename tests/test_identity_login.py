@@ -59,10 +59,15 @@ def fail_password(svc: Any, login: str, times: int) -> None:
             svc.identity.login_with_password(login, "wrong-password")
 
 
-def lock_by_passwords(svc: Any, login: str) -> None:
-    fail_password(svc, login, svc.settings.max_failed_logins - 1)
+def lock_by_pins(svc: Any, login: str) -> None:
+    """Wrong PINs in a row while signed in (at payments): the hard lock of ADR 0003. Wrong passwords
+    at login only pause logins (docs/adr/0018): a stranger cannot lock anyone."""
+    customer_id = svc.identity.find_by_login(login).id
+    for _ in range(svc.settings.max_failed_logins - 1):
+        with pytest.raises(Unauthenticated):
+            svc.identity.verify_pin(customer_id, WRONG_PIN)
     with pytest.raises(PermissionDenied):
-        svc.identity.login_with_password(login, "wrong-password")
+        svc.identity.verify_pin(customer_id, WRONG_PIN)
 
 
 def error_of(call: Any) -> tuple[type, str, str, dict[str, Any]]:
@@ -361,66 +366,58 @@ def test_wrong_password_is_counted_and_says_passwords_are_case_sensitive(svc, ma
     assert "case-sensitive" in str(exc.value)
     # And the failure is counted and audited (committed although the call raised), no session opened
     after = customer_row(svc, customer)
-    assert after["failed_logins"] == 1
-    assert {k: v for k, v in after.items() if k not in ("failed_logins", "updated_at")} == {
-        k: v for k, v in before.items() if k not in ("failed_logins", "updated_at")}
+    assert after["login_failures"] == 1
+    assert {k: v for k, v in after.items() if k not in ("login_failures", "updated_at")} == {
+        k: v for k, v in before.items() if k not in ("login_failures", "updated_at")}
     [failed] = audit_rows(svc, customer, "login.password_failed")
-    assert (failed.actor_type, failed.details) == ("system", {"failed_logins": 1})
+    assert (failed.actor_type, failed.details) == ("system", {"login_failures": 1, "paused": False})
     assert count(svc, CustomerSession) == 0
 
 
 def test_a_correct_login_resets_the_failure_counter(svc, make_customer):
-    # Given 4 wrong passwords in a row (one short of the lock)
+    # Given 4 wrong passwords in a row (one short of the pause)
     customer = make_customer()
     fail_password(svc, "+6281000000001", 4)
-    assert customer_row(svc, customer)["failed_logins"] == 4
+    assert customer_row(svc, customer)["login_failures"] == 4
 
     # When the right password is given
     svc.identity.login_with_password("+6281000000001", PASSWORD)
 
-    # Then the counter starts again: 4 more wrong passwords still do not lock
-    assert customer_row(svc, customer)["failed_logins"] == 0
+    # Then the counter starts again: 4 more wrong passwords still do not pause
+    assert customer_row(svc, customer)["login_failures"] == 0
     fail_password(svc, "+6281000000001", 4)
-    assert customer_row(svc, customer)["failed_logins"] == 4
+    assert customer_row(svc, customer)["login_failures"] == 4
+    assert svc.identity.get(customer).login_paused_until is None
     assert svc.identity.get(customer).locked is False
     assert svc.wallet.summary(customer).locked is False
 
 
-def test_five_wrong_passwords_in_a_row_lock_the_account(svc, make_customer):
+def test_five_wrong_passwords_in_a_row_pause_logins_and_lock_nothing(svc, make_customer):
+    """Anyone can type wrong passwords for any number: they pause password logins (a soft lock the
+    owner lifts with a reset code or by waiting) and never lock the account (docs/adr/0018)."""
     # Given a customer with money, and the configured limit of 5
     customer = make_customer(balance=100_000)
     assert svc.settings.max_failed_logins == 5
 
-    # When the first 4 wrong passwords are each refused with a plain login failure
-    for _ in range(4):
-        with pytest.raises(Unauthenticated) as exc:
-            svc.identity.login_with_password("+6281000000001", "wrong-password")
-        assert exc.value.code == "login_failed"
+    # When 5 wrong passwords are each refused with a plain login failure (the 5th too: saying
+    # "now paused" would tell a stranger the account exists)
+    fail_password(svc, "+6281000000001", 5)
 
-    # And the 5th is refused because it locked the account
-    with pytest.raises(PermissionDenied) as exc:
-        svc.identity.login_with_password("+6281000000001", "wrong-password")
-    assert exc.value.code == "account_locked"
-    assert exc.value.details == {"failed_logins": 5, "locked_by_this_attempt": True}
-
-    # Then the customer and the wallet are locked
+    # Then logins are paused, and neither the customer nor the wallet is locked
     view = svc.identity.get(customer)
-    assert (view.locked, view.lock_reason, view.failed_logins) == (True, "too_many_failed_logins", 5)
-    assert customer_row(svc, customer)["locked_at"] is not None
+    assert (view.locked, view.lock_reason, view.failed_logins, view.login_failures) == (False, None, 0, 0)
+    assert view.login_paused_until == START + timedelta(seconds=svc.settings.login_pause_seconds)
     summary = svc.wallet.summary(customer)
-    assert (summary.locked, summary.frozen, summary.balance) == (True, False, 100_000)
-    # And the audit has 4 failures then one lock by the system
+    assert (summary.locked, summary.frozen, summary.balance) == (False, False, 100_000)
+    # And the audit has 5 failures then the pause by the system
     actions = [e.action for e in audit_rows(svc, customer)]
-    assert actions[-5:] == ["login.password_failed"] * 4 + ["account.locked"]
-    [locked] = audit_rows(svc, customer, "account.locked")
-    assert (locked.actor_type, locked.actor_id, locked.reason, locked.details) == (
-        "system", None, "too_many_failed_logins", {"failed_logins": 5})
+    assert actions[-6:] == ["login.password_failed"] * 5 + ["login.paused"]
 
 
 def test_locked_account_refuses_even_the_right_password_and_pin(svc, make_customer):
     # Given a locked account
     customer = make_customer(balance=50_000)
-    lock_by_passwords(svc, "+6281000000001")
+    lock_by_pins(svc, "+6281000000001")
     before = (customer_row(svc, customer), ledger_snapshot(svc), count(svc, CustomerSession))
 
     # When the right password or PIN is given
@@ -437,16 +434,16 @@ def test_locked_account_refuses_even_the_right_password_and_pin(svc, make_custom
     assert (customer_row(svc, customer), ledger_snapshot(svc), count(svc, CustomerSession)) == before
 
 
-def test_wrong_password_on_a_locked_account_is_not_counted_further(svc, make_customer):
+def test_wrong_password_on_a_locked_account_answers_like_any_wrong_password(svc, make_customer):
+    """The password is checked first: a locked account says so only to someone who knows it."""
     customer = make_customer()
-    lock_by_passwords(svc, "+6281000000001")
-    before = (customer_row(svc, customer), len(audit_rows(svc, customer)))
+    lock_by_pins(svc, "+6281000000001")
+    unknown = error_of(lambda: svc.identity.login_with_password("+6281999999999", "wrong-password"))
 
-    with pytest.raises(PermissionDenied) as exc:
-        svc.identity.login_with_password("+6281000000001", "wrong-password")
+    locked = error_of(lambda: svc.identity.login_with_password("+6281000000001", "wrong-password"))
 
-    assert exc.value.code == "account_locked"
-    assert (customer_row(svc, customer), len(audit_rows(svc, customer))) == before
+    assert locked == unknown and locked[1] == "login_failed"
+    assert svc.identity.get(customer).locked
 
 
 def test_payment_from_a_locked_account_is_recorded_as_failed_and_moves_no_money(svc, make_customer,
@@ -454,7 +451,7 @@ def test_payment_from_a_locked_account_is_recorded_as_failed_and_moves_no_money(
     # Given a locked account with Rp 200.000
     customer = make_customer(balance=200_000)
     merchant = make_merchant()
-    lock_by_passwords(svc, "+6281000000001")
+    lock_by_pins(svc, "+6281000000001")
     before = ledger_snapshot(svc)
 
     # When it pays a merchant with the right PIN
@@ -495,23 +492,24 @@ def test_wrong_pin_at_checkout_is_recorded_as_pin_invalid_and_counted(svc, make_
     assert failed.details == {"failed_logins": 1}
 
 
-def test_wrong_pins_at_checkout_and_wrong_passwords_together_lock_the_account(svc, make_customer, make_merchant):
-    # Given 3 wrong passwords
+def test_wrong_pins_at_checkout_lock_the_account_and_wrong_passwords_do_not_help(svc, make_customer,
+                                                                                 make_merchant):
+    # Given 3 wrong passwords (a stranger's, maybe): they do not count toward the lock
     customer = make_customer(balance=200_000)
     merchant = make_merchant()
     fail_password(svc, "+6281000000001", 3)
     before = ledger_snapshot(svc)
 
-    # When 2 payments are made with a wrong PIN
-    fourth = svc.payments.pay(customer, merchant, 10_000, WRONG_PIN, "pay-wrong-4")
-    fifth = svc.payments.pay(customer, merchant, 10_000, WRONG_PIN, "pay-wrong-5")
+    # When 5 payments are made with a wrong PIN
+    wrong = [svc.payments.pay(customer, merchant, 10_000, WRONG_PIN, f"pay-wrong-{n}") for n in range(5)]
 
-    # Then the 4th failure leaves one attempt, the 5th locks the account
-    assert (fourth.status, fourth.failure_reason, fourth.failure_details) == (
-        "failed", "PIN_INVALID", {"attempts_left": 1})
+    # Then the first leaves 4 attempts, the 4th one, the 5th locks the account
+    assert (wrong[0].status, wrong[0].failure_reason, wrong[0].failure_details) == (
+        "failed", "PIN_INVALID", {"attempts_left": 4})
+    assert wrong[3].failure_details == {"attempts_left": 1}
     # The attempt that locks was itself a wrong PIN
-    assert (fifth.status, fifth.failure_reason) == ("failed", "PIN_INVALID")
-    assert fifth.failure_details == {"attempts_left": 0, "account_locked": True}
+    assert (wrong[4].status, wrong[4].failure_reason) == ("failed", "PIN_INVALID")
+    assert wrong[4].failure_details == {"attempts_left": 0, "account_locked": True}
     view = svc.identity.get(customer)
     assert (view.locked, view.lock_reason, view.failed_logins) == (True, "too_many_failed_logins", 5)
     assert svc.wallet.summary(customer).locked is True
@@ -700,6 +698,6 @@ def test_lock_and_password_reset_end_open_sessions(svc, make_customer):
 
     for _ in range(svc.settings.max_failed_logins):
         with pytest.raises((Unauthenticated, PermissionDenied)):
-            svc.identity.login_with_password(phone, "wrong-pass-1")
-    with pytest.raises(Unauthenticated):
+            svc.identity.verify_pin(customer, "000000")
+    with pytest.raises(Unauthenticated):  # the lock (wrong PINs while signed in) ends the session
         svc.identity.authenticate(second.token)

@@ -75,12 +75,14 @@ def everything(svc: Any, customer_id: int) -> tuple[Any, ...]:
 
 
 def lock(svc: Any, login: str = PHONE, *, already_failed: int = 0) -> None:
-    """Wrong passwords until the account locks (after `already_failed` earlier failures)."""
+    """Wrong PINs while signed in until the account locks (after `already_failed` earlier failures).
+    Wrong passwords at login only pause logins: a stranger cannot lock anyone (docs/adr/0018)."""
+    customer_id = svc.identity.find_by_login(login).id
     for _ in range(svc.settings.max_failed_logins - 1 - already_failed):
         with pytest.raises(Unauthenticated):
-            svc.identity.login_with_password(login, "wrong-password")
+            svc.identity.verify_pin(customer_id, "000000")
     with pytest.raises(PermissionDenied):
-        svc.identity.login_with_password(login, "wrong-password")
+        svc.identity.verify_pin(customer_id, "000000")
 
 
 def logs_in(svc: Any, login: str, password: str = PASSWORD) -> bool:
@@ -93,7 +95,7 @@ def logs_in(svc: Any, login: str, password: str = PASSWORD) -> bool:
 
 @pytest.fixture
 def locked_customer(svc, make_customer):
-    """A customer with a Rp 150.000 top-up (their recent transaction), locked by wrong passwords."""
+    """A customer with a Rp 150.000 top-up (their recent transaction), locked by wrong PINs."""
     customer = make_customer(balance=150_000, name="Dewi Lestari", id_number="3171012345678901")
     lock(svc)
     return customer
@@ -137,6 +139,7 @@ def test_password_reset_clears_the_failure_counter(svc, make_customer):
     svc.recovery.reset(PHONE, "password", last_code(svc), NEW_PASSWORD)
 
     assert svc.identity.get(customer).failed_logins == 0
+    assert svc.identity.get(customer).login_failures == 0
 
 
 def test_password_reset_leaves_a_locked_account_locked(svc, locked_customer):
@@ -187,8 +190,9 @@ def test_reset_with_a_wrong_code_changes_nothing_but_counts_the_guess(svc, make_
     with pytest.raises(ValidationFailed) as exc:
         svc.recovery.reset(PHONE, "password", other_than(code), NEW_PASSWORD)
 
-    # Then nothing changed: the old password still works; only the guess was counted
-    assert (exc.value.code, exc.value.details) == ("code_invalid", {"field": "code", "attempts_left": 4})
+    # Then nothing changed: the old password still works; only the guess was counted (and the answer
+    # says no more than an unknown login's: no attempts left, docs/adr/0018)
+    assert (exc.value.code, exc.value.details) == ("code_invalid", {"field": "code"})
     assert customer_row(svc, customer) == before
     assert rows(svc, OneTimeCode)[0]["attempts"] == 1
     assert audit_rows(svc, customer, "password.reset") == []
@@ -205,7 +209,7 @@ def test_reset_code_for_a_pin_does_not_reset_the_password(svc, make_customer):
     with pytest.raises(ValidationFailed) as exc:
         svc.recovery.reset(PHONE, "password", last_code(svc), NEW_PASSWORD)
 
-    assert exc.value.code == "code_expired"
+    assert exc.value.code == "code_invalid"  # the same answer as any failure: no account state told
     assert customer_row(svc, customer) == before
 
 
@@ -241,12 +245,16 @@ def test_reset_for_an_unknown_login_sends_nothing_and_is_refused_like_a_login(sv
     # Then there is no error to tell it apart from a real account, and no code is sent
     assert sent is None
     assert svc.outbox.messages_to("+6281999999999") == []
-    # And a reset for it is refused like a failed login; nothing was stored
-    with pytest.raises(Unauthenticated) as exc:
+    # And a reset for it is refused like a wrong code for a real account; nothing was stored
+    svc.recovery.start_reset(PHONE, "password")
+    with pytest.raises(ValidationFailed) as unknown:
         svc.recovery.reset("+6281999999999", "password", "123456", NEW_PASSWORD)
-    assert (exc.value.code, exc.value.message) == (
-        "login_failed", "phone/email or password is not correct (passwords are case-sensitive)")
-    assert (rows(svc, OneTimeCode), audit_count(svc)) == before
+    with pytest.raises(ValidationFailed) as wrong:
+        svc.recovery.reset(PHONE, "password", other_than(last_code(svc)), NEW_PASSWORD)
+    assert (unknown.value.code, unknown.value.message, unknown.value.details) == (
+        wrong.value.code, wrong.value.message, wrong.value.details) == (
+        "code_invalid", "the code is not correct or has expired; ask for a new one", {"field": "code"})
+    assert rows(svc, OneTimeCode)[:len(before[0])] == before[0]
 
 
 def test_reset_of_something_else_is_refused(svc, make_customer):

@@ -56,6 +56,7 @@ from .platform.clock import Clock, SystemClock
 from .platform.db import Database
 from .platform.jobs import make_huey
 from .platform.outbox import Outbox
+from .platform.ratelimit import Limiter
 from .platform.rates import RateLimiter
 from .platform.secrets import SecretBox
 from .platform.settings import Settings
@@ -97,6 +98,7 @@ class Services:
     visitor_limiter: RateLimiter  # new visitor tokens per client address
     payment_callbacks: PaymentCallbacks  # providers' word on pending payments and top-ups
     disputes: Disputes
+    limiter: Limiter  # rate limits per address, account and destination (platform/ratelimit.py)
     socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
@@ -128,7 +130,7 @@ class Services:
                                                           ("plus", settings.limits.plus))}),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now, handovers=BotView(self.db)), nlu)
+            staffing=self.desk.availability.now, handovers=BotView(self.db), limiter=self.limiter), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:
@@ -266,6 +268,8 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
             provisional_credit=settings.dispute_provisional_credit,
             provisional_reasons=tuple(settings.dispute_provisional_reasons.split(",")),
             provisional_max=settings.dispute_provisional_max)),
+        limiter=Limiter(settings.rate_limits, secret=settings.secret_key, redis_url=settings.redis_url,
+                        namespace=settings.jobs_queue),
         socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message

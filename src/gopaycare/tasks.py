@@ -126,6 +126,13 @@ def register_tasks(services: Services) -> None:
         """Dispute money a crash left unrecorded (each movement under its own key: never twice)."""
         return services.disputes.settle_all()
 
+    @huey.task(name="send_reset_code", timeout=60)
+    def send_reset_code(login: str, what: str, channel: str) -> str:
+        """A reset code asked for by someone not signed in: sent if the login is an account's. A job,
+        so the request answers in the same time whether or not it is (docs/adr/0018)."""
+        return services.recovery.send_reset(login, what, channel)
+
+    services.recovery.send_later = lambda login, what, channel: send_reset_code(login, what, channel)
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
     services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
     services.intake.dispatch = lambda event_id: take_channel_event(event_id)
@@ -140,6 +147,7 @@ def register_tasks(services: Services) -> None:
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
                           open_wallet=open_wallet, take_channel_event=take_channel_event,
+                          send_reset_code=send_reset_code,
                           sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox,
                           fetch_attachment=fetch_attachment, sweep_attachments=sweep_attachments,
                           follow_up_chats=follow_up_chats, refund_notice=refund_notice, refunds_sweep=refunds_sweep,

@@ -18,6 +18,7 @@ from ..identity.service import IdentityService
 from ..kb.service import KnowledgeBase
 from ..platform.clock import Clock
 from ..platform.db import Database
+from ..platform.ratelimit import Limiter
 from ..promotions.service import Promotions
 from ..refunds.service import RefundRequests
 from ..wallet.port import WalletBackend
@@ -48,4 +49,5 @@ class AssistantDeps:
     conversations: Conversations
     bot: BotTurns
     staffing: Callable[[], Staffing]  # whether a person can take the case now, and when one will
+    limiter: Limiter | None = None  # codes an anonymous chatter may have sent (platform/ratelimit.py)
     handovers: BotView | None = None  # a handed-over ticket's state and messages (waiting, summaries)

@@ -168,11 +168,18 @@ class _Story:
         self.at(hours=2)
         self.pay("john", "GoFood", 64_000, channel="online", via_provider=True)  # pending too long
 
-        # 李娜: five wrong passwords in a row locked the account.
+        # 李娜: typed her password with the wrong case until logins paused (a stranger can do no more),
+        # then, signed in on her phone, five wrong PINs in a row at a payment locked the account.
         self.at(hours=2)
         for _ in range(svc.settings.max_failed_logins):
             try:
                 svc.identity.login_with_password(PEOPLE[3].phone, "gopay2026!", DeviceInfo("lina-phone", "android"))
+            except DomainError:
+                pass
+        self.at(minutes=20)
+        for _ in range(svc.settings.max_failed_logins):
+            try:
+                svc.identity.verify_pin(self.ids["lina"], "000000")
             except DomainError:
                 pass
 

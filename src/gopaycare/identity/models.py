@@ -22,7 +22,12 @@ class Customer(Base):
     id_last4: Mapped[str | None] = mapped_column(String(4))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # Wrong PINs (and passwords) typed by the signed-in owner in a row: these lock the account (hard).
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Wrong secrets at login, typed by anyone: these only pause password logins (a soft lock that a
+    # reset code or the delay lifts), so a stranger cannot lock someone out (docs/adr/0018).
+    login_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    login_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lock_reason: Mapped[str | None] = mapped_column(String(64))
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ recent transaction) or a document that an agent reviews. Knowledge checks are li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..platform import audit
 from ..platform.audit import Actor, AuditEntry
-from ..platform.errors import Conflict, NotFound, PermissionDenied, RateLimited, Unauthenticated, ValidationFailed
+from ..platform.errors import Conflict, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from .codes import CodeSent
 from .contacts import normalize_email, normalize_phone
 from .models import ContactChange, Customer, VerificationRequest
@@ -49,34 +50,80 @@ class Recovery:
         self.identity = identity
         self.db = identity.db
         self.clock = identity.clock
+        # Set by the application (tasks.py): queue a stranger's reset-code request as a job.
+        self.send_later: Callable[[str, str, str], None] | None = None
 
     # ---------------------------------------------------------------- reset with a code
 
     def start_reset(self, login: str, what: str, channel: str = "sms") -> CodeSent | None:
-        """Send a reset code to the registered phone or email. An unknown login gets no code and
-        no error: the caller must not learn which phones and emails have an account."""
+        """Send a reset code to the registered phone or email of a customer already known to be
+        talking to us (the assistant): its rate limits are told. An unknown login gets None."""
         purpose = self._reset_purpose(what)
-        try:
-            customer = self.identity.find_by_login(login)
-        except Unauthenticated:
+        with self.db.read() as s:
+            customer = self.identity._find_by_login(s, login)
+        if customer is None:
             return None
         return self.identity.send_code(customer.id, purpose, channel)
 
+    def request_reset(self, login: str, what: str, channel: str = "sms") -> None:
+        """A stranger's request for a reset code (`POST /auth/reset-codes`): the code goes to the
+        registered phone or email if there is an account, and nothing about the account comes back,
+        neither in the answer nor in its time. The answer waits for nothing but the request's own
+        checks: the lookup and the send are a job (`send_later`, set by tasks.py), queued alike for
+        every login; without a queue they run here. The uniform limits per login typed are the
+        route's (web/ratelimits.py), so they answer alike for every login."""
+        self._reset_purpose(what)
+        if self.send_later is not None:
+            self.send_later(login, what, channel)
+        else:
+            self.send_reset(login, what, channel)
+
+    def send_reset(self, login: str, what: str, channel: str = "sms") -> str:
+        """The code of a stranger's request, if the login is an account's: what refuses the send (the
+        account's own resend limits, no email on it) is only audited, never told."""
+        purpose = self._reset_purpose(what)
+        now = self.clock.now()
+        with self.db.read() as s:
+            customer = self.identity._find_by_login(s, login)
+        if customer is not None:
+            try:
+                self.identity.send_code(customer.id, purpose, channel)
+                return "sent"
+            except (RateLimited, ValidationFailed) as exc:
+                refused = exc.code
+        else:
+            refused = "no_account"
+        with self.db.transaction() as s:
+            audit.record(s, at=now, actor=Actor.system(), action="code.not_sent", subject_type="customer",
+                         subject_id=customer.id if customer else 0, purpose=purpose, channel=channel, why=refused)
+        return refused
+
     def reset(self, login: str, what: str, code: str, new_secret: str) -> None:
-        """Set a new password or PIN with a code. The failure counter resets; a lock stays
-        (unlocking needs identity verification, not only the phone)."""
+        """Set a new password or PIN with a code. The failure counter resets and a login pause ends (the
+        code proves the phone or email); a lock stays (unlocking needs identity verification).
+
+        Every failure answers alike, whether the login exists or not, the code was wrong, spent or
+        expired: a stranger learns nothing about the account (the code's guesses are still counted)."""
         purpose = self._reset_purpose(what)
         hasher = self.identity.hasher
         new_hash = hasher.hash_password(new_secret) if what == "password" else hasher.hash_pin(new_secret)
         now = self.clock.now()
+        failed = ValidationFailed("the code is not correct or has expired; ask for a new one", code="code_invalid",
+                                  field="code")
         with committing_failures(self.db) as s:
-            customer = self.identity._by_login(s, login, for_update=True)
-            self.identity.codes.consume(s, customer.id, purpose, code, now)
+            customer = self.identity._find_by_login(s, login, for_update=True)
+            if customer is None:
+                raise failed
+            try:
+                self.identity.codes.consume(s, customer.id, purpose, code, now)
+            except ValidationFailed:
+                raise failed from None
             if what == "password":
                 customer.password_hash = new_hash
             else:
                 customer.pin_hash = new_hash
             customer.failed_logins, customer.updated_at = 0, now
+            customer.login_failures, customer.login_paused_until = 0, None
             # A new secret ends every session opened with the old one.
             revoked = self.identity.revoke_sessions(s, customer.id, now)
             audit.record(s, at=now, actor=Actor.customer(customer.id), action=f"{what}.reset",

@@ -7,10 +7,11 @@ Every security event is written to the audit log in the same transaction as the 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from ..platform.pii import mask_email, mask_phone
 from ..platform.settings import Settings
 from ..wallet.port import WalletBackend
 from ..wallet.rules import TIERS
+from . import messages
 from .codes import CodeIssuer, CodeSent
 from .contacts import looks_like_email, normalize_email, normalize_phone
 from .hashing import SecretHasher
@@ -54,6 +56,8 @@ class CustomerView:
     freeze_reason: str | None
     failed_logins: int
     created_at: datetime
+    login_failures: int = 0
+    login_paused_until: datetime | None = None
 
     def masked(self) -> dict[str, object]:
         """What an agent without `pii.reveal` sees."""
@@ -90,6 +94,7 @@ def view_of(c: Customer) -> CustomerView:
         id=c.id, name=c.name, phone=c.phone, email=c.email, language=c.language, id_last4=c.id_last4,
         locked=c.locked_at is not None, lock_reason=c.lock_reason, frozen=c.frozen_at is not None,
         freeze_reason=c.freeze_reason, failed_logins=c.failed_logins, created_at=c.created_at,
+        login_failures=c.login_failures or 0, login_paused_until=c.login_paused_until,
     )
 
 
@@ -206,17 +211,21 @@ class IdentityService:
             raise NotFound("customer not found", customer_id=customer_id)
         return customer
 
-    def _by_login(self, s: Session, login: str, *, for_update: bool = False) -> Customer:
+    def _find_by_login(self, s: Session, login: str, *, for_update: bool = False) -> Customer | None:
+        """The account behind a phone or email as typed; None when nobody's (or not a phone or email)."""
         try:
             stmt = select(Customer).where(
                 Customer.email == normalize_email(login) if looks_like_email(login)
                 else Customer.phone == normalize_phone(login)
             )
         except ValidationFailed:
-            raise Unauthenticated(LOGIN_FAILED, code="login_failed") from None
+            return None
         if for_update:
             stmt = stmt.with_for_update()
-        customer = s.execute(stmt).scalar_one_or_none()
+        return s.execute(stmt).scalar_one_or_none()
+
+    def _by_login(self, s: Session, login: str, *, for_update: bool = False) -> Customer:
+        customer = self._find_by_login(s, login, for_update=for_update)
         if customer is None:
             # Same answer, and the same argon2 work, as a wrong password: reveal no account.
             self.hasher.verify(self._dummy_hash, "")
@@ -232,20 +241,58 @@ class IdentityService:
         return self._login(login, pin, "pin", device)
 
     def _login(self, login: str, secret: str, kind: str, device: DeviceInfo | None) -> LoginResult:
+        """Whoever calls, the secret is checked first and a wrong one answers exactly as an unknown
+        login: a locked or paused account takes the same work and says nothing more (no oracle).
+        Only a caller who knows the secret learns the account's state."""
         now = self.clock.now()
         with committing_failures(self.db) as s:
             customer = self._by_login(s, login, for_update=True)
-            self._check_secret(s, customer, secret, kind, now, login=True)
+            stored = customer.password_hash if kind == "password" else customer.pin_hash
+            if not self.hasher.verify(stored, secret):
+                self._count_login_failure(s, customer, kind, now)
+                raise Unauthenticated(LOGIN_FAILED, code="login_failed")
+            if customer.locked_at is not None:
+                raise PermissionDenied("the account is locked; verify your identity to unlock it",
+                                       code="account_locked", locked_at=customer.locked_at.isoformat())
+            paused = customer.login_paused_until
+            if paused is not None and paused > now:
+                raise PermissionDenied(
+                    "after several wrong attempts, logging in is paused for a while; reset your password with "
+                    "a code sent to your phone to get in now", code="login_paused", paused_until=paused.isoformat(),
+                    retry_after_seconds=math.ceil((paused - now).total_seconds()))
+            customer.login_failures, customer.login_paused_until = 0, None
             return self._open_session(s, customer, device, now)
 
+    def _count_login_failure(self, s: Session, customer: Customer, kind: str, now: datetime) -> None:
+        """A wrong secret at login, from anyone. It never locks the account (a stranger could lock anyone
+        out): N in a row pause logins for a while and tell the owner, who can lift the pause at once with
+        a reset code. Wrong attempts during a pause are only audited."""
+        customer.updated_at = now
+        paused = customer.login_paused_until is not None and customer.login_paused_until > now
+        if not paused:
+            customer.login_failures += 1
+        audit.record(s, at=now, actor=Actor.system(), action=f"login.{kind}_failed", subject_type="customer",
+                     subject_id=customer.id, login_failures=customer.login_failures, paused=paused)
+        if paused or customer.login_failures < self.settings.max_failed_logins:
+            return
+        until = now + timedelta(seconds=self.settings.login_pause_seconds)
+        count, customer.login_failures, customer.login_paused_until = customer.login_failures, 0, until
+        audit.record(s, at=now, actor=Actor.system(), action="login.paused", subject_type="customer",
+                     subject_id=customer.id, failures=count, until=until.isoformat())
+        lang = customer.language
+        local = until.astimezone(self.settings.tz).strftime("%H:%M")
+        self.codes.outbox.queue(s, channel="sms", destination=customer.phone, purpose="security_notice",
+                                body=messages.say("login_paused_body", lang, n=count, until=local),
+                                customer_id=customer.id, now=now)
+
     def verify_pin(self, customer_id: int, pin: str) -> None:
-        """Check a PIN before a payment; wrong PINs count toward the lock like wrong passwords."""
+        """Check a PIN before a payment (the caller is signed in, so it is the owner or someone holding
+        their phone): wrong PINs in a row lock the account, as ADR 0003 requires."""
         now = self.clock.now()
         with committing_failures(self.db) as s:
-            self._check_secret(s, self._customer(s, customer_id, for_update=True), pin, "pin", now, login=False)
+            self._check_secret(s, self._customer(s, customer_id, for_update=True), pin, "pin", now)
 
-    def _check_secret(self, s: Session, customer: Customer, secret: str, kind: str, now: datetime, *,
-                      login: bool) -> None:
+    def _check_secret(self, s: Session, customer: Customer, secret: str, kind: str, now: datetime) -> None:
         if customer.locked_at is not None:
             raise PermissionDenied("the account is locked; verify your identity to unlock it",
                                    code="account_locked", locked_at=customer.locked_at.isoformat())
@@ -263,10 +310,6 @@ class IdentityService:
                                    locked_by_this_attempt=True)
         audit.record(s, at=now, actor=Actor.system(), action=f"login.{kind}_failed",
                      subject_type="customer", subject_id=customer.id, failed_logins=customer.failed_logins)
-        if login:
-            # Before login the caller is not known to own the account: answer exactly as for an
-            # unknown login (no attempts left either). The counter still works; the lock says so.
-            raise Unauthenticated(LOGIN_FAILED, code="login_failed")
         raise Unauthenticated("PIN is not correct", code="pin_invalid", attempts_left=limit - customer.failed_logins)
 
     def _open_session(self, s: Session, customer: Customer, device: DeviceInfo | None, now: datetime) -> LoginResult:

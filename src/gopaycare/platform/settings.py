@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +70,42 @@ class RefundPolicy(BaseModel):
     review_priority: str = Field(default="high", pattern=r"^(low|normal|high|urgent)$")
     second_approval_above: int = Field(default=500_000, ge=0)  # maker-checker above this amount
 
+class RateLimits(BaseModel):
+    """Rate limits (docs/adr/0018-abuse-limits.md), each in the `limits` notation: one or more
+    "N/period" joined by ";" ("10/minute;100/hour"). Code sends count in cost units: an SMS costs
+    `code_cost_sms`, an email `code_cost_email`."""
+
+    login_per_ip: str = "30/minute;300/hour"
+    login_per_account: str = "10/minute;40/hour"
+    agent_login_per_ip: str = "30/minute;300/hour"
+    agent_login_per_account: str = "10/minute;40/hour"
+    reset_per_ip: str = "30/minute;300/hour"
+    reset_per_account: str = "10/minute;40/hour"
+    # Code requests (answered alike whether the login exists): the same resend rule as ADR 0003, for
+    # every login typed, so the answer never depends on whether an account is behind it.
+    code_requests_per_destination: str = "1/minute;5/hour"
+    code_requests_per_ip: str = "20/minute;100/hour"
+    # What one client address may spend on codes, and everyone together (the SMS bill's ceiling).
+    code_budget_per_ip: str = "100/hour;300/day"
+    code_budget_global: str = "20000/hour"
+    code_cost_sms: int = Field(default=10, ge=1, le=1000)
+    code_cost_email: int = Field(default=1, ge=1, le=1000)
+    # Knowledge-base votes: voter ids are made up by the client, the address is not.
+    kb_votes_per_ip: str = "30/hour"
+    kb_votes_per_article_ip: str = "3/hour"
+    # The assistant's identification of an anonymous chatter (a code to the phone they name).
+    chat_identify_per_session: str = "3/hour"
+
+    @field_validator("*")
+    @classmethod
+    def _parses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit like \"10/minute;100/hour\": {value[:60]!r}") from exc
+        return value
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -93,6 +130,9 @@ class Settings(BaseSettings):
     refunds: RefundPolicy = RefundPolicy()
 
     max_failed_logins: int = Field(default=5, ge=1, le=100)
+    # Wrong passwords at login pause password logins this long (a soft lock: docs/adr/0018).
+    login_pause_seconds: int = Field(default=15 * 60, ge=10, le=24 * 3600)
+    rate_limits: RateLimits = RateLimits()
     code_ttl_seconds: int = Field(default=300, ge=30)
     code_resend_interval_seconds: int = Field(default=60, ge=0)
     code_max_per_hour: int = Field(default=5, ge=1)

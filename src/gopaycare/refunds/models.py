@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, BigId, UTCDateTime
@@ -44,7 +55,7 @@ class RefundRequest(Base):
     proposed_version: Mapped[int | None] = mapped_column(Integer)
     decided_by: Mapped[str | None] = mapped_column(String(40))  # "agent:7", "policy:small_amount", "merchant:3"
     rejection_code: Mapped[str | None] = mapped_column(String(32))  # a catalog key the customer reads
-    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)  # unique per customer
     refund_reference: Mapped[str | None] = mapped_column(String(40))  # the wallet refund, once paid
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -60,6 +71,7 @@ class RefundRequest(Base):
         Index("ix_refund_requests_open", "status", "merchant_due_at",
               postgresql_where=text("status IN ('awaiting_merchant', 'approved', 'processing')"),
               sqlite_where=text("status IN ('awaiting_merchant', 'approved', 'processing')")),
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_refund_requests_customer_key"),
     )
 
 

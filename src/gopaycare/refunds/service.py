@@ -248,7 +248,7 @@ class RefundRequests:
             raise ValidationFailed("idempotency key must be 1 to 128 characters", field="idempotency_key")
         files = self._check_evidence(customer_id, evidence)
         txn = self._own_transaction(customer_id, reference)
-        if (first := self._by_key(idempotency_key)) is not None:
+        if (first := self._by_key(customer_id, idempotency_key)) is not None:
             if (first.customer_id, first.transaction_reference) != (customer_id, txn.reference) or \
                     (amount is not None and amount != first.amount):
                 raise Conflict("this idempotency key was used for another refund request", code="idempotency_conflict")
@@ -279,7 +279,7 @@ class RefundRequests:
                 result = view(request)
         except IntegrityError:
             # The same request at the same moment: the other copy won.
-            existing = self._by_key(idempotency_key)
+            existing = self._by_key(customer_id, idempotency_key)
             if existing is None or \
                     (existing.customer_id, existing.transaction_reference) != (customer_id, txn.reference):
                 raise
@@ -351,9 +351,11 @@ class RefundRequests:
                 RefundRequest.status.notin_(("rejected", "cancelled")),
                 RefundRequest.created_at >= month_start)) or 0
 
-    def _by_key(self, idempotency_key: str) -> RefundRequestView | None:
+    def _by_key(self, customer_id: int, idempotency_key: str) -> RefundRequestView | None:
+        """The customer's own request under this key: keys are per customer (another's never shows)."""
         with self.db.read() as s:
             r = s.execute(select(RefundRequest).where(
+                RefundRequest.customer_id == customer_id,
                 RefundRequest.idempotency_key == idempotency_key)).scalar_one_or_none()
             return view(r) if r is not None else None
 

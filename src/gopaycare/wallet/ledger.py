@@ -295,9 +295,27 @@ class LedgerCore:
             raise exc
         return existing
 
+    def _scope(self, s: Session, req: MoneyRequest) -> int | None:
+        """The wallet a request's key belongs to: keys are unique per wallet, not across customers.
+        A refund or reversal has no customer in its request: it is the original payment's wallet."""
+        if req.account_id is not None:
+            return req.account_id
+        if req.customer_id is not None:
+            return s.execute(select(ACCOUNTS.c.id).where(ACCOUNTS.c.customer_id == req.customer_id)).scalar()
+        original = req.params.get("original")
+        if original:
+            return s.execute(select(TXNS.c.account_id).where(TXNS.c.reference == original)).scalar()
+        return None
+
     def _existing(self, req: MoneyRequest) -> TransactionView | None:
+        """The transaction already stored under this key in the same wallet (another wallet's is never
+        seen: its reference is not echoed, and it does not block this one)."""
         with self.db.read() as s:
-            row = s.execute(select(TXNS).where(TXNS.c.idempotency_key == req.key)).one_or_none()
+            scope = self._scope(s, req)
+            if scope is None:
+                return None
+            row = s.execute(select(TXNS).where(TXNS.c.account_id == scope,
+                                               TXNS.c.idempotency_key == req.key)).one_or_none()
             if row is None:
                 return None
             if row.request_hash != req.fingerprint:

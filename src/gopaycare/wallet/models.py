@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,7 +76,9 @@ class WalletTransaction(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
-    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    # Unique per wallet (the account the money moves from or to), never across customers: one
+    # customer's key can neither find nor block another's (docs/adr/0018).
+    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False)
@@ -110,6 +113,7 @@ class WalletTransaction(Base):
         Index("ix_wallet_txn_counterparty_created", "counterparty_account_id", "created_at"),
         Index("ix_wallet_txn_original", "original_id"),
         Index("ix_wallet_txn_status_created", "status", "created_at"),
+        UniqueConstraint("account_id", "idempotency_key", name="uq_wallet_transactions_account_key"),
     )
 
 

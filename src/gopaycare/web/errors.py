@@ -11,18 +11,28 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException
 
-from ..platform.errors import DomainError
+from ..platform.errors import DomainError, RateLimited
 from ..platform.logging import request_id_var
 
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={"error": {"code": code, "message": message, "details": details or {}},
                  "request_id": request_id_var.get()},
+        headers=headers,
     )
+
+
+def retry_after(exc: DomainError) -> dict[str, str] | None:
+    """A 429 says when to come back (RFC 9110 Retry-After, in seconds), as the body does."""
+    seconds = exc.details.get("retry_after_seconds")
+    if isinstance(exc, RateLimited) and isinstance(seconds, int) and not isinstance(seconds, bool):
+        return {"Retry-After": str(max(seconds, 1))}
+    return None
 
 
 def internal_error() -> JSONResponse:
@@ -32,7 +42,7 @@ def internal_error() -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc.http_status, exc.code, exc.message, exc.details)
+        return error_response(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -58,12 +58,17 @@ class LoginFailed(_AccountFlow):
         if customer.locked:
             return LOCKED.start(a, t)
         limit = a.deps.policy.max_failed_logins
-        t.checked(f"account not locked; {customer.failed_logins} failed logins in a row")
+        t.checked(f"account not locked; {customer.login_failures} failed logins in a row")
         t.state["step"] = "offer_reset"
-        if customer.failed_logins:
+        paused = customer.login_paused_until
+        if paused is not None and paused > a.deps.clock.now():
+            # Wrong passwords paused logins (a soft lock): a reset code lifts it at once.
+            return Outcome.wait(say("login_paused", t.lang,
+                                    until=paused.astimezone(a.deps.policy.tz).strftime("%H:%M")))
+        if customer.login_failures:
             # Case-sensitivity matters when wrong passwords were typed.
-            return Outcome.wait(say("login_failures", t.lang, n=customer.failed_logins,
-                                       left=limit - customer.failed_logins))
+            return Outcome.wait(say("login_failures", t.lang, n=customer.login_failures,
+                                       left=limit - customer.login_failures))
         # No failed attempt reached us: the network is the likely cause.
         return Outcome.wait(say("login_no_failures", t.lang))
 

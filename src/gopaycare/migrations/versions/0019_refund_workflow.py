@@ -2,7 +2,7 @@
 timeline, cashback clawbacks, merchants' API keys; the wallet learns the clawback
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07 14:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import gopaycare.platform.db
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from ...platform.errors import DomainError
-from ..errors import error_response
+from ..errors import error_response, retry_after
 from . import actions, inbox, login, socket, ticket
 from .auth import SignInNeeded
 from .landing import landing_page
@@ -32,7 +32,7 @@ def install_pages(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         """A page's refusal is a page (same status and code); the API's stays the JSON error."""
         if not request.url.path.startswith("/console/"):
-            return error_response(exc.http_status, exc.code, exc.message, exc.details)
+            return error_response(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
         back = request.headers.get("referer", "")
         host = request.headers.get("host", "")
         back = back if host and back.split("/")[2:3] == [host] else "/console/inbox"

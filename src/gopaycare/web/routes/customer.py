@@ -8,6 +8,7 @@ from ...identity.service import DeviceInfo
 from ...platform.errors import ValidationFailed
 from ..deps import NO_STORE, CustomerId, Svc
 from ..params import Before, HistoryLimit
+from ..ratelimits import limited
 from ..schemas.common import IdempotencyKey
 from ..schemas.customer import CodeRequestIn, LoginIn, LoginOut, ResetCodeOut, ResetIn
 from ..schemas.wallet import PaymentIn, TopupIn, TransactionOut, TransactionPage, WalletOut
@@ -15,7 +16,7 @@ from ..schemas.wallet import PaymentIn, TopupIn, TransactionOut, TransactionPage
 router = APIRouter(prefix="/api/v1", tags=["customer"])
 
 
-@router.post("/auth/login", dependencies=NO_STORE)
+@router.post("/auth/login", dependencies=[*NO_STORE, limited("login")])
 def login(body: LoginIn, svc: Svc) -> LoginOut:
     device = DeviceInfo(body.device_key, body.platform, body.os_version, body.app_version) if body.device_key else None
     if (body.password is None) == (body.pin is None):
@@ -27,16 +28,16 @@ def login(body: LoginIn, svc: Svc) -> LoginOut:
     return LoginOut.of(result)
 
 
-@router.post("/auth/reset-codes", status_code=202)
+@router.post("/auth/reset-codes", status_code=202, dependencies=[limited("reset_code")])
 def request_reset_code(body: CodeRequestIn, svc: Svc) -> ResetCodeOut:
     """The same answer whether or not the login exists (no account discovery)."""
-    svc.recovery.start_reset(body.login, body.what, body.channel)
+    svc.recovery.request_reset(body.login, body.what, body.channel)
     return ResetCodeOut(status="sent_if_registered", channel=body.channel,
                         expires_in_seconds=svc.settings.code_ttl_seconds,
                         resend_after_seconds=svc.settings.code_resend_interval_seconds)
 
 
-@router.post("/auth/reset", status_code=204)
+@router.post("/auth/reset", status_code=204, dependencies=[limited("reset")])
 def reset(body: ResetIn, svc: Svc) -> None:
     svc.recovery.reset(body.login, body.what, body.code, body.new_secret)
 

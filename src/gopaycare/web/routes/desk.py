@@ -14,6 +14,7 @@ from ...desk.inbox import TicketFilter
 from ...platform.audit import Actor
 from ..deps import NO_STORE, CanViewCustomers, DeskViewer, Integration, RevealingViewer, Svc
 from ..params import PageCursor, PageLimit
+from ..ratelimits import limited
 from ..schemas.common import Id
 from ..schemas.customer import RevealIn
 from ..schemas.desk import (
@@ -55,7 +56,7 @@ Text = str | None
 # ---------------------------------------------------------------- agents
 
 
-@router.post("/agent/login", dependencies=NO_STORE)
+@router.post("/agent/login", dependencies=[*NO_STORE, limited("agent_login")])
 def agent_login(body: AgentLoginIn, svc: Svc) -> AgentLoginOut:
     return AgentLoginOut.of(svc.agents.login(body.email, body.password, body.totp_code, body.recovery_code))
 

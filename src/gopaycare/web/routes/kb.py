@@ -11,6 +11,7 @@ from ...kb.service import SaveResult
 from ...platform.audit import Actor
 from ...platform.errors import NotFound, ValidationFailed
 from ..deps import CanManageMacros, Svc
+from ..ratelimits import limited
 from ..schemas.kb import (
     ArticleIn,
     ArticleOut,
@@ -50,7 +51,7 @@ def read_article(slug: str, svc: Svc, lang: Lang = None) -> ArticleOut:
     return ArticleOut.of(svc.kb.get(slug, lang))
 
 
-@router.post("/articles/{slug}/votes")
+@router.post("/articles/{slug}/votes", dependencies=[limited("kb_vote")])
 def vote(slug: str, body: VoteIn, svc: Svc) -> VoteCountsOut:
     return VoteCountsOut.of(svc.kb.vote(slug, body.lang, body.voter, body.helpful))
 
