@@ -142,7 +142,7 @@ def test_a_partial_refund_is_explained_and_the_rest_can_be_disputed(svc, chat, m
     assert payment.reference in text and "Bukaloka" in text
     assert "Rp480.000" in text and "Rp180.000" in text and "Rp300.000" in text and "one item missing" in text
 
-    disputed = chat({"zh-CN": "要", "en": "yes please", "id": "iya"}[lang], lang)
+    disputed = chat({"zh-CN": "要", "en": "yes", "id": "iya"}[lang], lang)
 
     assert disputed["handed_off"]
     ticket = ticket_of(svc, disputed)
