@@ -222,11 +222,12 @@ def test_refund_pick_reason_submit_and_track(svc, bot, make_customer, make_merch
 
     with svc.db.read() as s:
         request = s.execute(select(RefundRequest)).scalar_one()
-    assert (request.transaction_reference, request.amount, request.status, request.reason) == (
-        payment.reference, 250_000, "submitted", reason)
+    # Rp 250.000 is above the small-amount rule: the merchant, who holds the money, is asked first
+    assert (request.transaction_reference, request.amount, request.status, request.reason, request.channel) == (
+        payment.reference, 250_000, "awaiting_merchant", reason, "assistant")
     assert f"RR{request.id}" in joined(submitted) and "Rp250.000" in joined(submitted)
     assert f"RR{request.id}" in joined(status)
-    assert svc.wallet.summary(customer).balance == 250_000  # review and money come later
+    assert svc.wallet.summary(customer).balance == 250_000  # the merchant answers first
 
 
 # ---------------------------------------------------------------- app fault

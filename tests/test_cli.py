@@ -18,11 +18,12 @@ from sqlalchemy import create_engine, func, select, text
 
 from gopaycare.cli import main
 from gopaycare.container import Services, build
+from gopaycare.disputes.verify import CHECKS as DISPUTE_CHECKS
 from gopaycare.identity.models import Customer
 from gopaycare.platform.errors import Unauthenticated
 from gopaycare.platform.outbox import OutboxMessage
 from gopaycare.platform.settings import Settings
-from gopaycare.wallet.verify import CHECKS
+from gopaycare.wallet.verify import CHECKS, EXTRA_CHECKS
 
 Run = Callable[..., Result]
 
@@ -91,8 +92,8 @@ def test_migrate_creates_the_schema_in_an_empty_sqlite_file(tmp_path):
     try:
         with engine.connect() as conn:
             codes = conn.execute(text("SELECT code FROM ledger_accounts WHERE kind = 'platform' ORDER BY code"))
-            assert [c for (c,) in codes] == ["platform:cashback", "platform:fees", "platform:float",
-                                             "platform:settlement", "platform:suspense"]
+            assert [c for (c,) in codes] == ["platform:cashback", "platform:disputes", "platform:fees",
+                                             "platform:float", "platform:settlement", "platform:suspense"]
             assert conn.execute(text("SELECT COUNT(*) FROM customers")).scalar_one() == 0
     finally:
         engine.dispose()
@@ -204,9 +205,9 @@ def demo(run: Run) -> Result:
     return result
 
 
-def test_demo_seeds_ten_story_and_forty_bulk_customers_once(demo, run, services):
+def test_demo_seeds_eleven_story_and_thirty_nine_bulk_customers_once(demo, run, services):
     # Then the summary says what was seeded, with the demo credentials
-    assert "seeded 10 demo customers and 40 bulk customers." in demo.output
+    assert "seeded 11 demo customers and 39 bulk customers." in demo.output
     assert "agents: agent@gopay.test, supervisor@gopay.test, admin@gopay.test" in demo.output
     assert _count(services, "customers") == 50
     with services.db.read() as s:
@@ -239,7 +240,7 @@ def test_demo_reset_empties_the_database_and_seeds_it_again(demo, run, services)
     # Then it starts over from an empty database: the demo's 50 customers again, the extra one gone
     assert result.exit_code == 0, result.output
     assert result.output.startswith("resetting ")
-    assert "seeded 10 demo customers and 40 bulk customers." in result.output
+    assert "seeded 11 demo customers and 39 bulk customers." in result.output
     assert _count(services, "customers") == 50
     with services.db.read() as s:
         assert s.execute(select(Customer).where(Customer.phone == "+6281234560001")).first() is None
@@ -252,7 +253,8 @@ def test_ledger_verify_passes_on_the_demo(demo, run):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert re.fullmatch(r"ledger_accounts=\d+  ledger_transfers=\d+  wallet_transactions=\d+", lines[0])
-    assert lines[1:] == [f"ok   {name}" for name in CHECKS]
+    assert lines[1:] == [f"ok   {name}" for name in [*CHECKS, *(extra for extra, _ in EXTRA_CHECKS), *DISPUTE_CHECKS]]
+    assert "ok   refunds_paid_match_requests" in lines and "ok   clawbacks_consistent" in lines
 
 
 def test_ledger_verify_fails_naming_the_check_after_a_balance_is_corrupted(demo, run, services):
@@ -391,3 +393,14 @@ def test_help_lists_the_commands():
     for command in ("migrate", "serve", "demo", "worker", "ledger", "agents", "tokens", "outbox"):
         assert re.search(rf"^\s+{command}\s", result.output, re.MULTILINE), command
 
+
+
+def test_a_merchant_key_is_made_for_a_known_merchant_only(run, services):
+    merchant = services.wallet.add_merchant("Toko CLI", "food")
+
+    made = run("merchants", "key", str(merchant), "--label", "shop till")
+    unknown = run("merchants", "key", "999999")
+
+    assert made.exit_code == 0 and made.output.startswith("gpm_")
+    assert services.merchant_keys.authenticate(made.output.strip()) == merchant
+    assert unknown.exit_code == 1 and "merchant not found" in unknown.output

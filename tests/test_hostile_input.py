@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
 
 from gopaycare.platform.audit import Actor
 
-from .conftest import PASSWORD, PIN
+from .conftest import PASSWORD, PIN, ledger_snapshot
 from .helpers import open_socket
 
 HUGE = 2**70
@@ -178,7 +179,10 @@ def api(client, svc, make_customer, make_merchant):
     headers = {"Authorization": f"Bearer {admin}"}
     client.post("/api/v1/admin/promotions", headers=headers, json={**{k: PLAUSIBLE[k] for k in (
         "titles", "starts_at", "ends_at", "percent")}, "code": "JAJAN10"})
+    dispute = svc.disputes.open(customer_id, payment.reference, reason="not_delivered", description="never came",
+                                idempotency_key="hostile-dispute")
     ids = {"customer_id": customer_id, "reference": payment.reference, "ticket_id": got.ticket_id,
+           "dispute_id": dispute.id, "provider": "midtrans",
            "message_id": got.message_id, "conversation_id": got.conversation_id, "contact_id": 1,
            "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),
@@ -271,3 +275,137 @@ def test_the_event_socket_refuses_hostile_parameters(client, svc):
         with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/events/ws", bearer, **query):
             pass
         assert refused.value.code in (1008, 4401), query
+
+
+# ---------------------------------------------------------------- the probe's own cases, one per class
+# Each was a 5xx (or a silent wrong answer) when the issue was filed; the sweeps above send plausible
+# values for optional fields, so these aim at them directly.
+
+
+def customer_token(client) -> str:
+    return client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("amount", True), ("amount", "100"), ("amount", 100.0), ("amount", HUGE), ("amount", 2**63),
+    ("merchant_id", 10**30), ("merchant_id", True), ("merchant_id", "1"),
+])
+def test_money_takes_plain_integers_only(client, svc, make_customer, make_merchant, field, value):
+    make_customer(phone=PHONE, balance=100_000)
+    body = {"merchant_id": make_merchant(), "amount": 1, "pin": PIN, field: value}
+    before = ledger_snapshot(svc)
+
+    answer = client.post("/api/v1/me/payments", json=body, headers={
+        "Authorization": f"Bearer {customer_token(client)}", "Idempotency-Key": "strict-1"})
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "validation_failed"
+    assert ledger_snapshot(svc) == before
+
+
+def test_device_details_longer_than_their_columns_still_log_in(client, svc, make_customer):
+    make_customer(phone=PHONE)
+    long_key, other_key = "k" * 200 + "1", "k" * 200 + "2"
+    for key in (long_key, long_key, other_key):
+        answer = client.post("/api/v1/auth/login", json={
+            "login": PHONE, "password": PASSWORD, "device_key": key, "platform": "android" * 5,
+            "os_version": "Android 14; build UP1A.231005.007 (" + "x" * 100 + ")", "app_version": "9" * 60})
+        assert answer.status_code == 200, answer.text
+    with svc.db.read() as s:
+        keys = s.execute(text("SELECT device_key, os_version FROM customer_devices")).all()
+    assert len(keys) == 2  # the same long key is the same device; another is another
+    assert all(len(k) <= 64 and len(v) <= 32 for k, v in keys)
+
+
+@pytest.mark.parametrize("body", [
+    {"login": "+62812\x0034567890", "password": PASSWORD}, {"login": PHONE, "password": "Secret\x00pass1"},
+    {"login": PHONE, "password": PASSWORD, "device_key": "dev\x00ice"},
+    {"login": PHONE, "password": PASSWORD, "device_key": "device-1", "os_version": "14\x00"},
+])
+def test_nul_in_a_login_is_refused(client, make_customer, body):
+    make_customer(phone=PHONE)
+    answer = client.post("/api/v1/auth/login", json=body)
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_failed"
+
+
+def test_nul_in_a_chat_message_is_refused_and_the_socket_goes_on(client, svc, make_customer):
+    make_customer(phone=PHONE)
+    token = customer_token(client)
+    rest = client.post("/api/v1/me/assistant", json={"body": "saldo\x00 hilang"},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert rest.status_code == 422
+    with open_socket(client, "/api/v1/me/chat/ws", token) as ws:
+        ws.send_json({"type": "message", "client_id": "c-1", "body": "saldo\x00 hilang"})
+        frame = ws.receive_json()
+        assert frame["type"] == "error" and frame["code"] == "validation_failed"
+    with svc.db.read() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM messages")).scalar_one() == 0
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "MTIz", "!!!!", "x" * 5000, "\u00e9\u4e2d",
+                                    "eyJpZCI6IDEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMH0"])
+@pytest.mark.parametrize("path", ["/api/v1/tickets", "/api/v1/conversations"])
+def test_malformed_cursors_are_refused(client, svc, path, cursor):
+    svc.agents.create("lead@gopay.test", "supervisor")
+    token = svc.agents.create_token("lead@gopay.test")
+    answer = client.get(path, params={"cursor": cursor}, headers={"Authorization": f"Bearer {token}"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["error"]["code"]
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "10000-01-01T00:00:00Z",
+                                "9999-12-31T23:59:59", "-0001-01-01T00:00:00Z"])
+def test_dates_at_the_edge_of_the_calendar_are_refused(client, svc, at):
+    svc.agents.create("ops@gopay.test", "admin")
+    headers = {"Authorization": f"Bearer {svc.agents.create_token('ops@gopay.test')}"}
+    report = client.get("/api/v1/reports/containment", params={"since": at}, headers=headers)
+    promo = client.post("/api/v1/admin/promotions", headers=headers, json={
+        "code": "EDGE10", "titles": {"en": "Edge"}, "percent": 10, "starts_at": PLAUSIBLE["starts_at"], "ends_at": at})
+    for answer in (report, promo):
+        assert answer.status_code in (400, 404, 422), answer.text
+    assert client.get("/api/v1/admin/promotions", headers=headers).json() == [] or "EDGE10" not in promo.text
+
+
+def test_a_huge_after_on_the_chat_socket_is_a_clean_refusal(client, make_customer):
+    from starlette.websockets import WebSocketDisconnect
+
+    make_customer(phone=PHONE)
+    token = customer_token(client)
+    for query in ({"after": HUGE}, {"after": -1}, {"after": "x"}, {"conversation_id": HUGE}):
+        with pytest.raises(WebSocketDisconnect) as refused, open_socket(client, "/api/v1/me/chat/ws", token, **query):
+            pass
+        assert refused.value.code in (1008, 4422), query
+
+
+def test_an_event_cursor_beyond_the_newest_is_refused_not_left_waiting(client, svc):
+    from starlette.websockets import WebSocketDisconnect
+
+    svc.agents.create("lead@gopay.test", "supervisor")
+    token = svc.agents.create_token("lead@gopay.test")
+    svc.desk.conversations.receive(channel="chat", identity_kind="phone", identity_value=PHONE, body="hi")
+    newest = client.get("/api/v1/events", headers={"Authorization": f"Bearer {token}"}).json()["last_id"]
+    assert newest > 0
+
+    ahead = client.get("/api/v1/events", params={"after": newest + 1000}, headers={"Authorization": f"Bearer {token}"})
+    assert ahead.status_code == 409
+    assert ahead.json()["error"]["code"] == "cursor_ahead" and ahead.json()["error"]["details"]["last_id"] == newest
+    with pytest.raises(WebSocketDisconnect) as refused, \
+            open_socket(client, "/api/v1/events/ws", token, after=newest + 1000):
+        pass
+    assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")
+    with open_socket(client, "/api/v1/events/ws", token, after=newest):
+        pass  # the newest itself is a fine place to resume
+
+
+def test_a_chat_cursor_beyond_the_conversation_is_refused_not_left_waiting(client, svc, make_customer, product_nlu):
+    from starlette.websockets import WebSocketDisconnect
+
+    svc._assistant = svc.make_assistant(product_nlu)
+    make_customer(phone=PHONE)
+    token = customer_token(client)
+    sent = client.post("/api/v1/me/assistant", json={"body": "halo"}, headers={"Authorization": f"Bearer {token}"})
+    conversation_id = sent.json()["conversation_id"]
+    with pytest.raises(WebSocketDisconnect) as refused, open_socket(
+            client, "/api/v1/me/chat/ws", token, conversation_id=conversation_id, after=999999):
+        pass
+    assert (refused.value.code, refused.value.reason) == (4409, "cursor_ahead")

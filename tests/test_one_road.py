@@ -105,7 +105,7 @@ def test_a_refund_request_on_a_ticket_that_already_links_the_payment(svc, make_c
                                  ticket_id=got.ticket_id)
 
     # Then it is recorded, the payment stays linked once, and the refund is linked beside it
-    assert request.status == "submitted"
+    assert request.status == "awaiting_merchant"  # the merchant holds the money: asked first
     with svc.db.read() as s:
         links = s.execute(select(TicketLink.kind, TicketLink.reference).where(TicketLink.ticket_id == got.ticket_id)
                           .order_by(TicketLink.id)).all()
@@ -230,7 +230,8 @@ def test_every_write_path_reaches_the_same_handlers(svc):
     assert names == {
         MessagePosted: ["lifecycle_on_message", "sla_on_message", "triggers_on_message", "announce_message",
                         "index_message"],
-        TicketChanged: ["sla_on_changed", "announce_changed", "triggers_on_changed", "index_changed"],
+        TicketChanged: ["sla_on_changed", "announce_changed", "triggers_on_changed", "index_changed",
+                        "route_area_changed"],
         StatusChanged: ["sla_on_status", "on_status_change", "announce_status", "triggers_on_status",
                         "drain_freed_seat"],
     }

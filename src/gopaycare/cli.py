@@ -14,6 +14,10 @@ from .platform.logging import configure_logging
 from .platform.secret_key import check_serving_key, ensure_demo_key, with_stored_key
 from .platform.settings import Settings, SettingsError, load_settings
 
+# Seconds `serve` waits, after SIGTERM, for open requests and sockets before closing them: a chat
+# socket never ends by itself, and uvicorn would otherwise wait for it forever.
+SHUTDOWN_GRACE_SECONDS = 3
+
 
 def _settings() -> Settings:
     try:
@@ -101,7 +105,9 @@ def _serve(settings: Settings, host: str, port: int, services: Any = None) -> No
     listener = _start_email_listener(services)
     click.echo(f"GoPay Care on http://{host}:{port}/  (API docs: /docs)")
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # A socket still open at SIGTERM is closed after a few seconds rather than holding the stop.
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
+                    forwarded_allow_ips=settings.trusted_proxies, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     finally:
         if listener is not None:
             listener.stop()
@@ -207,25 +213,53 @@ def ledger() -> None:
     """Ledger tools."""
 
 
+def _extra_ledger_checks() -> list[dict[str, str]]:
+    """Checks other packages add to `ledger verify` (one line each)."""
+    from .disputes.verify import CHECKS as DISPUTES
+
+    return [DISPUTES]
+
+
 @ledger.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def ledger_verify(as_json: bool) -> None:
     """Prove the ledger's invariants; exit 1 with the offending rows if one fails."""
-    from .wallet.verify import CHECKS, verify
+    from .wallet.verify import CHECKS, EXTRA_CHECKS, verify
 
     services = _services(_settings())
-    report = verify(services.db)
+    extra = {name: sql for checks in _extra_ledger_checks() for name, sql in checks.items()}
+    report = verify(services.db, extra=extra)
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "counts": report.counts, "violations": report.violations},
                               default=_json_default, indent=2))
     else:
         click.echo("  ".join(f"{k}={v}" for k, v in report.counts.items()))
-        for name in CHECKS:
+        for name in [*CHECKS, *(name for name, _ in EXTRA_CHECKS), *extra]:  # refunds/verify.py, disputes/verify.py
             rows = report.violations.get(name)
             click.echo(f"{'FAIL' if rows else 'ok  '} {name}")
             for row in rows or []:
                 click.echo(f"       {row}")
     sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def merchants() -> None:
+    """Merchants' access to the merchant API."""
+
+
+@merchants.command("key")
+@click.argument("merchant_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--label", default="merchant API", show_default=True)
+def merchants_key(merchant_id: int, label: str) -> None:
+    """Make a merchant API key (printed once; only its hash is kept)."""
+    from .platform.errors import DomainError
+
+    services = _services(_settings())
+    try:
+        services.wallet.merchant(merchant_id)  # an unknown merchant stops here
+        click.echo(services.merchant_keys.create(merchant_id, label=label))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 @main.command()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .assistant.turns import Answer
 
 from .attachments.store import AttachmentStore, Limits
+from .callbacks.service import PaymentCallbacks
 from .channels import ivr
 from .channels.accounts import PURPOSE as ACCOUNTS_PURPOSE
 from .channels.accounts import ChannelAccounts, settings_accounts
@@ -41,7 +42,10 @@ from .desk.agents import AgentDirectory
 from .desk.calls import CallReport, phone_number
 from .desk.customer_side import Party, client_message_id
 from .desk.events import EventHub
+from .desk.refund_cases import RefundCases
 from .desk.service import Desk
+from .disputes.policy import DisputePolicy
+from .disputes.service import Disputes
 from .identity.recovery import Recovery
 from .identity.service import IdentityService
 from .identity.socket_tickets import SocketTickets
@@ -56,6 +60,7 @@ from .platform.rates import RateLimiter
 from .platform.secrets import SecretBox
 from .platform.settings import Settings
 from .promotions.service import Promotions
+from .refunds.merchant_keys import MerchantKeys
 from .refunds.service import RefundRequests
 from .wallet.service import ReferenceWallet
 
@@ -77,6 +82,8 @@ class Services:
     desk: Desk
     hub: EventHub
     refunds: RefundRequests
+    merchant_keys: MerchantKeys  # the merchant API's keys (refund requests the merchant answers)
+    merchant_limiter: RateLimiter  # merchant API calls per key
     kb: KnowledgeBase
     promotions: Promotions
     intake: ChannelIntake
@@ -88,6 +95,8 @@ class Services:
     media: MediaFetcher  # providers' media, fetched by the fetch_attachment job
     visitors: VisitorTokens  # anonymous web visitors' chat tokens
     visitor_limiter: RateLimiter  # new visitor tokens per client address
+    payment_callbacks: PaymentCallbacks  # providers' word on pending payments and top-ups
+    disputes: Disputes
     socket_tickets: SocketTickets  # single-use tickets that open a WebSocket without a token in its URL
     tasks: dict[str, Any] = field(default_factory=dict)
     _assistant: Any = None
@@ -238,7 +247,10 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
     services = Services(
         settings=settings, db=db, clock=clock, huey=huey, wallet=wallet, outbox=outbox, identity=identity,
         recovery=Recovery(identity), agents=agents, payments=Checkout(identity, wallet), desk=desk, hub=hub,
-        refunds=RefundRequests(db, clock, wallet, desk.changes), kb=KnowledgeBase(db, clock),
+        refunds=RefundRequests(db, clock, wallet, settings.refunds, settings.tz,
+                               RefundCases(db, clock, desk.conversations, desk.changes, desk.bot), files, identity),
+        merchant_keys=MerchantKeys(db, clock, settings.secret_key),
+        merchant_limiter=RateLimiter(clock, limit=120, seconds=60), kb=KnowledgeBase(db, clock),
         promotions=Promotions(db, clock, wallet, identity, settings.tz),
         intake=(intake := ChannelIntake(db, clock)), webhooks=webhooks_from_settings(settings, channel_accounts),
         channel_accounts=channel_accounts,
@@ -248,6 +260,12 @@ def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: boo
                                         desk.attachments.pending, desk.attachments.record),
         visitors=VisitorTokens(settings.secret_key, clock, timedelta(seconds=settings.visitor_token_ttl_seconds)),
         visitor_limiter=RateLimiter(clock, limit=settings.visitor_tokens_per_minute, seconds=60),
+        payment_callbacks=PaymentCallbacks(db, clock, wallet, settings.currency),
+        disputes=Disputes(db, clock, wallet, identity, desk.conversations, desk.changes, files, DisputePolicy(
+            response_window=timedelta(days=settings.dispute_response_days),
+            provisional_credit=settings.dispute_provisional_credit,
+            provisional_reasons=tuple(settings.dispute_provisional_reasons.split(",")),
+            provisional_max=settings.dispute_provisional_max)),
         socket_tickets=SocketTickets(db, clock, identity.hasher, timedelta(seconds=settings.socket_ticket_ttl_seconds)),
     )
     services.intake.on_message = services.take_channel_message

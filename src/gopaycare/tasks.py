@@ -110,6 +110,22 @@ def register_tasks(services: Services) -> None:
         """Opens a registered customer's wallet when the first attempt failed (idempotent)."""
         return services.identity.wallet_link.open(customer_id, tier)
 
+    @huey.task(name="refund_notice", retries=4, retry_delay=30, timeout=60)
+    def refund_notice(request_id: int, status: str) -> bool:
+        """Tells the customer where their refund request is, on their channel (after the step committed)."""
+        return services.refunds.send_notice(request_id, status)
+
+    @huey.periodic_task(crontab(minute="*"), name="refunds_sweep", timeout=50)
+    def refunds_sweep() -> dict[str, int]:
+        """Merchants silent past their due date: to GoPay's review; approved refunds not yet paid: paid
+        (once: the wallet's idempotency key)."""
+        return services.refunds.sweep()
+
+    @huey.periodic_task(crontab(minute="*/5"), name="settle_disputes", timeout=240)
+    def settle_disputes() -> int:
+        """Dispute money a crash left unrecorded (each movement under its own key: never twice)."""
+        return services.disputes.settle_all()
+
     services.outbox.dispatch = lambda message_id: deliver_message(message_id)
     services.outbox.retry_later = lambda message_id, delay: deliver_message.schedule((message_id,), delay=delay)
     services.intake.dispatch = lambda event_id: take_channel_event(event_id)
@@ -118,10 +134,13 @@ def register_tasks(services: Services) -> None:
     services.identity.wallet_link.queue_sync = lambda customer_id: sync_wallet_restrictions(customer_id)
     services.identity.wallet_link.queue_open = lambda customer_id, tier: open_wallet(customer_id, tier)
     services.payments.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
+    services.refunds.notify_later = lambda request_id, status: refund_notice(request_id, status)
+    services.payment_callbacks.on_paid = lambda customer_id, reference: award_cashback(customer_id, reference)
     services.tasks.update(deliver_message=deliver_message, sweep_outbox=sweep_outbox, sla_check=sla_check,
                           drain_queue=drain_queue, run_automations=run_automations, award_cashback=award_cashback,
                           promotions_sweep=promotions_sweep, sync_wallet_restrictions=sync_wallet_restrictions,
                           open_wallet=open_wallet, take_channel_event=take_channel_event,
                           sweep_channel_events=sweep_channel_events, poll_mailbox=poll_mailbox,
                           fetch_attachment=fetch_attachment, sweep_attachments=sweep_attachments,
-                          follow_up_chats=follow_up_chats)
+                          follow_up_chats=follow_up_chats, refund_notice=refund_notice, refunds_sweep=refunds_sweep,
+                          settle_disputes=settle_disputes)

@@ -37,9 +37,15 @@ if not Path(CHROMIUM).exists():
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
+# A real browser on a shared machine: more than the suite's 120 s default, still bounded.
+pytestmark = pytest.mark.timeout(300)
+
 
 def _free_port() -> int:
-    for port in PORTS:
+    # Each xdist worker starts at its own place in the range, so two never race for one port.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    offset = (int(worker) * 10 if worker.isdigit() else 0) % len(PORTS)
+    for port in [*PORTS[offset:], *PORTS[:offset]]:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -70,6 +76,7 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
     from gopaycare.container import build
     from gopaycare.demo.story import seed_story
+    from gopaycare.kb.service import ensure_loaded
     from gopaycare.platform.settings import load_settings
     from gopaycare.web.app import create_app
 
@@ -81,6 +88,7 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     svc = build(settings, immediate_jobs=True, senders={})
     svc.wallet.bootstrap()
     people = seed_story(svc, svc.clock.now())
+    ensure_loaded(svc.kb)  # as serve and demo do: the ticket view offers the articles
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(StrictCsp(create_app(svc)), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))

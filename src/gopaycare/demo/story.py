@@ -233,6 +233,10 @@ class _Story:
         from .desk_story import seed_desk_story
 
         seed_desk_story(self.svc, self.clock, self.now)
+        # Kadek Wirawan's refund requests in each state, and TokoMurah Online's merchant API key.
+        from .refund_story import seed_refund_story
+
+        self.ids["kadek"] = seed_refund_story(self.svc, self.clock, self.now, self.merchants, DEMO_PASSWORD, DEMO_PIN)
         self.svc.close()
 
 

@@ -30,7 +30,7 @@ from .models import PRIORITIES, SERVICE_AREAS, Agent, Team, Ticket, TicketLink
 
 MAX_TAGS = 20
 MAX_CUSTOM_FIELDS_CHARS = 4000
-LINK_KINDS = ("transaction", "refund")
+LINK_KINDS = ("transaction", "refund", "dispute")
 
 
 class _Keep:

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 
 from ..platform.db import Database
-from ..platform.errors import NotFound, ValidationFailed
+from ..platform.errors import Conflict, NotFound, ValidationFailed
 from ..platform.outbox import Outbox
 from .models import Contact, Conversation, Message
 
@@ -157,10 +157,15 @@ class CustomerSide:
             conversation = self._own(s, party, conversation_id)
             return conversation.status != "open" or conversation.handled_by == "bot"
 
-    def check_own(self, party: Party, conversation_id: int) -> None:
-        """NotFound unless the conversation is this customer's (or this visitor's)."""
+    def check_own(self, party: Party, conversation_id: int, *, after: int = 0) -> None:
+        """NotFound unless the conversation is this customer's (or this visitor's); Conflict when
+        `after` is beyond its last sequence number (an app that kept a cursor it cannot have had would
+        wait, silently, for messages that never come: it is told where the conversation is)."""
         with self.db.read() as s:
-            self._own(s, party, conversation_id)
+            conversation = self._own(s, party, conversation_id)
+        if after > conversation.last_seq:
+            raise Conflict(f"the conversation's last message is {conversation.last_seq}", code="cursor_ahead",
+                           last_seq=conversation.last_seq)
 
     @staticmethod
     def _own(s, party: Party, conversation_id: int) -> Conversation:  # noqa: ANN001 - a session

@@ -45,13 +45,26 @@ def _encode(value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, int]:
+MAX_ROW_ID = 2**63 - 1  # BIGINT
+MAX_CURSOR = 200  # characters; ours are about 60
+
+
+def _decode(cursor: str) -> tuple[datetime | None, int]:
+    """A cursor of ours: [a time or null, a row id]. A client may send anything, so every part is
+    checked for the shape _encode gives it before it reaches a query (a string where a time is
+    compared, or an id past BIGINT, was a database error)."""
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError
         value, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(value, dict):
+        if value is not None:
             value = datetime.fromisoformat(value["t"])
-        return value, int(row_id)
-    except (ValueError, TypeError, KeyError):
+            if value.tzinfo is None:
+                raise ValueError
+        if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 <= row_id <= MAX_ROW_ID:
+            raise ValueError
+        return value, row_id
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
         raise ValidationFailed("the cursor is not valid", field="cursor") from None
 
 
@@ -89,7 +102,8 @@ class TicketFilter:
             raise ValidationFailed(f"sla must be one of {', '.join(SLA_FILTERS)}", field="sla")
         if self.order not in ORDERS:
             raise ValidationFailed(f"order must be one of {', '.join(ORDERS)}", field="order")
-        if isinstance(self.assignee, str) and self.assignee not in ("me", "none") and not self.assignee.isdigit():
+        if isinstance(self.assignee, str) and self.assignee not in ("me", "none") and not (
+                self.assignee.isascii() and self.assignee.isdigit() and int(self.assignee) <= MAX_ROW_ID):
             raise ValidationFailed("assignee is me, none or an agent id", field="assignee")
 
 

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ..platform.errors import Conflict
 from .access import Viewer, visible_ids
 from .events import ACCESS_CHANGED, EventLog, EventView, visible_to
 
@@ -107,7 +108,16 @@ class Live:
         return self.log.since(after, agent_id=viewer.agent.id, team_ids=list(viewer.team_ids),
                               see_all=viewer.sees_all, limit=self.limit)
 
+    def check_cursor(self, after: int) -> None:
+        """`after` names an event that exists (or 0). One beyond the newest id can only come from a
+        client that kept a cursor across a reset or made one up: it would wait, silently, for events
+        that never come, so it is refused with the newest id to resume from."""
+        newest = self.log.last_id()
+        if after > newest:
+            raise Conflict(f"no event has id {after}; the newest is {newest}", code="cursor_ahead", last_id=newest)
+
     def page(self, viewer: Viewer, after: int) -> EventPage:
+        self.check_cursor(after)
         items = self.since(viewer, after)
         visible_now = self.visible_tickets(viewer, {e.ticket_id for e in items if e.ticket_id is not None})
         return EventPage([e for e in items if may_see(viewer, e, visible_now)], items[-1].id if items else after,

@@ -6,6 +6,7 @@ Every security event is written to the audit log in the same transaction as the 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,10 +66,23 @@ class CustomerView:
 
 @dataclass(frozen=True)
 class DeviceInfo:
+    """What the app says of the phone, fitted to its columns: details longer than their column are
+    clipped, and a key longer than its column is kept as its SHA-256 (64 hex digits), so it stays one
+    device, distinct from others. A long build string must never stop a customer from logging in."""
+
     key: str
     platform: str | None = None
     os_version: str | None = None
     app_version: str | None = None
+
+    def __post_init__(self) -> None:
+        columns = Device.__table__.c
+        if len(self.key) > columns.device_key.type.length:
+            object.__setattr__(self, "key", hashlib.sha256(self.key.encode()).hexdigest())
+        for name in ("platform", "os_version", "app_version"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, value[: columns[name].type.length])
 
 
 def view_of(c: Customer) -> CustomerView:

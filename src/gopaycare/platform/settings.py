@@ -55,6 +55,21 @@ class Limits(BaseModel):
         return data
 
 
+class RefundPolicy(BaseModel):
+    """The refund rules (ADR 0023); each automatic decision is audited with the rule that made it.
+    Amounts in whole rupiah."""
+
+    window_days: int = Field(default=30, ge=1, le=3650)  # a payment older than this is not refundable
+    refund_failed_payments: bool = True  # money taken for a failed payment goes back at once
+    merchant_confirmed_approves: bool = True  # a merchant's accepted cancellation is approved at once
+    auto_approve_below: int = Field(default=50_000, ge=0)  # 0: never auto-approve small amounts
+    auto_approve_monthly_cap: int = Field(default=150_000, ge=0)  # per customer and calendar month
+    merchant_days: int = Field(default=3, ge=1, le=60)  # the merchant's time to answer; silence escalates
+    review_hours: int = Field(default=48, ge=1, le=24 * 60)  # GoPay's review SLA, shown to the customer
+    review_priority: str = Field(default="high", pattern=r"^(low|normal|high|urgent)$")
+    second_approval_above: int = Field(default=500_000, ge=0)  # maker-checker above this amount
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOPAYCARE_",
@@ -75,6 +90,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     currency: str = "IDR"
     limits: Limits = Limits()
+    refunds: RefundPolicy = RefundPolicy()
 
     max_failed_logins: int = Field(default=5, ge=1, le=100)
     code_ttl_seconds: int = Field(default=300, ge=30)
@@ -180,6 +196,30 @@ class Settings(BaseSettings):
                              "audio/mp4,video/mp4,audio/amr,text/plain")
     attachment_max_per_message: int = Field(default=10, ge=1, le=50)
     attachment_max_unsent: int = Field(default=20, ge=1, le=1000)  # a customer's uploads not sent yet
+
+    # What an instance shows of itself (README, Security): the API reference (/docs and /openapi.json)
+    # on or off; /metrics off, or only with `Authorization: Bearer <metrics_token>`.
+    docs_enabled: bool = True
+    metrics_enabled: bool = True
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # Strict-Transport-Security's max-age on answers to requests over TLS (0: no HSTS header).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated addresses, or "*").
+    trusted_proxies: str = "127.0.0.1"
+
+    # Payment providers' callbacks (POST /webhooks/payments/{provider}): Midtrans signs with the merchant's
+    # server key, Stripe with the endpoint's signing secret (whsec_...); unset, that provider's callbacks
+    # answer 401. Stripe's signed timestamp may be at most this far from our clock (Stripe's default: 300 s).
+    midtrans_server_key: str | None = Field(default=None, min_length=8, max_length=200)
+    stripe_webhook_secret: str | None = Field(default=None, min_length=8, max_length=200)
+    stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Disputes: the merchant's days to answer; a provisional credit while the case is open (off by default),
+    # for these reasons (comma-separated), up to this amount per case.
+    dispute_response_days: int = Field(default=10, ge=1, le=120)
+    dispute_provisional_credit: bool = False
+    dispute_provisional_reasons: str = Field(default="unrecognised_charge,not_delivered,not_as_described",
+                                             pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=200)
+    dispute_provisional_max: int = Field(default=5_000_000, ge=1)
 
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True

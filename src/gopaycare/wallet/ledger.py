@@ -37,7 +37,7 @@ from .rules import (
     tier_limits,
 )
 
-PLATFORM_ACCOUNTS = ("float", "cashback", "suspense", "settlement", "fees")
+PLATFORM_ACCOUNTS = ("float", "cashback", "suspense", "settlement", "fees", "disputes")
 MAX_AMOUNT = 1_000_000_000_000  # a sanity bound, far above any tier limit
 
 ACCOUNTS = LedgerAccount.__table__
@@ -238,6 +238,7 @@ class LedgerCore:
         **extra: Any,
     ) -> Any:
         """Insert the transaction row (this is where a concurrent retry meets the unique key)."""
+        details = extra.pop("failure_details", None)  # what a succeeded row explains (a partial clawback)
         if account_id is None:
             account_id = req.account_id or self._wallet_id(s, req.customer_id)
         return s.execute(
@@ -247,7 +248,7 @@ class LedgerCore:
                 request_hash=req.fingerprint, kind=req.kind, status=status, amount=amount or req.amount,
                 currency=self.currency, account_id=account_id, refunded_amount=0,
                 failure_reason=failure.reason.value if failure else None,
-                failure_details=jsonable(failure.details) if failure else None,
+                failure_details=jsonable(failure.details) if failure else details,
                 created_at=now, updated_at=now, **extra,
             )
             .returning(*TXNS.c)
@@ -316,7 +317,7 @@ class LedgerCore:
         overdue_before = self.clock.now() - timedelta(minutes=self.settings.pending_too_long_minutes)
         views = []
         for r in rows:
-            incoming = r.kind in ("topup", "refund", "cashback", "reversal") or (
+            incoming = r.kind in ("topup", "refund", "cashback", "reversal", "dispute_credit") or (
                 perspective is not None and r.counterparty_account_id == perspective and r.kind == "p2p"
             )
             views.append(TransactionView(

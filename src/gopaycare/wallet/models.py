@@ -99,7 +99,8 @@ class WalletTransaction(Base):
             "status IN ('pending', 'succeeded', 'failed', 'reversed')", name="status"
         ),
         CheckConstraint(
-            "kind IN ('topup', 'payment', 'p2p', 'withdrawal', 'refund', 'cashback', 'reversal')",
+            "kind IN ('topup', 'payment', 'p2p', 'withdrawal', 'refund', 'cashback', 'reversal', 'clawback', "
+            "'dispute_credit', 'dispute_debit')",
             name="kind",
         ),
         CheckConstraint(

@@ -57,6 +57,20 @@ class WalletQueries(LedgerCore):
         with self.db.read() as s:
             return self._views(s, [self._original(s, reference)], perspective=None)[0]
 
+    def owner_of(self, reference: str) -> int | None:
+        """The customer whose wallet holds this transaction (None: unknown reference, or no wallet's)."""
+        with self.db.read() as s:
+            return s.execute(select(ACCOUNTS.c.customer_id).join(TXNS, TXNS.c.account_id == ACCOUNTS.c.id)
+                             .where(TXNS.c.reference == reference)).scalar_one_or_none()
+
+    def derived_from(self, reference: str, kind: str) -> list[TransactionView]:
+        """The transactions of `kind` made on account of this one (its refunds, cashback, clawbacks)."""
+        original = select(TXNS.c.id).where(TXNS.c.reference == reference).scalar_subquery()
+        with self.db.read() as s:
+            rows = s.execute(select(TXNS).where(TXNS.c.original_id == original, TXNS.c.kind == kind)
+                             .order_by(TXNS.c.id)).all()
+            return self._views(s, rows, perspective=None) if rows else []
+
     def list_transactions(
         self, customer_id: int, *, limit: int = 20, before: str | None = None, status: str | None = None
     ) -> list[TransactionView]:

@@ -31,6 +31,7 @@ from .ledger import (
 )
 from .models import Merchant
 from .port import TransactionView
+from .provisional import ProvisionalCredits
 from .queries import WalletQueries
 from .rules import (
     PAYMENT_CHANNELS,
@@ -41,7 +42,7 @@ from .rules import (
 )
 
 
-class ReferenceWallet(WalletAccounts, WalletQueries):
+class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
     """The reference implementation of `WalletBackend` on our own ledger tables."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -248,6 +249,40 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
 
         return self._run(req, attempt, extra)
 
+    def claw_back_cashback(
+        self, customer_id: int, amount: int, idempotency_key: str, *, original_reference: str,
+    ) -> TransactionView:
+        """Take back up to `amount` of cashback (a refunded payment's), never below zero: what the
+        wallet holds is taken and the rest is left as a shortfall, in `failure_details`. An empty
+        wallet gives a failed clawback (no money moved) under the same key, so a retry takes nothing
+        later either: what was not there when the refund was paid is a recorded shortfall, not a debt.
+        No limit applies (it is no spending) and a frozen wallet is clawed back like any other."""
+        check_amount(amount)
+        req = MoneyRequest("clawback", idempotency_key, amount, {"original": original_reference},
+                           customer_id=customer_id)
+        extra: dict[str, Any] = {"method": "cashback"}
+
+        def attempt(s: Session, now: datetime) -> Any:
+            original = self._original(s, original_reference)
+            extra["original_id"] = original.id
+            wallet = s.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.balance).where(
+                ACCOUNTS.c.customer_id == customer_id).with_for_update()).one_or_none()
+            if wallet is None:
+                raise NotFound("wallet not found", customer_id=customer_id)
+            taken = min(wallet.balance, amount)
+            details = {"due": amount, "taken": taken, "shortfall": amount - taken}
+            if taken == 0:
+                raise Declined(FailureReason.INSUFFICIENT_BALANCE, **details)
+            # The row is locked: the balance read is the balance the update sees.
+            s.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == wallet.id, ACCOUNTS.c.balance >= taken)
+                      .values(balance=ACCOUNTS.c.balance - taken))
+            row = self._insert_txn(s, req, "succeeded", now, account_id=wallet.id, amount=taken,
+                                   failure_details=details, **extra)
+            self._post(s, row.id, wallet.id, self.platform_account("cashback"), taken, now)
+            return row
+
+        return self._run(req, attempt, extra)
+
     def reverse(self, reference: str, idempotency_key: str, *, actor: Actor, reason: str) -> TransactionView:
         """Give back a payment that was debited but failed (its money waits in suspense).
 
@@ -325,9 +360,11 @@ class ReferenceWallet(WalletAccounts, WalletQueries):
                         failure_details=None if succeeded else {"reported_at": now.isoformat()})
             ).rowcount
             if not claimed:
-                if txn.status != target:
+                # Read again: a concurrent completion may have committed after the read above.
+                now_status = s.execute(select(TXNS.c.status).where(TXNS.c.id == txn.id)).scalar_one()
+                if now_status != target:
                     raise Conflict("this transaction is no longer pending", code="not_pending",
-                                   status=txn.status)
+                                   status=now_status)
             else:
                 try:
                     self._settle(s, txn, succeeded, now)

@@ -8,10 +8,14 @@ Each check is one SQL query that returns the offending rows (none when the invar
 5. the suspense account holds exactly the money in flight (pending provider payments, failed
    payments not yet reversed, pending withdrawals);
 6. a declined transaction moved no money, and a succeeded one moved some.
+
+Other packages that keep records of money the wallet moved for them (refunds, disputes) add their own
+checks through `register_checks` (a small list, so each package's checks stay in its own module).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +84,16 @@ CHECKS: dict[str, str] = {
 }
 
 
+# Checks other packages registered: (name, SQL returning the offending rows), run after the ledger's own.
+EXTRA_CHECKS: list[tuple[str, str]] = []
+
+
+def register_checks(checks: Mapping[str, str]) -> None:
+    """Add checks (safe to call twice: a name registers once)."""
+    known = {name for name, _ in EXTRA_CHECKS} | set(CHECKS)
+    EXTRA_CHECKS.extend((name, sql) for name, sql in checks.items() if name not in known)
+
+
 @dataclass
 class Report:
     counts: dict[str, int] = field(default_factory=dict)
@@ -90,12 +104,13 @@ class Report:
         return not self.violations
 
 
-def verify(db: Database, *, sample: int = 20) -> Report:
+def verify(db: Database, *, sample: int = 20, extra: Mapping[str, str] | None = None) -> Report:
+    """`extra`: other packages' checks of the same shape (the CLI passes every one it knows)."""
     report = Report()
     with db.read() as s:
         for table in ("ledger_accounts", "ledger_transfers", "wallet_transactions"):
             report.counts[table] = s.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-        for name, sql in CHECKS.items():
+        for name, sql in [*CHECKS.items(), *EXTRA_CHECKS, *(extra or {}).items()]:
             rows = s.execute(text(sql)).mappings().fetchmany(sample)
             if rows:
                 report.violations[name] = [dict(r) for r in rows]

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException
 
 from ..platform.errors import DomainError
@@ -40,8 +41,29 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
+        details = exc.details() if callable(getattr(exc, "details", None)) else None
+        answer = error_response(exc.status_code, code, str(exc.detail), details)
+        if exc.status_code == 413:
+            answer.headers["connection"] = "close"  # the rest of the body was not read
+        return answer
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(StatementError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort: a value the schemas let through and the database (or the driver, binding
+        # a number past BIGINT or a time past year 9999) refuses is the client's value, not our crash.
+        # The schemas are the first line (schemas/common.py); this answer says one of them is missing,
+        # so it is logged with the traceback to be fixed at its class.
+        if isinstance(exc, StatementError) and not isinstance(exc, DataError) and not isinstance(
+                exc.orig, OverflowError | ValueError):
+            log.exception("unhandled error")
+            return internal_error()
+        log.warning("a value out of range reached the database", exc_info=exc,
+                    extra={"path": request.url.path})
+        return error_response(422, "value_out_of_range", "a value in the request is out of range")
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:

@@ -8,8 +8,9 @@ refuses them in text (request bodies are checked by schemas.common.In).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.routing import APIRoute, APIWebSocketRoute
@@ -50,3 +51,13 @@ async def check_params(connection: HTTPConnection) -> None:
 
 def _nul(where: str, name: str) -> dict[str, Any]:
     return {"type": "string_nul", "loc": (where, name), "input": None, "msg": "may not contain NUL characters"}
+
+
+# Paging parameters, bounded in the schema itself (a client reads the bounds in /openapi.json; the
+# services check them again for callers other than HTTP).
+PageLimit = Annotated[int, Query(ge=1, le=100, description="items per page, 1 to 100")]
+HistoryLimit = Annotated[int, Query(ge=1, le=200, description="items per page, 1 to 200")]
+PageCursor = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
+                                         description="the previous page's next_cursor, as given")]
+Before = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="the reference of the last transaction of the previous page")]

@@ -280,7 +280,7 @@ class RefundApply(_AccountFlow):
         try:
             request = a.deps.refunds.submit(t.customer_id, t.slots["reference"], reason=t.text,
                                            idempotency_key=f"assistant-{t.conversation_id}-{t.slots['reference']}",
-                                           ticket_id=t.ticket_id)
+                                           ticket_id=t.ticket_id, channel="assistant")
         except ValidationFailed:
             return Outcome.wait(say("refund_ask_reason", t.lang))
         except (Conflict, NotFound):

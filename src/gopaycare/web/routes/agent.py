@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from ...platform.audit import Actor
 from ..deps import CanFreeze, CanRevealPii, CanReverse, CanViewCustomers, Svc
+from ..params import Before, HistoryLimit
 from ..schemas.common import Id, IdempotencyKey
 from ..schemas.customer import ContactDetailsOut, CustomerOut, FreezeIn, RevealIn
 from ..schemas.wallet import ReverseIn, TransactionOut, TransactionPage, WalletOut
@@ -31,8 +32,8 @@ def wallet(customer_id: Id, _: CanViewCustomers, svc: Svc) -> WalletOut:
 
 
 @router.get("/customers/{customer_id}/transactions")
-def transactions(customer_id: Id, _: CanViewCustomers, svc: Svc, limit: int = 20,
-                 before: str | None = None,
+def transactions(customer_id: Id, _: CanViewCustomers, svc: Svc, limit: HistoryLimit = 20,
+                 before: Before = None,
                  status: Annotated[str | None, Query(max_length=20)] = None) -> TransactionPage:
     items = svc.wallet.list_transactions(customer_id, limit=limit, before=before, status=status)
     return TransactionPage.of(items, limit)

@@ -3,13 +3,14 @@ integrations and for the logged-in customer's in-app chat."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter
 
 from ...desk.containment import containment
 from ..deps import CanViewReports, ChatParty, Integration, Svc
 from ..schemas.assistant import AnswerOut, ChatIn, ContainmentReportOut, ParseIn, ParseOut, TurnIn
+from ..schemas.common import Moment
 
 router = APIRouter(prefix="/api/v1", tags=["assistant"])
 
@@ -33,14 +34,10 @@ def my_chat(body: ChatIn, party: ChatParty, svc: Svc) -> AnswerOut:
 
 
 @router.get("/reports/containment")
-def containment_report(_: CanViewReports, svc: Svc, since: datetime | None = None,
-                       until: datetime | None = None) -> ContainmentReportOut:
+def containment_report(_: CanViewReports, svc: Svc, since: Moment | None = None,
+                       until: Moment | None = None) -> ContainmentReportOut:
     """Conversations the assistant finished without a person (default: the last 7 days)."""
-    until = _aware(until) or svc.clock.now()
-    since = _aware(since) or until - timedelta(days=7)
+    until = until or svc.clock.now()
+    since = since or until - timedelta(days=7)
     return ContainmentReportOut.of_report(containment(svc.db, since, until))
 
-
-def _aware(at: datetime | None) -> datetime | None:
-    """A time given without a zone is read as UTC."""
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from ...identity.service import DeviceInfo
 from ...platform.errors import ValidationFailed
 from ..deps import NO_STORE, CustomerId, Svc
+from ..params import Before, HistoryLimit
 from ..schemas.common import IdempotencyKey
 from ..schemas.customer import CodeRequestIn, LoginIn, LoginOut, ResetCodeOut, ResetIn
 from ..schemas.wallet import PaymentIn, TopupIn, TransactionOut, TransactionPage, WalletOut
@@ -46,8 +47,8 @@ def my_wallet(customer_id: CustomerId, svc: Svc) -> WalletOut:
 
 
 @router.get("/me/transactions")
-def my_transactions(customer_id: CustomerId, svc: Svc, limit: int = 20,
-                    before: str | None = None) -> TransactionPage:
+def my_transactions(customer_id: CustomerId, svc: Svc, limit: HistoryLimit = 20,
+                    before: Before = None) -> TransactionPage:
     return TransactionPage.of(svc.wallet.list_transactions(customer_id, limit=limit, before=before), limit)
 
 

@@ -72,7 +72,7 @@ async def chat_socket(websocket: WebSocket, conversation_id: Id | None = None, a
     try:
         party = await run_in_threadpool(_party, svc, opened.credential)
         if conversation_id is not None:  # theirs, or it does not exist for them
-            await run_in_threadpool(svc.desk.customer_side.check_own, party, conversation_id)
+            await run_in_threadpool(lambda: svc.desk.customer_side.check_own(party, conversation_id, after=after))
     except DomainError as exc:
         await websocket.close(code=close_code(exc), reason=exc.code)
         return

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query
 
 from ...desk.inbox import TicketFilter
 from ...platform.audit import Actor
-from ...platform.errors import ValidationFailed
 from ..deps import NO_STORE, CanViewCustomers, DeskViewer, Integration, RevealingViewer, Svc
+from ..params import PageCursor, PageLimit
 from ..schemas.common import Id
 from ..schemas.customer import RevealIn
 from ..schemas.desk import (
@@ -77,7 +77,7 @@ def set_presence(body: PresenceIn, agent: CanViewCustomers, svc: Svc) -> None:
 def list_tickets(viewer: DeskViewer, svc: Svc, status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies it
                  assignee: Text = None, area: Text = None, channel: Text = None, team_id: Id | None = None,
                  tag: Annotated[str | None, Query(max_length=40)] = None, sla: Text = None, order: str = "updated",
-                 limit: int = 25, cursor: str | None = None) -> TicketPage:
+                 limit: PageLimit = 25, cursor: PageCursor = None) -> TicketPage:
     page = svc.desk.inbox.tickets(viewer, TicketFilter(status=tuple(status), assignee=assignee, area=area,
                                                        channel=channel, team_id=team_id, tag=tag, sla=sla,
                                                        order=order), limit=limit, cursor=cursor)
@@ -152,8 +152,8 @@ def apply_macro(ticket_id: Id, macro_id: Id, viewer: DeskViewer, svc: Svc) -> Ma
 
 
 @router.get("/conversations")
-def list_conversations(viewer: DeskViewer, svc: Svc, channel: Text = None, status: Text = None, limit: int = 25,
-                       cursor: str | None = None) -> ConversationPage:
+def list_conversations(viewer: DeskViewer, svc: Svc, channel: Text = None, status: Text = None,
+                       limit: PageLimit = 25, cursor: PageCursor = None) -> ConversationPage:
     page = svc.desk.inbox.conversations(viewer, channel=channel, status=status, limit=limit, cursor=cursor)
     return ConversationPage(items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
@@ -174,9 +174,7 @@ def inbound(body: InboundIn, _: Integration, svc: Svc) -> InboundOut:
 
 @router.get("/search/tickets")
 def search(q: str, viewer: DeskViewer, svc: Svc, status: Text = None,
-           limit: int = 20) -> TicketList:
-    if not 1 <= limit <= 100:
-        raise ValidationFailed("limit is 1 to 100", field="limit")
+           limit: PageLimit = 20) -> TicketList:
     ids = svc.desk.search.search(viewer, q, limit=limit, status=status)
     return TicketList(items=[TicketOut.of(t) for t in svc.desk.tickets.get_many(viewer, ids)])
 

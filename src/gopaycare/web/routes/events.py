@@ -54,8 +54,10 @@ async def events_socket(websocket: WebSocket, after: Cursor = 0, ticket: TicketP
         if not agent.can("customer.view"):
             raise PermissionDenied("not allowed")
         viewer = await run_in_threadpool(svc.desk.viewer, agent)
+        await run_in_threadpool(svc.desk.live.check_cursor, after)
     except DomainError as exc:
-        await websocket.close(code=4401, reason=exc.code)
+        # 4409: `after` is beyond the newest event (reconnect from GET /events' last_id); 4401 otherwise.
+        await websocket.close(code=4409 if exc.code == "cursor_ahead" else 4401, reason=exc.code)
         return
     if not opened.accepted:
         await websocket.accept()

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+import types
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Interval
 from fastapi import Header
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Strict, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 # A BIGINT column holds up to 2**63 - 1: a larger number never reaches the database (SQLite raises
 # OverflowError and PostgreSQL a type error, both a 500).
@@ -42,6 +54,28 @@ Timestamp = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=
                       WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
+# A time a client gives: read as UTC when it names no zone, and between these bounds, so that
+# converting it to UTC or adding the few days a query spans cannot leave the calendar (year 1..9999:
+# Python raises OverflowError, the database a range error, both a 500).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_calendar(at: datetime) -> datetime:
+    try:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside the calendar") from None
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(f"a time is from {EARLIEST.isoformat()} and before {LATEST.isoformat()}")
+    return at
+
+
+Moment = Annotated[datetime, AfterValidator(_in_calendar), WithJsonSchema({
+    "type": "string", "format": "date-time",
+    "description": "ISO 8601; UTC when no zone is given; from 1970-01-01 and before 9000-01-01"})]
+
+
 MAX_DEPTH = 32
 
 
@@ -62,15 +96,39 @@ def text_problem(value: Any) -> str | None:
     return None
 
 
+def _integer(annotation: Any) -> bool:
+    """Is this field's type an integer (`int`, `Annotated[int, ...]`, `int | None`)?"""
+    if get_origin(annotation) is Annotated:
+        return _integer(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = [a for a in get_args(annotation) if a is not type(None)]
+        return len(kinds) == 1 and _integer(kinds[0])
+    return annotation is int
+
+
+@cache
+def _integer_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, f in model.model_fields.items() if _integer(f.annotation))
+
+
+def _not_an_integer(value: Any) -> bool:
+    # bool is an int in Python: `{"amount": true}` must not pay 1.
+    return value is not None and (isinstance(value, bool) or not isinstance(value, int))
+
+
 class In(BaseModel):
-    """A request body. PostgreSQL refuses NUL characters in text, so no field may carry one."""
+    """A request body. PostgreSQL refuses NUL characters in text, so no field may carry one; an integer
+    field takes a JSON integer only (not `true`, `"100"` or `100.0`, which pydantic's lax mode would
+    take: money and ids are never guessed from another type)."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _storable(cls, value: Any) -> Any:
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
         problem = text_problem(value)
         if problem:
             raise ValueError(problem)
+        if info.field_name in _integer_fields(cls) and _not_an_integer(value):
+            raise ValueError("an integer is expected (not a string, a boolean or a decimal)")
         return value
 
 
@@ -93,4 +151,20 @@ class ErrorOut(Out):
     request_id: str | None
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"model": ErrorOut, "description": "The request was refused"}}
+# The refusals every API route may answer, each in the one error shape (errors.py), so a client
+# generated from /openapi.json knows them: the code in `error.code` says which rule was met.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description} for status, description in (
+        (401, "Not authenticated: no token, or one that is unknown, expired or revoked (unauthenticated)"),
+        (403, "Authenticated, but not allowed to do this (permission_denied)"),
+        (404, "Not found, or not yours to see: the two answer alike (not_found)"),
+        (409, "In conflict with the current state: an idempotency key reused with another request, a "
+              "cursor beyond the newest item, a change already made (conflict, idempotency_key_reused, "
+              "cursor_ahead, ...)"),
+        (413, "The request body is larger than this route class takes (payload_too_large; "
+              "details.max_bytes)"),
+        (422, "The request breaks the schema or a rule of the service (validation_failed, "
+              "value_out_of_range, ...; details.problems names each field)"),
+        (429, "Too many requests: try again later (rate_limited)"),
+    )
+}

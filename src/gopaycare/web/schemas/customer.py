@@ -12,10 +12,12 @@ class LoginIn(In):
     login: Login
     password: str | None = None
     pin: str | None = None
-    device_key: str | None = Field(default=None, max_length=64)
-    platform: str | None = None
-    os_version: str | None = None
-    app_version: str | None = None
+    # Longer than their columns is fine: identity.service.DeviceInfo fits them (a key over 64
+    # characters is kept as its SHA-256, details are clipped); the bounds here only stop abuse.
+    device_key: str | None = Field(default=None, max_length=512)
+    platform: str | None = Field(default=None, max_length=256)
+    os_version: str | None = Field(default=None, max_length=256)
+    app_version: str | None = Field(default=None, max_length=256)
 
 
 class CodeRequestIn(In):

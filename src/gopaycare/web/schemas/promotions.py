@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -11,14 +10,14 @@ from pydantic import Field
 from ...promotions.rules import Check
 from ...promotions.service import CampaignResult, CampaignView, DecisionView, PaymentEvaluation
 from ...promotions.texts import describe, why
-from .common import BigInt, In, Out, SmallInt, Timestamp
+from .common import BigInt, In, Moment, Out, SmallInt, Timestamp
 
 
 class CampaignIn(In):
     code: str = Field(min_length=3, max_length=24)
     titles: dict[str, str] = Field(min_length=1, max_length=3)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     percent: BigInt | None = None
     flat_amount: BigInt | None = None
     max_cashback: BigInt | None = None

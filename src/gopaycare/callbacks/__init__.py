@@ -1,0 +1,1 @@
+"""Payment providers' callbacks: a provider's word that a pending payment or top-up settled or failed."""

@@ -1,0 +1,1 @@
+"""Disputes: a customer contests a payment (not theirs, not delivered, not as described)."""

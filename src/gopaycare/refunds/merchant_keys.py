@@ -1,0 +1,61 @@
+"""Merchants' API keys: a merchant answers the refund requests on its payments through the merchant API.
+
+A key is shown once when made (`gpm_` and 40 random characters); only its keyed hash is stored, so a
+database read gives no working key. Each key belongs to one merchant, and every merchant call sees
+only that merchant's cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from ..platform import audit
+from ..platform.audit import Actor
+from ..platform.clock import Clock
+from ..platform.db import Database
+from ..platform.errors import Unauthenticated, ValidationFailed
+from .models import MerchantApiKey
+
+PREFIX = "gpm_"
+
+
+class MerchantKeys:
+    def __init__(self, db: Database, clock: Clock, secret_key: str) -> None:
+        self.db = db
+        self.clock = clock
+        self._pepper = hashlib.sha256(f"merchant-api-keys:{secret_key}".encode()).digest()
+
+    def _hash(self, key: str) -> str:
+        return hmac.new(self._pepper, key.encode(), hashlib.sha256).hexdigest()
+
+    def create(self, merchant_id: int, *, label: str = "merchant API", key: str | None = None) -> str:
+        """A new key for the merchant (returned once). `key`: a chosen one (the demo's fixed key)."""
+        label = " ".join(label.split())[:80] if isinstance(label, str) else ""
+        if not label:
+            raise ValidationFailed("a key needs a label", field="label")
+        key = key or PREFIX + secrets.token_urlsafe(30)
+        if not key.startswith(PREFIX) or not 20 <= len(key) <= 128:
+            raise ValidationFailed("a merchant key starts with gpm_ and is 20 to 128 characters", field="key")
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            row = MerchantApiKey(merchant_id=merchant_id, key_hash=self._hash(key), label=label, created_at=now)
+            s.add(row)
+            s.flush()
+            audit.record(s, at=now, actor=Actor.system(), action="merchant.key_created", subject_type="merchant",
+                         subject_id=merchant_id, key_id=row.id, label=label)
+        return key
+
+    def authenticate(self, key: str) -> int:
+        """The merchant this key belongs to (401 for an unknown or revoked key)."""
+        if not isinstance(key, str) or not key.startswith(PREFIX) or len(key) > 128:
+            raise Unauthenticated("a merchant API key is required", code="merchant_key_invalid")
+        with self.db.read() as s:
+            row = s.execute(select(MerchantApiKey.merchant_id, MerchantApiKey.revoked_at)
+                            .where(MerchantApiKey.key_hash == self._hash(key))).one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated("a merchant API key is required", code="merchant_key_invalid")
+        return row.merchant_id
