@@ -97,12 +97,15 @@ def read(a: Assistant, t: Turn) -> Move:
     active, step = state.get("flow"), state.get("step")
     if is_cancel(text):
         return Move(CANCEL)
-    if wants_human(text, parse):
-        return Move(HANDOFF, HANDOFF_INTENT)
     pending = bool(active and step)
     kind = SLOT_KINDS.get(step) if pending else None
     valid = pending and slot_accepts(a, t, kind)
-    if valid and _only_an_answer(t, kind):
+    only_an_answer = valid and _only_an_answer(t, kind)
+    # The classifier may read a bare "yes please" as a request for a person; said to "shall I resend
+    # the code?" it is the answer. Asking for a person in words always is a handoff.
+    if _HUMAN.search(text) or (parse.intent.name == HANDOFF_INTENT and not only_an_answer):
+        return Move(HANDOFF, HANDOFF_INTENT)
+    if only_an_answer:
         return Move(ANSWER, active)
     new = _new_request(a, t, active, valid)
     if new is not None:
