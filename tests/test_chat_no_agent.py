@@ -54,6 +54,8 @@ def _case(svc, conversation_id: int) -> tuple[Conversation, Ticket]:
 def test_outside_business_hours_the_chat_says_when_agents_are_back_and_keeps_the_ticket(
         svc, client, chat, lang, when, words):
     svc.clock.set(START + timedelta(hours=10))  # Wednesday 20:00 in Jakarta: closed until Thursday 08:00
+    # The customer signs in then (a session lasts an hour: the fixture's token has expired by now).
+    chat = client.post("/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()["token"]
 
     notice = _hand_over(client, chat, lang)
     conversation, ticket = _case(svc, notice["conversation_id"])

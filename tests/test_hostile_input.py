@@ -182,7 +182,7 @@ def api(client, svc, make_customer, make_merchant):
     dispute = svc.disputes.open(customer_id, payment.reference, reason="not_delivered", description="never came",
                                 idempotency_key="hostile-dispute")
     ids = {"customer_id": customer_id, "reference": payment.reference, "ticket_id": got.ticket_id,
-           "dispute_id": dispute.id, "provider": "midtrans",
+           "dispute_id": dispute.id, "provider": "midtrans", "request_id": 1,
            "message_id": got.message_id, "conversation_id": got.conversation_id, "contact_id": 1,
            "agent_id": svc.agents.get_by_email("budi@gopay.test").id,
            "team_id": svc.agents.create_team("Payments", areas=["transaction"], languages=["en"]),

@@ -333,7 +333,8 @@ def test_hostile_read_receipts_answer_4xx_and_change_nothing(svc, client, make_c
 
     response = client.post(f"/api/v1/me/conversations/{got.conversation_id}/read", json=body, headers=headers)
 
-    assert response.status_code == 422
+    # A body past the chat routes' size limit is refused before it is parsed (413), the rest as invalid.
+    assert response.status_code == (413 if len(str(body)) > 64 * 1024 else 422)
     with svc.db.read() as s:
         assert s.get(Message, reply).delivery_status == "sent"
 
