@@ -87,6 +87,16 @@ def recreate_database(admin: Engine, name: str) -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
+def migrated_database(admin: Engine, admin_url: str, name: str) -> str:
+    """A new, empty database `name` migrated to the newest schema; its URL."""
+    from gopaycare.migrations import upgrade
+
+    recreate_database(admin, name)
+    url = database_url(admin_url, name)
+    upgrade(url)
+    return url
+
+
 def drop_database(admin: Engine, name: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

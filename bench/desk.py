@@ -63,11 +63,10 @@ from common import (
     WorkerOutcome,
     checkpoint,
     copy_rows,
-    database_url,
     drop_database,
+    migrated_database,
     percentile,
     positive_counts,
-    recreate_database,
     run_together,
 )
 from sqlalchemy import create_engine, event, text
@@ -78,7 +77,6 @@ from gopaycare.container import Services, build
 from gopaycare.demo.bulk import ID_FIRST, ID_LAST, ZH_GIVEN, ZH_SURNAMES
 from gopaycare.desk.access import Viewer
 from gopaycare.desk.inbox import TicketFilter
-from gopaycare.migrations import upgrade
 from gopaycare.platform.settings import load_settings
 from gopaycare.platform.text import search_tokens
 
@@ -901,12 +899,10 @@ def print_intake(results: list[LoadResult]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    app_url = database_url(args.pg_admin_url, BENCH_DB)
     services: Services | None = None
     try:
-        recreate_database(admin, BENCH_DB)
         began = time.perf_counter()
-        upgrade(app_url)
+        app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
         settings = load_settings(database_url=app_url, password_hash_profile="fast")
         services = build(settings, immediate_jobs=True, senders={})
         print(f"migrated {BENCH_DB} in {time.perf_counter() - began:.1f} s; seeding {args.tickets:,} tickets")

@@ -28,12 +28,11 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from common import DEFAULT_ADMIN_URL, checkpoint, database_url, drop_database, percentile, recreate_database
+from common import DEFAULT_ADMIN_URL, checkpoint, drop_database, migrated_database, percentile
 from desk import Seeder
 from sqlalchemy import create_engine
 
 from gopaycare.container import Services, build
-from gopaycare.migrations import upgrade
 from gopaycare.platform.settings import load_settings
 
 BENCH_DB = "gopaycare_bench_pages"
@@ -126,11 +125,9 @@ def measure(client: object, path: str, headers: dict[str, str], cookies: dict[st
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    app_url = database_url(args.pg_admin_url, BENCH_DB)
     services: Services | None = None
     try:
-        recreate_database(admin, BENCH_DB)
-        upgrade(app_url)
+        app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
         services = build(load_settings(database_url=app_url, password_hash_profile="fast"), immediate_jobs=True,
                          senders={})
         began = time.perf_counter()
