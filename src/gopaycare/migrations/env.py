@@ -25,11 +25,21 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                          include_object=include_object)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a table (copy, drop, rename); with foreign keys enforced, dropping
+            # a table that rows elsewhere point at (the ledger's transfers at wallet_transactions) fails.
+            # SQLite's own procedure for altering a table: keys off outside the transaction (the pragma
+            # does nothing inside one), alter, then foreign_key_check before the commit.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=sqlite,
+                          compare_type=True, include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchmany(5)):
+                raise RuntimeError(f"the migration left rows pointing at nothing: {broken}")
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
     engine.dispose()
 
 
