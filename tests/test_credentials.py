@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import stat
 import threading
 import time
@@ -229,24 +230,30 @@ def test_no_token_ticket_or_code_reaches_a_real_servers_log(svc, tokens, capfd, 
 
     make_customer(phone=PHONE)
     with root_logging():
-        config = uvicorn.Config(create_app(svc, run_jobs_in_process=False), host="127.0.0.1", port=18123,
-                                log_config=None, access_log=True, lifespan="off")
+        # The socket is bound here, on a port the kernel picks, and handed to uvicorn: the two engines'
+        # runs of this test on two xdist workers once shared a fixed port and read each other's logs.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        config = uvicorn.Config(create_app(svc, run_jobs_in_process=False), log_config=None, access_log=True,
+                                lifespan="off")
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
         thread.start()
         try:
             for _ in range(100):
                 if server.started:
                     break
                 time.sleep(0.1)
+            assert server.started
             import httpx
 
-            base = "http://127.0.0.1:18123"
+            base = f"http://127.0.0.1:{port}"
             ticket = httpx.post(f"{base}/api/v1/events/ws/tickets", headers=auth(tokens["lead"])).json()["ticket"]
-            with connect(f"ws://127.0.0.1:18123{EVENTS}?ticket={ticket}&after=0", open_timeout=10):
+            with connect(f"ws://127.0.0.1:{port}{EVENTS}?ticket={ticket}&after=0", open_timeout=10):
                 pass
             with pytest.raises(InvalidStatus):  # refused before it is accepted: HTTP 403
-                connect(f"ws://127.0.0.1:18123{EVENTS}?token={tokens['ayu']}", open_timeout=10)
+                connect(f"ws://127.0.0.1:{port}{EVENTS}?token={tokens['ayu']}", open_timeout=10)
             login = httpx.post(f"{base}/api/v1/auth/login", json={"login": PHONE, "password": PASSWORD}).json()
             httpx.get(f"{base}/api/v1/me/wallet?code=123456&pin=147258", headers=auth(login["token"]))
             logging.getLogger("gopaycare.test").info("retrying with Bearer %s and %s", login["refresh_token"],
@@ -254,6 +261,7 @@ def test_no_token_ticket_or_code_reaches_a_real_servers_log(svc, tokens, capfd, 
         finally:
             server.should_exit = True
             thread.join(timeout=10)
+            listener.close()
     err = capfd.readouterr().err
 
     assert "WebSocket" in err and "/api/v1/events/ws" in err and "/api/v1/me/wallet" in err  # the lines are there
