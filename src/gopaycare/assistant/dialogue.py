@@ -41,7 +41,7 @@ CUED_SWITCH_CONFIDENCE = 0.5  # "wait, first ..." announces a new request: a wea
 SLOT_KINDS = {
     "identify_phone": "phone", "identify_code": "code", "stepup_code": "code", "change_codes": "code",
     "offer_agent": "yes_no", "offer_reset": "yes_no", "offer_resend": "yes_no", "offer_unlock": "yes_no",
-    "offer_dispute": "yes_no",
+    "offer_dispute": "yes_no", "offer_freeze": "yes_no",
     "device": "device", "tech_step_os": "outcome", "tech_step_cache": "outcome", "tech_step_reinstall": "outcome",
     "verify_name": "name", "verify_last4": "last4", "verify_amount": "amount", "pick": "choice",
     "which_txn": "choice", "reason": "text", "details": "text", "ask_new": "contact", "light_check": "name_last4",
