@@ -77,6 +77,8 @@ _TAIL = re.compile(r"^\s*[,.!，。、;]*\s*(?:and|but|also|then|dan|tapi|terus|
 _DEVICE = re.compile(r"(?<![a-z])(?:iphone|ipad|ios|android|samsung|galaxy|xiaomi|redmi|poco|oppo|vivo|realme|"
                      r"huawei|honor|infinix|tecno|itel|nokia|pixel|oneplus|asus|sony|motorola|moto|lenovo|"
                      r"hp\s+\w+)(?![a-z])|苹果|华为|小米|安卓|三星|红米", re.IGNORECASE)
+_FREEZE_WORDS = re.compile(r"冻结|冻|(?<![a-z])(?:freeze|froze|frozen|bekukan|dibekukan|beku|it|now|sekarang|aja|"
+                           r"saja|do|that)(?![a-z])|吧|马上|现在|立即", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]", re.IGNORECASE)
 
@@ -185,6 +187,8 @@ def _only_an_answer(t: Turn, kind: str | None) -> bool:
         return False
     if kind == "yes_no":
         rest = _TAIL.sub("", (YES.sub("", text, count=1) if YES.search(text) else NO.sub("", text, count=1)))
+        if t.state.get("step") == "offer_freeze":  # "好的，冻结吧", "iya bekukan": the offer's own words
+            rest = _FREEZE_WORDS.sub(" ", rest)
         return _tokens(rest) <= 2
     if kind == "device":
         return bool(_DEVICE.search(text)) and _tokens(text) <= 8
