@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import actions, inbox, login, socket, ticket
+from . import actions, inbox, login, merchant, socket, ticket
 from .auth import SignInNeeded
 from .landing import landing_page
 from .render import page
@@ -21,21 +21,27 @@ __all__ = ["install_pages", "landing_page"]
 
 
 def install_pages(app: FastAPI) -> None:
-    for router in (login.router, inbox.router, ticket.router, actions.router, socket.router):
+    for router in (login.router, inbox.router, ticket.router, actions.router, socket.router, merchant.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
         return login.signed_out(request)
 
+    @app.exception_handler(merchant.MerchantSignInNeeded)
+    async def _merchant_sign_in(request: Request, _: merchant.MerchantSignInNeeded) -> Response:
+        return merchant.signed_out(request)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         """A page's refusal is a page (same status and code); the API's stays the JSON error."""
-        if not request.url.path.startswith("/console/"):
+        home = "/console/inbox" if request.url.path.startswith("/console/") else \
+            "/merchant/cases" if request.url.path.startswith("/merchant/") else None
+        if home is None:
             return error_response(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
         back = request.headers.get("referer", "")
         host = request.headers.get("host", "")
-        back = back if host and back.split("/")[2:3] == [host] else "/console/inbox"
+        back = back if host and back.split("/")[2:3] == [host] else home
         response = page(request, "console/error.html", {"message": exc.message, "back": back}, status=exc.http_status)
         response.headers["X-Error-Code"] = exc.code
         return response
