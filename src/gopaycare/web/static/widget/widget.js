@@ -259,7 +259,8 @@
   function latestConversation() {
     return call("GET", "/me/conversations?limit=1").then(function (body) {
       var c = body.items && body.items[0];
-      if (c && c.status === "open") {
+      // Only a conversation of the chat itself (the app's or the web's) goes on here.
+      if (c && c.status === "open" && (c.channel === "chat" || c.channel === "web")) {
         state.conversation = c.id;
         if (String(c.id) !== kept(identity() + ":conversation")) { keep(identity() + ":conversation", String(c.id)); }
       }
@@ -290,9 +291,13 @@
         else if (frame.type === "typing") { status.textContent = (frame.who === "agent" ? t("agent") : t("bot")) + " " + t("typing"); }
         else if (frame.type === "error") { status.textContent = t("error"); }
       };
-      ws.onclose = function () {
+      ws.onclose = function (event) {
         state.socket = null;
         if (!state.opened) { return; }
+        if (event.code === 4404 || event.code === 4422) {  // that conversation is not ours to follow: a new one
+          state.conversation = null;
+          keep(identity() + ":conversation", null);
+        }
         status.textContent = t("offline");
         state.retry = Math.min(state.retry + 1, 6);
         window.setTimeout(function () { if (state.opened && !state.socket) { connect().catch(function () {}); } },
