@@ -219,7 +219,7 @@ def test_every_customer_page_fits_a_phone_and_a_desktop(served: dict, browser: B
     url = served["url"]
     for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page = open_page(browser, lang="zh-CN", size=size)
-        sign_in(page, url, "+6281266667777")
+        sign_in(page, url, JOHN)  # after the refund journey: "My requests" has a refund with its steps
         page.goto(f"{url}/help?lang=zh-CN")
         refund = page.request.get(f"{url}/account/history").text()
         found = re.search(r'/account/refunds/new\?reference=(GP[0-9A-Z]+)', refund)

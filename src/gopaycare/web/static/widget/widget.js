@@ -103,7 +103,7 @@
   fileInput.type = "file";
   fileInput.id = "gpc-w-file";
   fileInput.accept = "image/*,application/pdf";
-  var attach = el("label", "gpc-w-attach", "📎");
+  var attach = el("label", "gpc-w-attach", "+");
   attach.setAttribute("for", "gpc-w-file");
   var input = el("textarea");
   input.rows = 1;
@@ -123,7 +123,7 @@
   root.appendChild(panel);
 
   function label() {
-    launch.textContent = "💬 " + t("open");
+    launch.textContent = t("open");
     title.textContent = t("title");
     humanButton.textContent = t("human");
     closeButton.textContent = "✕";
@@ -179,7 +179,7 @@
     item.appendChild(el("span", "gpc-w-who", who(m)));
     item.appendChild(document.createTextNode(m.body));
     (m.attachments || []).forEach(function (a) {
-      var link = el("a", null, "📎 " + (a.name || a.id));
+      var link = el("a", null, t("attach") + ": " + (a.name || a.id));
       link.href = base + (a.url || ("/api/v1/me/attachments/" + a.id));
       link.target = "_blank";
       link.rel = "noopener";
