@@ -228,3 +228,36 @@ def test_promotions_page_lists_running_campaigns(story):
     with signed_in(story, CHEN) as client:
         page = client.get("/account/promotions?lang=en")
         assert page.status_code == 200 and "Food cashback" in page.text
+
+
+# ---------------------------------------------------------------- the widget on the signed-in pages
+
+
+def test_the_widget_on_signed_in_pages_gets_socket_tickets_and_uploads_with_the_csrf_header(story):
+    svc = story["svc"]
+    with browser(story) as client:
+        assert client.post("/account/chat/ticket").status_code == 401  # signed out
+    with signed_in(story, CHEN) as client:
+        page = client.get("/account/history").text
+        assert 'data-session="/account/chat/ticket"' in page
+        token = csrf_of(page)
+        assert client.post("/account/chat/ticket").status_code == 403
+        assert client.post("/account/chat/ticket", headers={"x-csrf-token": "f" * 64}).status_code == 403
+        issued = client.post("/account/chat/ticket", headers={"x-csrf-token": token})
+        assert issued.status_code == 200 and issued.json()["ticket"].startswith("gpt_")
+        going_on = issued.json()["conversation_id"]
+        with client.websocket_connect(f"/api/v1/me/chat/ws?ticket={issued.json()['ticket']}"
+                                      + (f"&conversation_id={going_on}" if going_on else "")) as ws:
+            ws.send_json({"type": "typing"})  # the socket opened as Chen
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+        kind = {"content-type": "image/png"}
+        assert client.post("/account/chat/attachments?name=a.png", content=png, headers=kind).status_code == 403
+        refused = client.post("/account/chat/attachments?name=" + "x" * 300, content=png,
+                              headers={**kind, "x-csrf-token": token})
+        assert refused.status_code == 422
+        big = client.post("/account/chat/attachments?name=a.png", content=b"x" * (svc.files.limits.max_bytes + 1),
+                          headers={**kind, "x-csrf-token": token})
+        assert big.status_code == 413
+        saved = client.post("/account/chat/attachments?name=a.png", content=png, headers={**kind, "x-csrf-token": token})
+        assert saved.status_code == 201, saved.text
+        assert svc.files.get(saved.json()["id"]).customer_id == story["ids"]["chen"]

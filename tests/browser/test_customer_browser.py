@@ -33,6 +33,9 @@ pytestmark = pytest.mark.timeout(300)
 PORTS = range(18420, 18450)  # this module's part of the helper's loopback range
 WANG, JOHN = "+6281234567890", "+6281311112222"
 PASSWORD = "GoPay2026!"
+# A 1x1 PNG.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 def _free_port() -> int:
@@ -147,9 +150,14 @@ def test_a_customer_chats_in_the_widget_the_bot_answers_then_an_agent(served: di
         page.get_by_role("button", name="Send").click()
         expect(log.locator("[data-author=contact]").last).to_contain_text("<img src=x onerror=alert(1)>")
         assert page.locator(".gpc-w-log img").count() == 0
+        # A screenshot for the human, through the existing attachments API; it goes with the next message.
+        page.locator("#gpc-w-file").set_input_files(files=[{"name": "receipt.png", "mimeType": "image/png",
+                                                            "buffer": PNG}])
+        expect(page.locator(".gpc-w-note")).to_contain_text("receipt.png")
         answers = log.locator("[data-author=bot]").count()
         page.get_by_role("button", name="Talk to a human").click()
         expect(log.locator("[data-author=contact]").last).to_contain_text("human agent")
+        expect(log.locator("[data-author=contact]").last.get_by_role("link")).to_contain_text("receipt.png")
         expect(log.locator("[data-author=bot]")).not_to_have_count(answers, timeout=20_000)  # the handover's answer
 
         conversation = int(page.evaluate("localStorage.getItem('gpc-w:customer:conversation')"))
@@ -203,6 +211,10 @@ def test_a_customer_applies_for_a_refund_from_the_history_and_follows_it(served:
     card = page.locator("li[id^=refund-]", has_text=reference).first
     expect(card).to_contain_text("Refund request #")
     assert card.locator(".steps li").count() >= 1
+    # The widget on the signed-in pages is John's own chat (the page hands it socket tickets): it goes on
+    # in his conversation, the one the refund was filed on.
+    page.get_by_role("button", name="Chat with us").click()
+    expect(page.locator(".gpc-w-log [data-seq]").first).to_be_visible()
     page.goto(f"{url}/account/history?lang=id")
     assert page.locator(f"a[href$='reference={reference}']").count() == 0  # open request: no second button
     no_problems(page)

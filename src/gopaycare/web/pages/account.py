@@ -14,10 +14,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ...attachments.store import Refused
 from ...container import Services
 from ...desk.customer_side import Party
 from ...identity.contacts import looks_like_email, normalize_email, normalize_phone
@@ -225,3 +226,45 @@ def promotions(request: Request) -> Response:
     who = me(request)
     return customer_page(request, "customer/promotions.html",
                          {"campaigns": promotions_of(who.svc, session.language(request))}, who=who)
+
+
+# ---------------------------------------------------------------- the widget on these pages
+
+
+@router.post("/chat/ticket")
+async def chat_ticket(request: Request) -> Response:
+    """The chat widget on a signed-in customer's page: a single-use ticket for the chat socket standing
+    for this cookie's session (the cookie is HttpOnly, so no script could hand its token to the widget),
+    and the conversation to go on in. CSRF-checked like every POST (the widget sends `X-CSRF-Token`)."""
+    who, _ = await posted(request)
+    ticket, ttl = who.svc.socket_tickets.issue("chat", token=who.token)
+    latest = who.svc.desk.customer_side.conversations(Party.customer(who.customer_id), limit=1)
+    going_on = latest[0].id if latest and latest[0].status == "open" and latest[0].channel in ("chat", "web") \
+        else None
+    return JSONResponse({"ticket": ticket, "expires_in_seconds": ttl, "conversation_id": going_on},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/chat/attachments", status_code=201)
+async def chat_attachment(request: Request, name: str | None = Query(None, max_length=200)) -> Response:
+    """A file for the widget's next message on these pages: the raw body, stored by the same
+    `Files.save` as `POST /api/v1/me/attachments` (same limits, sniffing and room check)."""
+    who = me(request)
+    session.check_csrf(request, who.svc.settings.secret_key, None, session=who.token)  # X-CSRF-Token
+    if name is not None and "\x00" in name:
+        raise ValidationFailed("NUL characters are not allowed", field="name")
+    await run_in_threadpool(who.svc.files.check_room, who.customer_id)
+    limit = who.svc.files.limits.max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused("too_large", f"the file is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused("too_large", f"the file is larger than {limit} bytes")
+        chunks.append(chunk)
+    stored = await run_in_threadpool(lambda: who.svc.files.save(
+        b"".join(chunks), origin="chat", declared_type=request.headers.get("content-type"), name=name,
+        customer_id=who.customer_id))
+    return JSONResponse({"id": stored.id, "name": stored.name}, status_code=201, headers={"Cache-Control": "no-store"})

@@ -3,7 +3,9 @@
  *   <script src="https://<gopaycare>/static/widget/widget.js" defer></script>
  *
  * optional attributes: data-lang="zh-CN|en|id" (else the browser's language), data-token="<the GoPay
- * app's session token>" (a logged-in wallet user: recognised, and their conversation goes on).
+ * app's session token>" (a logged-in wallet user: recognised, and their conversation goes on); on GoPay
+ * Care's own signed-in pages, data-session="<the page's ticket URL>" with data-csrf (the session stays in
+ * its HttpOnly cookie: the page hands out socket tickets instead).
  *
  * It talks to the customer live-chat API and nothing else: a visitor token (POST /api/v1/chat/visitors),
  * a single-use socket ticket (POST /api/v1/me/chat/ws/tickets), the chat socket (/api/v1/me/chat/ws),
@@ -21,6 +23,8 @@
   var API = base + "/api/v1";
   var LANGS = ["zh-CN", "en", "id"];
   var customerToken = script.getAttribute("data-token") || "";
+  var sessionUrl = script.getAttribute("data-session") || "";
+  var sessionCsrf = script.getAttribute("data-csrf") || "";
   var store = (function () { try { return window.localStorage; } catch (e) { return null; } })();
 
   function kept(key) { try { return store ? store.getItem("gpc-w:" + key) : null; } catch (e) { return null; } }
@@ -228,7 +232,7 @@
 
   // ------------------------------------------------------------------ the API
 
-  function identity() { return customerToken ? "customer" : "visitor"; }
+  function identity() { return customerToken ? "customer" : sessionUrl ? "session" : "visitor"; }
   function bearer() { return customerToken || state.visitor; }
 
   function call(method, path, body, headers) {
@@ -268,6 +272,14 @@
   }
 
   function ticket() {
+    if (sessionUrl && !customerToken) {
+      return fetch(sessionUrl, { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": sessionCsrf } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (body) {
+          if (!state.conversation && body.conversation_id) { state.conversation = body.conversation_id; }
+          return body;
+        });
+    }
     var body = customerToken && state.visitor ? { visitor_token: state.visitor } : {};
     return call("POST", "/me/chat/ws/tickets", body).catch(function (e) {
       if (customerToken && state.visitor) { state.visitor = ""; keep("visitor", null); return call("POST", "/me/chat/ws/tickets", {}); }
@@ -324,18 +336,27 @@
   }
 
   function upload(file) {
-    if (!customerToken) { note.textContent = t("attach_login"); return; }
-    call("POST", "/me/attachments?name=" + encodeURIComponent(file.name.slice(0, 200)), file,
-         { "content-type": file.type || "application/octet-stream" })
-      .then(function (body) { state.files.push(body.id); note.textContent = t("attached", { name: file.name }); })
+    var name = encodeURIComponent(file.name.slice(0, 200));
+    var kind = { "content-type": file.type || "application/octet-stream" };
+    var sent;
+    if (customerToken) {
+      sent = call("POST", "/me/attachments?name=" + name, file, kind);
+    } else if (sessionUrl) {
+      kind["x-csrf-token"] = sessionCsrf;
+      sent = fetch(base + "/account/chat/attachments?name=" + name, { method: "POST", credentials: "same-origin",
+                                                                      headers: kind, body: file })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); });
+    } else { note.textContent = t("attach_login"); return; }
+    sent.then(function (body) { state.files.push(body.id); note.textContent = t("attached", { name: file.name }); })
       .catch(function () { note.textContent = t("error"); });
   }
 
   // ------------------------------------------------------------------ wiring
 
   function start() {
-    var ready = customerToken ? Promise.resolve() : visitorToken();
-    return ready.then(latestConversation).then(function () {
+    var ready = customerToken ? Promise.resolve().then(latestConversation)
+      : sessionUrl ? Promise.resolve() : visitorToken().then(latestConversation);
+    return ready.then(function () {
       state.last = 0;  // the socket replays the conversation from its start
       log.textContent = "";
       log.appendChild(el("li", "gpc-w-msg gpc-w-in", t("welcome")));
