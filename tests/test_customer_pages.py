@@ -258,6 +258,7 @@ def test_the_widget_on_signed_in_pages_gets_socket_tickets_and_uploads_with_the_
         big = client.post("/account/chat/attachments?name=a.png", content=b"x" * (svc.files.limits.max_bytes + 1),
                           headers={**kind, "x-csrf-token": token})
         assert big.status_code == 413
-        saved = client.post("/account/chat/attachments?name=a.png", content=png, headers={**kind, "x-csrf-token": token})
+        saved = client.post("/account/chat/attachments?name=a.png", content=png,
+                            headers={**kind, "x-csrf-token": token})
         assert saved.status_code == 201, saved.text
         assert svc.files.get(saved.json()["id"]).customer_id == story["ids"]["chen"]
