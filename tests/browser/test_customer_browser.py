@@ -31,7 +31,7 @@ from tests.browser.test_console_browser import AXE, CHROMIUM, DESKTOP, PHONE, St
 
 pytestmark = pytest.mark.timeout(300)
 PORTS = range(18420, 18450)  # this module's part of the helper's loopback range
-WANG, JOHN = "+6281234567890", "+6281311112222"
+WANG, JOHN, CHEN = "+6281234567890", "+6281311112222", "+6281266667777"
 PASSWORD = "GoPay2026!"
 # A 1x1 PNG.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -187,6 +187,25 @@ def test_a_customer_chats_in_the_widget_the_bot_answers_then_an_agent(served: di
         page.context.close()
 
 
+def test_the_bots_numbered_choices_become_quick_reply_buttons(served: dict, browser: Browser) -> None:
+    url = served["url"]
+    with httpx.Client(base_url=url, timeout=20) as api:
+        token = api.post("/api/v1/auth/login", json={"login": CHEN, "password": PASSWORD}).json()["token"]
+    page = open_page(browser, lang="en", size=PHONE)
+    host_page(page, served, token)
+    page.get_by_role("button", name="Chat with us").click()
+    page.locator(".gpc-w-quick").get_by_role("button", name="I want a refund").click()
+    # "These payments can be refunded; reply with a number: 1. … 2. …": each number is a button.
+    first = page.locator(".gpc-w-quick button", has_text=re.compile(r"^1\. "))
+    expect(first).to_be_visible(timeout=20_000)
+    answers = page.locator(".gpc-w-log [data-author=bot]").count()
+    first.click()
+    expect(page.locator(".gpc-w-log [data-author=contact]").last).to_contain_text("1")
+    expect(page.locator(".gpc-w-log [data-author=bot]")).not_to_have_count(answers, timeout=20_000)
+    no_problems(page)
+    page.context.close()
+
+
 def _rated(svc: Any, ticket: int) -> int | None:
     from sqlalchemy import select
 
@@ -238,7 +257,7 @@ def test_every_customer_page_fits_a_phone_and_a_desktop(served: dict, browser: B
         pages = CUSTOMER_PAGES + ([("refund", found.group(0))] if found else [])
         for name, path in pages:
             page.goto(url + path)
-            page.wait_for_load_state("networkidle")
+            expect(page.locator(".gpc-w-launch")).to_be_visible()  # the widget has its words
             assert page.locator("html").get_attribute("lang") == "zh-CN"
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{name} at {width}: {overflow}px wider than the screen"
@@ -249,7 +268,7 @@ def test_every_customer_page_fits_a_phone_and_a_desktop(served: dict, browser: B
 
 def test_customer_pages_have_no_serious_accessibility_violation(served: dict, browser: Browser) -> None:
     page = open_page(browser, bypass_csp=True)
-    sign_in(page, served["url"], "+6281266667777")
+    sign_in(page, served["url"], CHEN)
     found: dict[str, list[str]] = {}
     for name, path in CUSTOMER_PAGES:
         page.goto(served["url"] + path)
