@@ -83,7 +83,9 @@ def customer_page(request: Request, template: str, context: dict[str, Any], *, w
     """A customer page: words from the `customer` catalog context, the CSRF token bound to the
     customer's session (or to none before sign-in)."""
     who = who if who is not None else maybe_me(request)
-    return page(request, template, {"signed_in": who is not None, **context, "session": who.token if who else ""},
+    svc: Services = request.app.state.services
+    return page(request, template, {"signed_in": who is not None, "tz": svc.settings.tz, **context,
+                                    "session": who.token if who else ""},
                 status=status, texts="customer")
 
 

@@ -32,6 +32,17 @@ env.filters["when"] = lambda at: (at if isinstance(at, datetime) else datetime.f
     .strftime("%Y-%m-%d %H:%M") if at else ""
 
 
+def _local(at: datetime | str | None, tz: Any) -> str:
+    """The moment in the operator's time zone (what the customer's phone and the assistant say)."""
+    if not at:
+        return ""
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return (moment.astimezone(tz) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
+
+
+env.filters["local"] = _local
+
+
 def translator(lang: str, texts: str = "console") -> Any:
     def t(key: str, **values: object) -> str:
         return text(texts, key, lang, **values)
