@@ -60,9 +60,10 @@ FINAL = ("solved", "closed", "merged")
 router = APIRouter(prefix="/console/tickets", include_in_schema=False)
 
 
-def available(who: Console, ticket: Ticket, panel: dict[str, Any]) -> list[str]:
+def available(who: Console, ticket: Ticket, panel: dict[str, Any], *, messages: int = 2) -> list[str]:
     """The actions this agent may take on this ticket now (the server checks again on POST)."""
     customer = panel.get("customer") or {}
+    others = [p for p in panel.get("tickets", []) if p["id"] != ticket.id and p["status"] not in FINAL]
     names = []
     for action in ACTIONS.values():
         if action.on_row or not who.agent.can(action.permission) or (action.needs_customer and not customer):
@@ -73,6 +74,8 @@ def available(who: Console, ticket: Ticket, panel: dict[str, Any]) -> list[str]:
             continue
         if action.name in ("solve", "merge", "split") and ticket.status in FINAL:
             continue
+        if (action.name == "merge" and not others) or (action.name == "split" and messages < 2):
+            continue  # nothing to merge into; one message cannot be split off (one must stay)
         names.append(action.name)
     return names
 
@@ -82,6 +85,19 @@ def row_actions(who: Console, panel: dict[str, Any]) -> list[str]:
     if not panel.get("customer"):
         return []
     return [a.name for a in ACTIONS.values() if a.on_row and who.agent.can(a.permission)]
+
+
+def cashback_open(who: Console, panel: dict[str, Any]) -> set[str]:
+    """The panel's completed payments that earned no cashback (a grant can only go to those)."""
+    if not who.agent.can("promotion.grant"):
+        return set()
+    found = set()
+    for txn in panel.get("transactions", []):
+        if txn["kind"] == "payment" and txn["status"] == "succeeded":
+            decision = who.svc.promotions.decision(txn["reference"])
+            if decision is None or decision.status == "none":
+                found.add(txn["reference"])
+    return found
 
 
 def _action(name: str) -> Action:

@@ -15,7 +15,7 @@ from ...desk.models import Message, Ticket
 from ...platform.audit import AuditEntry
 from ...platform.errors import DomainError
 from ...platform.pii import mask_text, mask_value
-from .actions import ACTIONS, available, row_actions
+from .actions import ACTIONS, available, cashback_open, row_actions
 from .auth import Console, console, posted, require
 from .forms import int_field, text_field
 from .inbox import OPEN
@@ -93,8 +93,9 @@ def ticket_context(who: Console, ticket_id: int) -> dict[str, Any]:
     return {"who": who.agent, "ticket": ticket, "subject": mask_text(ticket.subject),
             "summary": handoff_summary(messages, history), "timeline": timeline(messages, history),
             "panel": panel, "articles": knowledge(who, ticket), "macros": macro_choices(who, ticket),
-            "actions": available(who, ticket, panel), "all_actions": ACTIONS,
-            "row_actions": row_actions(who, panel), "refund_requests": refund_requests(who, panel),
+            "actions": available(who, ticket, panel, messages=sum(not m.internal for m in messages)),
+            "all_actions": ACTIONS, "row_actions": row_actions(who, panel), "cashback_open": cashback_open(who, panel),
+            "refund_requests": refund_requests(who, panel),
             "next_id": next_ticket(who, ticket_id), "after": who.svc.desk.events.last_id()}
 
 
