@@ -2,7 +2,8 @@
 chromium against the app served by uvicorn on loopback, on the demo story's data and the product's
 assistant, under a strict Content-Security-Policy.
 
-Journeys: (a) on a host page with nothing but the widget's script tag, a logged-in wallet user asks
+Journeys: (a) on a host page with nothing but the widget's script tag, a logged-in wallet user (recognised
+by the token: their app conversation goes on) asks
 why their payment failed (a quick-reply button), the bot answers from their account, they ask for a
 human, an agent sees it arrive through the API and replies, the reply shows in the widget, the agent
 solves the ticket and the customer rates it; (b) a customer signs in, applies for a refund from the
@@ -139,6 +140,8 @@ def test_a_customer_chats_in_the_widget_the_bot_answers_then_an_agent(served: di
         host_page(page, served, token)
         page.get_by_role("button", name="Chat with us").click()
         log = page.locator(".gpc-w-log")
+        # Recognised by the token: the conversation Wang began in the app goes on (its first message is there).
+        expect(log.locator("[data-seq='1']")).to_contain_text("付款失败了")
         # Bot first, with quick replies: the real reason of Wang's failed payment (Bukaloka, Rp150.000, balance).
         page.locator(".gpc-w-quick").get_by_role("button", name="Why did my payment fail?").click()
         # (In English: the demo's earlier turns on this conversation were in Chinese.)
@@ -202,6 +205,18 @@ def test_the_bots_numbered_choices_become_quick_reply_buttons(served: dict, brow
     first.click()
     expect(page.locator(".gpc-w-log [data-author=contact]").last).to_contain_text("1")
     expect(page.locator(".gpc-w-log [data-author=bot]")).not_to_have_count(answers, timeout=20_000)
+    no_problems(page)
+    page.context.close()
+
+
+def test_a_visitor_chats_without_a_login(served: dict, browser: Browser) -> None:
+    page = open_page(browser, lang="id", size=PHONE)
+    page.goto(f"{served['url']}/widget/demo")
+    page.get_by_role("button", name="Chat dengan kami").click()  # the browser's language: Indonesian
+    page.locator(".gpc-w-quick").get_by_role("button", name="Saya mau refund").click()
+    # Anonymous to the assistant until they prove who they are: it asks for the registered number.
+    expect(page.locator(".gpc-w-log [data-author=bot]").last).to_contain_text("nomor HP", timeout=20_000)
+    assert page.evaluate("localStorage.getItem('gpc-w:visitor')").startswith("gpv.")
     no_problems(page)
     page.context.close()
 
