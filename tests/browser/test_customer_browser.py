@@ -7,8 +7,9 @@ Journeys: (a) on a host page with nothing but the widget's script tag, a logged-
 button), the bot answers from their account, they attach a file and ask for a human, an agent sees it
 arrive through the API and replies, the reply shows in the widget, the agent solves the ticket and the
 customer rates it; the bot's numbered choices become buttons; a visitor chats without a login;
-(b) a customer signs in, applies for a refund from the history page and follows it on "My requests". Each main page is screenshot at desktop and phone width
-(into GOPAYCARE_SCREENSHOTS or a tmp dir) and axe-core finds no serious or critical violation.
+(b) a customer signs in, applies for a refund from the history page and follows it on "My requests".
+Each main page is screenshot at desktop and phone width (into GOPAYCARE_SCREENSHOTS or a tmp dir) and
+axe-core finds no serious or critical violation.
 """
 
 from __future__ import annotations
