@@ -63,8 +63,9 @@ def csrf_token(request: Request, secret: str, session: str | None = None) -> str
 
 
 def check_csrf(request: Request, secret: str, submitted: str | None, session: str | None = None) -> None:
-    """Refuse a state-changing request without this browser's token (403, nothing done). `session`: the
-    session the token is bound to when it is not the console's (the merchant page's)."""
+    """Refuse a state-changing request without this browser's token (403, nothing done). `session`:
+    the session the token is bound to (the customer pages' or the merchant page's own cookie; the
+    agent's by default)."""
     nonce = request.cookies.get(CSRF_COOKIE, "")
     submitted = submitted or request.headers.get(CSRF_HEADER, "")
     if not nonce or not submitted:
