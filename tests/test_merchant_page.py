@@ -57,6 +57,8 @@ def test_a_merchant_signs_in_and_sees_only_its_cases(svc, client, shops):
     assert f"RR{mine['refund']}" in listing.text and f"DP{mine['dispute']}" in listing.text
     assert f"RR{other['refund']}" not in listing.text and f"DP{other['dispute']}" not in listing.text
     assert "Answer by" in listing.text and "Toko Sepatu" in listing.text
+    assert "waiting for your response" in listing.text  # states in the page's language
+    assert "等待您回应" in client.get("/merchant/cases?lang=zh-CN").text
 
     page = client.get(f"/merchant/refunds/{mine['refund']}")
     assert "+6281299998888" not in page.text and "not here" in page.text  # the customer's number masked
@@ -90,7 +92,7 @@ def test_accept_decline_evidence_and_accepting_a_dispute(svc, client, shops):
     # Evidence answers the dispute: it goes to review and shows on the page
     answered = client.post(f"/merchant/disputes/{mine['dispute']}/evidence",
                            data={"csrf": token, "kind": "shipping_proof", "body": "JNE 123, signed by the buyer"})
-    assert answered.status_code == 200 and "JNE 123" in answered.text
+    assert answered.status_code == 200 and "JNE 123" in answered.text and "物流凭证" in answered.text
     assert svc.disputes.find(mine["dispute"]).status == "under_review"
     conceded = client.post(f"/merchant/disputes/{mine['dispute']}/accept", data={"csrf": token})
     assert conceded.status_code == 200

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...container import Services
+from ...platform import catalog
 from ...platform.errors import DomainError, NotFound, Unauthenticated
 from . import session
 from .forms import read_form, text_field
@@ -74,8 +75,11 @@ def signed_out(request: Request) -> Response:
 def _render(request: Request, who: Shop | None, template: str, context: dict[str, object],
             status: int = 200) -> Response:
     name = who.svc.wallet.merchant(who.merchant_id).name if who is not None else ""
-    return page(request, f"merchant/{template}", {"session": who.token if who else "", "shop_name": name,
-                                                  "signed_in": who is not None, **context}, status=status)
+    lang = session.language(request)
+    return page(request, f"merchant/{template}", {
+        "session": who.token if who else "", "shop_name": name, "signed_in": who is not None,
+        "refund_status": lambda status: catalog.lookup("refunds.status", status, lang) or status, **context},
+        status=status)
 
 
 @router.get("/login")
