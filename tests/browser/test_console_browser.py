@@ -329,3 +329,33 @@ def test_console_pages_have_no_serious_accessibility_violation(served: dict[str,
         found["login"] = login
     assert found == {}
     page.context.close()
+
+
+def test_a_merchant_answers_a_dispute_on_its_page(served: dict[str, Any], browser: Browser) -> None:
+    """The merchant page (docs/adr/0027): the demo merchant signs in with its key, finds the dispute
+    waiting for it with its due date, answers with evidence; no script error or CSP violation, and axe
+    finds nothing serious."""
+    from gopaycare.demo.refund_story import MERCHANT_KEY
+
+    svc, url = served["svc"], served["url"]
+    waiting = next(d for d in svc.disputes.queue(status="needs_response"))
+    page = open_page(browser)
+    page.goto(f"{url}/merchant/login?lang=en")
+    page.get_by_label("Merchant API key").fill(MERCHANT_KEY)
+    page.get_by_role("button", name="Merchant sign-in").click()
+    expect(page).to_have_url(re.compile(r"/merchant/cases"))
+    expect(page.get_by_text("waiting for your response")).to_be_visible()
+    page.get_by_role("link", name=f"DP{waiting.id}").click()
+    page.get_by_label("Kind of evidence").select_option("shipping_proof")
+    page.get_by_label("Details").fill("JNE 0099, delivered to the front desk")
+    page.get_by_role("button", name="Send the evidence").click()
+    expect(page.get_by_text("JNE 0099, delivered to the front desk")).to_be_visible()
+    assert svc.disputes.find(waiting.id).status == "under_review"
+    no_problems(page)
+    checked = open_page(browser, bypass_csp=True)
+    checked.context.add_cookies(page.context.cookies())
+    for path in ("/merchant/cases", f"/merchant/disputes/{waiting.id}", "/merchant/login"):
+        checked.goto(url + path)
+        assert serious_violations(checked) == [], path
+    page.context.close()
+    checked.context.close()
