@@ -150,6 +150,11 @@ class Stage:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.template = self.workdir / "demo-template.db"
         self._seed()
+        # Every conversation plays on the same file path, copied from the template, through one engine
+        # (disposed between conversations, so no connection sees the old file): a serving process keeps
+        # one warm engine (its compiled statements) for all its conversations, and so does the stage.
+        self.path = self.workdir / "conversation.db"
+        self._db: Any = None
 
     def _settings(self, path: Path) -> Any:
         from gopaycare.platform.settings import load_settings
@@ -174,13 +179,17 @@ class Stage:
     def play(self, conversation: Conversation) -> Result:
         from gopaycare.container import build
         from gopaycare.platform.clock import FakeClock
+        from gopaycare.platform.db import Database
         from tests.helpers import api_client
 
         self.count += 1
-        path = self.workdir / f"conversation-{self.count}.db"
-        shutil.copy(self.template, path)
-        services = build(self._settings(path), clock=FakeClock(DEMO_NOW), immediate_jobs=self.immediate_jobs,
-                         senders={})
+        path = self.path
+        self._fresh_copy(path)
+        settings = self._settings(path)
+        if self._db is None:
+            self._db = Database(settings.database_url)
+        services = build(settings, clock=FakeClock(DEMO_NOW), immediate_jobs=self.immediate_jobs, senders={},
+                         db=self._db)
         services.wallet.bootstrap()
         services._assistant = services.make_assistant(self.nlu)
         result = Result(conversation)
@@ -188,10 +197,22 @@ class Stage:
             with api_client(services) as client:
                 _Player(services, client, conversation, result).run()
         finally:
-            services.close()
-            path.unlink(missing_ok=True)
-            path.with_suffix(".jobs").unlink(missing_ok=True)
+            services.close()  # disposes the engine's pool: the next conversation's file is a new one
         return result
+
+    def _fresh_copy(self, path: Path) -> None:
+        self._remove(path)
+        shutil.copy(self.template, path)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), path.with_suffix(".jobs")):
+            stale.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+        self._remove(self.path)
 
 
 class _Player:
