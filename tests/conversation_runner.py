@@ -27,7 +27,7 @@ LANGUAGES = ("zh-CN", "en", "id")
 CHANNELS = ("whatsapp", "app", "visitor")
 TURN_KEYS = {"user", "intent", "expect", "expect_any", "absent", "handoff", "codes_sent", "account", "silent",
              "reply_lang", "refund_requests", "balance_change"}
-CONVERSATION_KEYS = {"name", "customer", "lang", "area", "channel", "tags", "turns"}
+CONVERSATION_KEYS = {"name", "customer", "lang", "area", "channel", "tags", "turns", "phone_of"}
 AREAS = ("account", "transaction", "refund_dispute", "tech_support", "promotion", "general")
 ADMIN = ("admin@gopay.test", "demo-password")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -67,6 +67,9 @@ class Conversation:
     channel: str
     tags: list[str]
     turns: list[Expect]
+    # A visitor's: the demo customer whose phone the visitor gives (it receives the codes, `{code}` and
+    # `{phone}` are theirs, and `codes_sent` / `account` check their account).
+    phone_of: str | None = None
 
     @property
     def id(self) -> str:
@@ -121,8 +124,11 @@ def load(directory: Path | str) -> list[Conversation]:
                     handoff=turn.get("handoff"), codes_sent=turn.get("codes_sent"), account=turn.get("account") or {},
                     silent=bool(turn.get("silent", False)), reply_lang=turn.get("reply_lang"),
                     refund_requests=turn.get("refund_requests"), balance_change=turn.get("balance_change")))
+            phone_of = item.get("phone_of")
+            if phone_of is not None and (item.get("customer") != "visitor" or phone_of not in customers - {"visitor"}):
+                raise ConversationError(f"{where}: phone_of names a demo customer, for a visitor only")
             found.append(Conversation(str(item["name"]), path.name, item["customer"], item["lang"], item["area"],
-                                      channel, _as_list(item.get("tags")), turns))
+                                      channel, _as_list(item.get("tags")), turns, phone_of))
     names = [c.id for c in found]
     if len(names) != len(set(names)):
         raise ConversationError("two conversations of one file share a name")
@@ -220,7 +226,7 @@ class _Player:
         from gopaycare.demo.story import PEOPLE
 
         self.svc, self.client, self.c, self.result = svc, client, conversation, result
-        self.person = next((p for p in PEOPLE if p.key == conversation.customer), None)
+        self.person = next((p for p in PEOPLE if p.key == (conversation.phone_of or conversation.customer)), None)
         self.customer_id = svc.identity.find_by_login(self.person.phone).id if self.person else None
 
     def run(self) -> None:
