@@ -42,6 +42,9 @@ def translator(lang: str) -> Any:
 def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
     lang = session.language(request)
     secret = request.app.state.services.settings.secret_key
+    who = context.get("who")
+    if who is not None and hasattr(who, "capacity") and "load" not in context:
+        context["load"] = request.app.state.services.desk.routing.agent_load(who.id)  # the header's load / capacity
     values = {"t": translator(lang), "lang": lang, "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
               "csrf": session.csrf_token(request, secret, context.pop("session", None)),
               "path": request.url.path, "query": request.url.query, **context}
