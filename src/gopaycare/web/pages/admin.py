@@ -270,7 +270,7 @@ def _listing(who: Console, name: str, lang: str, values: dict[str, str]) -> dict
     if name == "agents":
         from ...desk.agents import PERMISSIONS, ROLES
 
-        return {"agents": svc.agents.roster(), "teams": svc.agents.teams(), "roles": sorted(ROLES),
+        return {"agents": svc.agents.roster(), "teams": svc.agents.teams(), "roles": list(ROLES),  # agent first
                 "permissions": sorted(PERMISSIONS)}
     if name == "macros":
         return {"macros": svc.desk.rules.macros()}
