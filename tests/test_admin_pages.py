@@ -227,6 +227,22 @@ HOSTILE = [
                                 "ends_at": "2026-12-25T00:00", "percent": "-" + "9" * 30}),
     ("promotions", "status", {"code": "NOPE", "status": "active"}),
     ("rules", "trigger", {"name": "t", "event": "no.such", "actions": "[]"}),
+    ("rules", "trigger", {"name": "t", "event": "ticket.created",
+                          "actions": '[{"type": "assign_team", "team_id": 99999999999999999999999}]'}),
+    ("rules", "trigger", {"name": "t2", "event": "ticket.created", "conditions": '[{"field": 1}]',
+                          "actions": '[{"type": "assign_agent", "agent_id": 1e400}]'}),
+    ("macros", "macro", {"name": "m2", "reply_zh-CN": "a", "reply_en": "b", "reply_id": "c",
+                         "actions": '[{"type": "assign_agent", "agent_id": -99999999999999999999}]'}),
+    ("sla", "calendar", {"name": "tz", "timezone": "Not/AZone", "hours": '{"mon": [["08:00", "17:00"]]}'}),
+    ("sla", "calendar", {"name": "hh", "hours": '{"mon": [["99:99", "17:00"]]}', "holidays": "not-a-date"}),
+    ("sla", "policy", {"name": "p2", "first_response_minutes": "1", "next_response_minutes": "1",
+                       "resolution_minutes": "1", "calendar_id": "9223372036854775807"}),
+    ("promotions", "campaign", {"code": "RULES", "title_en": "x", "starts_at": "2026-11-25T00:00",
+                                "ends_at": "2026-12-25T00:00", "percent": "5", "rules": '{"min_amount": 1e999}'}),
+    ("promotions", "campaign", {"code": "BACK", "title_en": "x", "starts_at": "2026-12-25T00:00",
+                                "ends_at": "2026-11-25T00:00", "percent": "5"}),
+    ("agents", "agent", {"email": "dup@gopay.test" * 30, "role": "agent"}),
+    ("agents", "role", {"name": "admin", "perm_customer.view": "1"}),
     ("rules", "automation", {"name": "a", "status": "pending_customer", "after_hours": "1" * 19, "actions": "[1, 2]"}),
 ]
 
@@ -236,13 +252,15 @@ def test_hostile_input_is_a_4xx_with_the_form_again_and_nothing_changes(svc, adm
         before = audits(svc), len(svc.agents.roster()), len(svc.desk.rules.macros())
         answer = post(admin, f"/console/admin/{section}/{form}", data, page=f"/console/admin/{section}")
         assert 400 <= answer.status_code < 500, (section, form, answer.status_code, answer.text[:300])
-        assert 'id="admin-error"' in answer.text and 'name="csrf"' in answer.text, (section, form)
+        assert 'id="admin-error"' in answer.text and 'name="csrf"' in answer.text, (section, form, answer.text[-500:])
         assert (audits(svc), len(svc.agents.roster()), len(svc.desk.rules.macros())) == before, (section, form)
     # A wrong content type, and a body over the limit, are the page again too.
     token = csrf_of(admin.get("/console/admin/macros").text)
     odd = admin.post("/console/admin/macros/macro", content=b'{"csrf": "%s"}' % token.encode(),
                      headers={"content-type": "application/json"})
     assert odd.status_code == 422 and 'id="admin-error"' in odd.text
+    for slug in ("%00", "x" * 5000, "../../etc", "<b>"):
+        assert admin.get(f"/console/admin/kb?slug={slug}").status_code == 200
     big = admin.post("/console/admin/macros/macro", data={"csrf": token, "reply_en": "x" * 70_000})
     assert big.status_code == 413 and 'id="admin-error"' in big.text
 

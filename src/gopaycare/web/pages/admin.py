@@ -12,6 +12,7 @@ changed. Every POST is CSRF-checked before its form is used.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from .render import page
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
 MAX_BIGINT = 2**63 - 1
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")  # an article to edit (?slug=); anything else opens a new one
 
 
 @dataclass(frozen=True)
@@ -332,7 +334,8 @@ def admin_page(name: str, request: Request) -> Response:
     who = console(request)
     section = _section(name)
     require(who, section.permission)
-    values = {"slug": request.query_params.get("slug", "")[:80]} if name == "kb" else {}
+    slug = request.query_params.get("slug", "")
+    values = {"slug": slug} if name == "kb" and SLUG.fullmatch(slug) else {}
     return _show(request, who, section, values=values)
 
 
@@ -371,6 +374,10 @@ async def admin_post(name: str, form_name: str, request: Request) -> Response:
     except DomainError as refused:
         return _show(request, who, section, values=shown, error=_sentence(refused, lang),
                      status=refused.http_status, code=refused.code)
+    except OverflowError:  # a number beyond the database's integers somewhere in a JSON field
+        out_of_range = ValidationFailed("a number is out of range")
+        return _show(request, who, section, values=shown, error=_sentence(out_of_range, lang),
+                     status=out_of_range.http_status, code=out_of_range.code)
     return RedirectResponse(f"/console/admin/{name}?done={done}", status_code=303)
 
 
