@@ -158,7 +158,8 @@ def test_promotions_page_creates_a_campaign_and_pauses_it(svc, admin):
         "starts_at": "2026-11-25T00:00", "ends_at": "2026-12-31T00:00", "percent": "10", "max_cashback": "20000",
         "budget": "1000000"})
     assert done.status_code == 303, re.findall(r"admin-error\">([^<]*)", done.text)
-    assert svc.promotions.get("ADMINPAGE").status == "active"
+    campaign = svc.promotions.get("ADMINPAGE")
+    assert campaign.status == "active" and campaign.starts_at.astimezone(svc.settings.tz).hour == 0  # typed in WIB
     before = audits(svc)
     assert post(admin, "/console/admin/promotions/status", {"code": "ADMINPAGE", "status": "paused"}).status_code == 303
     assert svc.promotions.get("ADMINPAGE").status == "paused" and audits(svc) > before

@@ -98,12 +98,14 @@ def _texts(form: dict[str, str], name: str) -> dict[str, str]:
     return {lang: form[f"{name}_{lang}"].strip() for lang in LANGUAGES if form.get(f"{name}_{lang}", "").strip()}
 
 
-def _moment(form: dict[str, str], name: str) -> Any:
+def _moment(form: dict[str, str], name: str, zone: Any) -> Any:
+    """A datetime-local value, in the service's time zone (as the page says) unless it names its own."""
     raw = form.get(name, "").strip()
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw).isoformat()
+        at = datetime.fromisoformat(raw)
+        return (at if at.tzinfo else at.replace(tzinfo=zone)).isoformat()
     except ValueError:
         raise ValidationFailed(f"{name} must be a date and time", field=name) from None
 
@@ -219,7 +221,8 @@ def _create_policy(who: Console, form: dict[str, str]) -> str:
 
 def _create_campaign(who: Console, form: dict[str, str]) -> str:
     data = {"code": form.get("code", "").strip(), "titles": _texts(form, "title"),
-            "starts_at": _moment(form, "starts_at"), "ends_at": _moment(form, "ends_at"),
+            "starts_at": _moment(form, "starts_at", who.svc.settings.tz),
+            "ends_at": _moment(form, "ends_at", who.svc.settings.tz),
             "rules": _json(form, "rules", {}), "credit_delay_hours": _int(form, "credit_delay_hours", default=0)}
     for name in ("percent", "flat_amount", "max_cashback", "budget"):
         data[name] = _int(form, name)
@@ -290,8 +293,10 @@ def _listing(who: Console, name: str, lang: str, values: dict[str, str]) -> dict
                 editing = None
         return {"articles": svc.kb.catalog(lang), "editing": editing, "values": values}
     if name == "promotions":
-        return {"campaigns": [{"code": c.code, "title": c.title(lang), "status": c.status, "starts_at": c.starts_at,
-                               "ends_at": c.ends_at} for c in svc.promotions.list()]}
+        zone = svc.settings.tz  # times shown and typed in the service's zone (the page says which)
+        return {"zone": str(zone), "campaigns": [
+            {"code": c.code, "title": c.title(lang), "status": c.status, "starts_at": c.starts_at.astimezone(zone),
+             "ends_at": c.ends_at.astimezone(zone)} for c in svc.promotions.list()]}
     if name == "rules":
         from ...desk.rule_checks import AUTOMATION_STATUSES, EVENTS
 
