@@ -12,7 +12,8 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import actions, admin, inbox, login, socket, ticket
+from . import actions, inbox, login, socket, ticket
+from .admin import router as admin_router
 from .auth import SignInNeeded
 from .landing import landing_page
 from .render import page
@@ -23,7 +24,6 @@ __all__ = ["install_pages", "landing_page"]
 def install_pages(app: FastAPI) -> None:
     for router in (login.router, inbox.router, ticket.router, actions.router, socket.router):
         app.include_router(router)
-    app.include_router(admin.router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
@@ -40,3 +40,5 @@ def install_pages(app: FastAPI) -> None:
         response = page(request, "console/error.html", {"message": exc.message, "back": back}, status=exc.http_status)
         response.headers["X-Error-Code"] = exc.code
         return response
+
+    app.include_router(admin_router)  # the admin pages (pages/admin.py)
