@@ -148,8 +148,11 @@ def test_sla_page_creates_a_calendar_and_a_policy(svc, admin):
                                                       "holidays": "2026-12-25"})
     assert done.status_code == 303, re.findall(r"admin-error\">([^<]*)", done.text)
     done = post(admin, "/console/admin/sla/policy", {"name": "VIP", "first_response_minutes": "15",
-                                                    "next_response_minutes": "30", "resolution_minutes": "240"})
+                                                    "next_response_minutes": "30", "resolution_minutes": "240",
+                                                    "priority": "urgent", "customer_tier": "plus"})
     assert done.status_code == 303, re.findall(r"admin-error\">([^<]*)", done.text)
+    listed = admin.get("/console/admin/sla").text
+    assert "Jakarta office" in listed and "VIP" in listed and "08:00" in listed
 
 
 def test_promotions_page_creates_a_campaign_and_pauses_it(svc, admin):
@@ -175,6 +178,8 @@ def test_rules_page_creates_a_trigger_and_an_automation(svc, admin):
         "name": "Close pending", "status": "pending_customer", "after_hours": "72",
         "actions": '[{"type": "set_status", "status": "solved"}]'})
     assert done.status_code == 303, re.findall(r"admin-error\">([^<]*)", done.text)
+    listed = admin.get("/console/admin/rules").text
+    assert "Urgent refunds" in listed and "Close pending" in listed
 
 
 # ---------------------------------------------------------------- permissions, CSRF, hostile input

@@ -300,7 +300,13 @@ def _listing(who: Console, name: str, lang: str, values: dict[str, str]) -> dict
     if name == "rules":
         from ...desk.rule_checks import AUTOMATION_STATUSES, EVENTS
 
-        return {"events": sorted(EVENTS), "statuses": sorted(AUTOMATION_STATUSES)}
+        return {"events": list(EVENTS), "statuses": list(AUTOMATION_STATUSES), "triggers": svc.desk.rules.triggers(),
+                "automations": svc.desk.rules.automations()}
+    if name == "sla":
+        from ...desk.models import PRIORITIES
+        from ...wallet.rules import TIERS
+
+        return {**svc.desk.sla.listing(), "priorities": list(PRIORITIES), "tiers": list(TIERS)}
     return {}
 
 
