@@ -1,4 +1,4 @@
-"""The console's admin pages (web/pages/admin.py): agents and teams, macros, knowledge-base articles,
+"""The console's admin pages (web/pages/configure.py): agents and teams, macros, knowledge-base articles,
 SLA calendars and policies, promotions, triggers and automations — each form through the API's model
 and service, gated by the API's permission, CSRF-checked, hostile input a 4xx with the form again.
 
@@ -86,26 +86,26 @@ def count(client: Any, path: str, marker: str) -> int:
 
 
 def test_agents_and_teams_create_join_role_and_deactivate(svc, admin):
-    page = admin.get("/console/admin/agents")
+    page = admin.get("/console/admin/teams")
     assert page.status_code == 200 and "admin@gopay.test" in page.text and 'name="csrf"' in page.text
-    done = post(admin, "/console/admin/agents/agent", {"email": "new@gopay.test", "name": "Baru", "role": "agent",
+    done = post(admin, "/console/admin/teams/agent", {"email": "new@gopay.test", "name": "Baru", "role": "agent",
                                                       "capacity": "4", "lang_id": "1", "area_transaction": "1"})
     assert done.status_code == 303 and done.headers["location"].endswith("done=agent_created")
     new = svc.agents.get_by_email("new@gopay.test")
     assert (new.role, new.capacity, new.languages, new.areas) == ("agent", 4, ("id",), ("transaction",))
-    assert post(admin, "/console/admin/agents/team", {"name": "Payments ID", "area_transaction": "1",
+    assert post(admin, "/console/admin/teams/team", {"name": "Payments ID", "area_transaction": "1",
                                                      "lang_id": "1"}).status_code == 303
     team = next(t for t in svc.agents.teams() if t["name"] == "Payments ID")
-    assert post(admin, "/console/admin/agents/member", {"team_id": str(team["id"]),
+    assert post(admin, "/console/admin/teams/member", {"team_id": str(team["id"]),
                                                        "agent_id": str(new.id)}).status_code == 303
     assert next(t for t in svc.agents.teams() if t["id"] == team["id"])["members"] == [new.id]
-    assert post(admin, "/console/admin/agents/role", {"name": "auditor", "perm_reports.view": "1"}).status_code == 303
+    assert post(admin, "/console/admin/teams/role", {"name": "auditor", "perm_reports.view": "1"}).status_code == 303
     # Deactivate: GET confirms (nothing changes), POST does it as the API does (offline, then off, audited).
-    confirm = admin.get(f"/console/admin/agents/{new.id}/deactivate")
+    confirm = admin.get(f"/console/admin/teams/agents/{new.id}/deactivate")
     assert confirm.status_code == 200 and "new@gopay.test" in confirm.text
     assert dict((a.id, on) for a, on in svc.agents.roster())[new.id] is True
-    assert post(admin, "/console/admin/agents/deactivate", {"agent_id": str(new.id)},
-                page=f"/console/admin/agents/{new.id}/deactivate").status_code == 303
+    assert post(admin, "/console/admin/teams/deactivate", {"agent_id": str(new.id)},
+                page=f"/console/admin/teams/agents/{new.id}/deactivate").status_code == 303
     assert dict((a.id, on) for a, on in svc.agents.roster())[new.id] is False
     with svc.db.read() as s:
         row = s.scalars(select(AuditEntry).where(AuditEntry.action == "agent.deactivated",
@@ -185,13 +185,13 @@ def test_rules_page_creates_a_trigger_and_an_automation(svc, admin):
 # ---------------------------------------------------------------- permissions, CSRF, hostile input
 
 
-@pytest.mark.parametrize("path", ["/console/admin/agents", "/console/admin/macros", "/console/admin/kb",
+@pytest.mark.parametrize("path", ["/console/admin/teams", "/console/admin/macros", "/console/admin/kb",
                                   "/console/admin/sla", "/console/admin/promotions", "/console/admin/rules"])
 def test_an_agent_without_the_permission_gets_403_and_nothing_changes(svc, admin, plain, path):
     assert plain.get(path).status_code == 403
     token = csrf_of(plain.get("/console/inbox").text)
     before = audits(svc), len(svc.agents.roster()), len(svc.desk.rules.macros())
-    form = {"agents": "agent", "macros": "macro", "kb": "article", "sla": "policy", "promotions": "campaign",
+    form = {"teams": "agent", "macros": "macro", "kb": "article", "sla": "policy", "promotions": "campaign",
             "rules": "trigger"}[path.rsplit("/", 1)[1]]
     refused = plain.post(f"{path}/{form}", data={"csrf": token, "email": "sneak@gopay.test", "role": "admin",
                                                  "name": "sneak", "reply_en": "x", "slug": "sneak",
@@ -202,20 +202,36 @@ def test_an_agent_without_the_permission_gets_403_and_nothing_changes(svc, admin
     assert 'href="/console/admin"' not in plain.get("/console/inbox").text  # no link to a page that says no
 
 
+def test_each_manage_permission_opens_only_its_own_pages(svc, plain):
+    svc.agents.create("super@gopay.test", "supervisor", password=PASSWORD, name="Super")
+    supervisor = signed_in(svc, "super@gopay.test")  # macro.manage and promotion.manage, not agents/rules
+    try:
+        assert supervisor.get("/console/admin", follow_redirects=False).headers["location"] == "/console/admin/macros"
+        assert supervisor.get("/console/admin/teams").status_code == 403
+        assert supervisor.get("/console/admin/rules").status_code == 403
+        nav = supervisor.get("/console/admin/promotions").text
+        assert 'href="/console/admin/kb"' in nav and 'href="/console/admin/teams"' not in nav
+        assert supervisor.get("/console/admin/nothing-here").status_code == 404
+    finally:
+        supervisor.__exit__(None, None, None)
+    assert plain.get("/console/admin/teams/agents/1/deactivate").status_code == 403
+    assert plain.get("/console/admin", follow_redirects=False).status_code == 403
+
+
 def test_every_form_needs_the_csrf_token(svc, admin):
     before = len(svc.agents.roster())
-    refused = admin.post("/console/admin/agents/agent", data={"email": "nocsrf@gopay.test", "role": "agent"},
+    refused = admin.post("/console/admin/teams/agent", data={"email": "nocsrf@gopay.test", "role": "agent"},
                          follow_redirects=False)
     assert refused.status_code == 403 and refused.headers["x-error-code"] == "csrf_failed"
     assert len(svc.agents.roster()) == before
 
 
 HOSTILE = [
-    ("agents", "agent", {"email": "huge@gopay.test", "role": "agent", "capacity": "9" * 40}),
-    ("agents", "agent", {"email": "x@gopay.test", "role": "no-such-role"}),
-    ("agents", "member", {"team_id": "99999999999999999999", "agent_id": "1"}),
-    ("agents", "member", {"team_id": "abc", "agent_id": "1"}),
-    ("agents", "deactivate", {"agent_id": str(2**63 - 1)}),
+    ("teams", "agent", {"email": "huge@gopay.test", "role": "agent", "capacity": "9" * 40}),
+    ("teams", "agent", {"email": "x@gopay.test", "role": "no-such-role"}),
+    ("teams", "member", {"team_id": "99999999999999999999", "agent_id": "1"}),
+    ("teams", "member", {"team_id": "abc", "agent_id": "1"}),
+    ("teams", "deactivate", {"agent_id": str(2**63 - 1)}),
     ("macros", "macro", {"name": "nul", "reply_en": "a\x00b"}),
     ("macros", "macro", {"name": "long", "reply_en": "x" * 100_000}),
     ("macros", "macro", {"name": "badjson", "reply_en": "hi", "actions": "[" * 5000}),
@@ -247,8 +263,8 @@ HOSTILE = [
                                 "ends_at": "2026-12-25T00:00", "percent": "5", "rules": '{"min_amount": 1e999}'}),
     ("promotions", "campaign", {"code": "BACK", "title_en": "x", "starts_at": "2026-12-25T00:00",
                                 "ends_at": "2026-11-25T00:00", "percent": "5"}),
-    ("agents", "agent", {"email": "dup@gopay.test" * 30, "role": "agent"}),
-    ("agents", "role", {"name": "admin", "perm_customer.view": "1"}),
+    ("teams", "agent", {"email": "dup@gopay.test" * 30, "role": "agent"}),
+    ("teams", "role", {"name": "admin", "perm_customer.view": "1"}),
     ("rules", "automation", {"name": "a", "status": "pending_customer", "after_hours": "1" * 19, "actions": "[1, 2]"}),
 ]
 
@@ -273,7 +289,7 @@ def test_hostile_input_is_a_4xx_with_the_form_again_and_nothing_changes(svc, adm
 
 def test_the_inbox_links_the_admin_pages_for_an_admin(admin):
     assert 'href="/console/admin"' in admin.get("/console/inbox").text
-    assert admin.get("/console/admin", follow_redirects=False).headers["location"] == "/console/admin/agents"
+    assert admin.get("/console/admin", follow_redirects=False).headers["location"] == "/console/admin/teams"
 
 
 def test_the_pages_are_in_three_languages_and_escape_what_was_typed(svc, admin):

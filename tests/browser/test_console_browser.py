@@ -296,7 +296,7 @@ def test_every_console_page_renders_at_desktop_and_phone_width(served: dict[str,
         page.context.close()
 
 
-ADMIN_PAGES = ("agents", "macros", "kb", "sla", "promotions", "rules")
+ADMIN_PAGES = ("teams", "macros", "kb", "sla", "promotions", "rules")
 
 
 def test_admin_pages_render_at_desktop_and_phone_width_with_no_serious_violation(

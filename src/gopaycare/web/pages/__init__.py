@@ -15,8 +15,8 @@ from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
 from . import account, actions, help, inbox, login, socket, ticket
 from .account import CustomerSignInNeeded
-from .admin import router as admin_router
 from .auth import SignInNeeded
+from .configure import router as configure_router
 from .landing import landing_page
 from .render import page
 
@@ -55,4 +55,4 @@ def install_pages(app: FastAPI) -> None:
         response.headers["X-Error-Code"] = exc.code
         return response
 
-    app.include_router(admin_router)  # the admin pages (pages/admin.py)
+    app.include_router(configure_router)  # the admin pages for what was API-only (pages/configure.py)

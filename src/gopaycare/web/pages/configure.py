@@ -1,6 +1,7 @@
 """The admin pages (docs/adr/0022-pages.md, "Admin pages"): what was configured by API only —
-agents and teams, macros, knowledge-base articles, SLA calendars and policies, promotions, triggers
-and automations — as forms in the console.
+agents and teams (`/console/admin/teams`; an agent's capacity is on `/console/admin/agents`), macros,
+knowledge-base articles, SLA calendars and policies, promotions, triggers and automations — as forms
+in the console.
 
 One road: each form is read into the API's own request model (web/schemas/) and handed to the
 service the API route calls, with the permission that route asks for (web/deps.py), so the checks,
@@ -47,7 +48,7 @@ class Section:
 
 
 SECTIONS = {s.name: s for s in (
-    Section("agents", "agents.manage"),       # routes/admin.py: teams, members, roles, deactivate
+    Section("teams", "agents.manage"),        # routes/admin.py: teams, members, roles, deactivate
     Section("macros", "macro.manage"),        # routes/admin.py: macros
     Section("kb", "macro.manage"),            # routes/kb.py: the same people write both
     Section("sla", "rules.manage"),           # routes/admin.py: calendars, policies
@@ -258,8 +259,8 @@ def _create_automation(who: Console, form: dict[str, str]) -> str:
 
 
 FORMS: dict[tuple[str, str], Callable[[Console, dict[str, str]], str]] = {
-    ("agents", "agent"): _create_agent, ("agents", "team"): _create_team, ("agents", "member"): _add_member,
-    ("agents", "role"): _create_role, ("agents", "deactivate"): _deactivate,
+    ("teams", "agent"): _create_agent, ("teams", "team"): _create_team, ("teams", "member"): _add_member,
+    ("teams", "role"): _create_role, ("teams", "deactivate"): _deactivate,
     ("macros", "macro"): _create_macro, ("kb", "article"): _save_article,
     ("sla", "calendar"): _create_calendar, ("sla", "policy"): _create_policy,
     ("promotions", "campaign"): _create_campaign, ("promotions", "status"): _campaign_status,
@@ -272,7 +273,7 @@ FORMS: dict[tuple[str, str], Callable[[Console, dict[str, str]], str]] = {
 
 def _listing(who: Console, name: str, lang: str, values: dict[str, str]) -> dict[str, Any]:
     svc = who.svc
-    if name == "agents":
+    if name == "teams":
         from ...desk.agents import PERMISSIONS, ROLES
 
         return {"agents": svc.agents.roster(), "teams": svc.agents.teams(), "roles": list(ROLES),  # agent first
@@ -322,7 +323,7 @@ def _show(request: Request, who: Console, section: Section, *, values: dict[str,
     lang = session.language(request)
     values = values or {}
     sections = [s.name for s in SECTIONS.values() if who.agent.can(s.permission)]
-    response = page(request, f"console/admin_{section.name}.html", {
+    response = page(request, f"console/configure_{section.name}.html", {
         "who": who.agent, "section": section.name, "sections": sections, "values": values, "error": error,
         "done": request.query_params.get("done") if status == 200 else None, "areas": SERVICE_AREAS,
         "form_languages": LANGUAGES, **_listing(who, section.name, lang, values)}, status=status)
@@ -332,7 +333,7 @@ def _show(request: Request, who: Console, section: Section, *, values: dict[str,
 
 
 @router.get("")
-def admin_home(request: Request) -> Response:
+def configure_home(request: Request) -> Response:
     who = console(request)
     for section in SECTIONS.values():
         if who.agent.can(section.permission):
@@ -340,8 +341,8 @@ def admin_home(request: Request) -> Response:
     raise PermissionDenied("the admin pages need a manage permission", permission="agents.manage")
 
 
-@router.get("/{name}")
-def admin_page(name: str, request: Request) -> Response:
+def configure_page(request: Request) -> Response:
+    name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
     who = console(request)
     section = _section(name)
     require(who, section.permission)
@@ -350,7 +351,12 @@ def admin_page(name: str, request: Request) -> Response:
     return _show(request, who, section, values=values)
 
 
-@router.get("/agents/{raw_id}/deactivate")
+# One route per section (no `/{name}` catch-all): other admin pages under /console/admin stay reachable.
+for _name in SECTIONS:
+    router.add_api_route(f"/{_name}", configure_page, methods=["GET"])
+
+
+@router.get("/teams/agents/{raw_id}/deactivate")
 def confirm_deactivate(raw_id: str, request: Request) -> Response:
     """The confirmation: who will be switched off and what happens to their tickets."""
     who = console(request)
@@ -358,11 +364,11 @@ def confirm_deactivate(raw_id: str, request: Request) -> Response:
     if not raw_id.isdigit() or len(raw_id) > 19 or int(raw_id) > MAX_BIGINT:
         raise NotFound("agent not found")
     target = who.svc.agents.get(int(raw_id))
-    return page(request, "console/admin_confirm.html", {"who": who.agent, "target": target, "section": "agents"})
+    return page(request, "console/configure_confirm.html", {"who": who.agent, "target": target, "section": "teams"})
 
 
 @router.post("/{name}/{form_name}")
-async def admin_post(name: str, form_name: str, request: Request) -> Response:
+async def configure_post(name: str, form_name: str, request: Request) -> Response:
     who = console(request)
     section = _section(name)
     require(who, section.permission)  # 403 before the form is read: nothing is done
@@ -394,4 +400,4 @@ async def admin_post(name: str, form_name: str, request: Request) -> Response:
 
 def _sentence(refused: DomainError, lang: str) -> str:
     """What was wrong, in the agent's language, with the service's own words after it."""
-    return text("console", "admin_refused", lang, detail=refused.message)
+    return text("console", "cfg_refused", lang, detail=refused.message)
