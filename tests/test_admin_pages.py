@@ -93,6 +93,9 @@ def test_agents_and_teams_create_join_role_and_deactivate(svc, admin):
     assert done.status_code == 303 and done.headers["location"].endswith("done=agent_created")
     new = svc.agents.get_by_email("new@gopay.test")
     assert (new.role, new.capacity, new.languages, new.areas) == ("agent", 4, ("id",), ("transaction",))
+    with svc.db.read() as s:  # audited as the service audits it for every road
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "agent.created",
+                                                  AuditEntry.subject_id == str(new.id))).one()
     assert post(admin, "/console/admin/teams/team", {"name": "Payments ID", "area_transaction": "1",
                                                      "lang_id": "1"}).status_code == 303
     team = next(t for t in svc.agents.teams() if t["name"] == "Payments ID")
