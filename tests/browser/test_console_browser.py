@@ -296,6 +296,34 @@ def test_every_console_page_renders_at_desktop_and_phone_width(served: dict[str,
         page.context.close()
 
 
+ADMIN_PAGES = ("teams", "macros", "kb", "sla", "promotions", "rules")
+
+
+def test_admin_pages_render_at_desktop_and_phone_width_with_no_serious_violation(
+        served: dict[str, Any], browser: Browser, shots: Path) -> None:
+    """The admin pages (pages/admin.py), as the demo's admin: screenshots in zh-CN at both widths, axe in en."""
+    for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = open_page(browser, lang="zh-CN", size=size)
+        sign_in(page, served["url"], "admin@gopay.test")
+        for name in ADMIN_PAGES:
+            page.goto(f"{served['url']}/console/admin/{name}")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"admin {name} at {width}: {overflow}px wider than the screen"
+            page.screenshot(path=str(shots / f"console-admin-{name}-zh-CN-{width}.png"), full_page=True)
+        no_problems(page)
+        page.context.close()
+    page = open_page(browser, bypass_csp=True)
+    sign_in(page, served["url"], "admin@gopay.test")
+    found = {}
+    for name in ADMIN_PAGES:
+        page.goto(f"{served['url']}/console/admin/{name}")
+        serious = serious_violations(page)
+        if serious:
+            found[name] = serious
+    page.context.close()
+    assert found == {}
+
+
 def serious_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")

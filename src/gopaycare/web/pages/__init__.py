@@ -16,6 +16,7 @@ from ..errors import error_response, retry_after
 from . import account, actions, help, inbox, login, merchant, socket, ticket
 from .account import CustomerSignInNeeded
 from .auth import SignInNeeded
+from .configure import router as configure_router
 from .landing import landing_page
 from .render import page
 
@@ -59,3 +60,5 @@ def install_pages(app: FastAPI) -> None:
         response = page(request, "console/error.html", {"message": exc.message, "back": back}, status=exc.http_status)
         response.headers["X-Error-Code"] = exc.code
         return response
+
+    app.include_router(configure_router)  # the admin pages for what was API-only (pages/configure.py)
