@@ -210,13 +210,22 @@ def test_tickets_need_a_working_credential_and_the_streams_permission(client, sv
 
 @contextmanager
 def root_logging() -> Iterator[None]:
+    """The product's logging, with uvicorn's loggers as a fresh process has them: a server started earlier in
+    this worker with uvicorn's own log config (the browser tests') leaves them at WARNING, with handlers of
+    their own on a stream pytest has since closed, and not propagating to ours."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
+    uvicorns = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    saved_uvicorns = [(lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in uvicorns]
+    for lg in uvicorns:
+        lg.handlers[:], lg.level, lg.propagate, lg.disabled = [], logging.NOTSET, True, False
     configure_logging("INFO", json_output=True)
     try:
         yield
     finally:
         root.handlers[:], root.level = saved
+        for lg, (handlers, level, propagate, disabled) in zip(uvicorns, saved_uvicorns, strict=True):
+            lg.handlers[:], lg.level, lg.propagate, lg.disabled = handlers, level, propagate, disabled
 
 
 def test_no_token_ticket_or_code_reaches_a_real_servers_log(svc, tokens, capfd, make_customer):
