@@ -3,10 +3,19 @@ from them, the live board, and the console pages (permission, hostile input, CSV
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from datetime import date, timedelta
 from typing import Any
+
+import pytest
 
 from gopaycare.desk import counters
 from gopaycare.platform import rollup
+from gopaycare.platform.errors import ValidationFailed
+from gopaycare.web.pages.dashboard import _cell
+from tests.helpers import api_client
 
 PHONE = "+6281298765432"
 
@@ -73,3 +82,111 @@ def test_counters_follow_every_change_and_equal_a_direct_count(svc, clock, super
     with svc.db.transaction() as s:
         rollup.rebuild(s, counters.MODELS)
     assert _stored_equals_recount(svc) == stored
+
+
+# ---------------------------------------------------------------- reports, board and pages (SQLite)
+
+one_engine = pytest.mark.parametrize("backend", ["sqlite"])  # the pages do not depend on the engine
+
+
+def _sign_in(client: Any, email: str) -> None:
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/console/login").text).group(1)
+    signed = client.post("/console/login", data={"csrf": token, "email": email, "password": "demo-pass-1"},
+                         follow_redirects=False)
+    assert signed.status_code == 303
+
+
+@pytest.fixture
+def desk(svc, clock):
+    lead = svc.agents.create("lead@gopay.test", "supervisor", password="demo-pass-1", name="Lead")
+    svc.agents.create("ayu@gopay.test", "agent", password="demo-pass-1", name="Ayu")
+    first = svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp", identity_value=PHONE,
+                                           body="saldo saya hilang, nomor 0812-9876-5432", area="transaction",
+                                           name="Siti Rahayu")
+    second = _receive(svc, 7, area="account", channel="telegram")
+    viewer = svc.desk.viewer(lead)
+    clock.advance(minutes=30)
+    svc.desk.conversations.reply(viewer, first.ticket_id, "kami cek ya")
+    svc.desk.tickets.set_status(viewer, first.ticket_id, "solved")
+    return {"lead": viewer, "tickets": (first.ticket_id, second.ticket_id)}
+
+
+@one_engine
+def test_the_report_reads_the_counters_of_its_days(svc, clock, desk):
+    day = rollup.report_day(clock.now())
+    report = svc.desk.reports.report(day, day)
+    assert report.total["tickets"] == 2 and report.total["resolved"] == 1
+    assert report.total["first_response_minutes"] == 30.0 and report.total["resolution_hours"] == 0.5
+    assert report.by_channel["whatsapp"]["tickets"] == 1 and report.by_area["account"]["tickets"] == 1
+    assert report.by_day[day.isoformat()]["tickets"] == 2
+    # The days before hold nothing; a range is only its own days.
+    assert svc.desk.reports.report(day - timedelta(days=3), day - timedelta(days=1)).total["tickets"] == 0
+
+
+@one_engine
+def test_hostile_ranges_are_refused(svc, desk):
+    day = date(2026, 12, 1)
+    for since, until in ((day, day - timedelta(days=1)), (day - timedelta(days=400), day),
+                         (date(1900, 1, 1), day), (day, date(9999, 1, 1))):
+        with pytest.raises(ValidationFailed):
+            svc.desk.reports.report(since, until)
+
+
+@one_engine
+def test_the_board_shows_queues_load_and_presence(svc, desk):
+    board = svc.desk.board.now()
+    assert board.waiting == sum(q.waiting for q in board.queues) >= 1
+    assert {a.name for a in board.agents} >= {"Lead", "Ayu"}
+    assert board.longest_wait_minutes is not None
+
+
+@one_engine
+def test_pages_need_the_reports_permission(svc, desk):
+    with api_client(svc) as agent:
+        _sign_in(agent, "ayu@gopay.test")
+        for path in ("/console/dashboard", "/console/reports", "/console/reports.csv"):
+            refused = agent.get(path)
+            assert refused.status_code == 403, path
+            assert refused.headers["x-error-code"] == "permission_denied"
+        assert "/console/dashboard" not in agent.get("/console/inbox").text
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        assert "/console/dashboard" in lead.get("/console/inbox").text
+        board = lead.get("/console/dashboard")
+        assert board.status_code == 200 and "Ayu" in board.text
+        partial = lead.get("/console/dashboard", headers={"HX-Request": "true"})
+        assert partial.status_code == 200 and "<html" not in partial.text
+        page = lead.get("/console/reports?lang=en")
+        assert page.status_code == 200 and 'id="report-data"' in page.text and "Bot containment" in page.text
+        assert "/static/vendor/echarts/echarts.min.js" in page.text
+        assert lead.get("/static/vendor/echarts/echarts.min.js").status_code == 200
+
+
+@one_engine
+def test_hostile_query_strings_are_4xx_never_5xx(svc, desk):
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        for query in ("since=2026-13-40", "since=99999999999999999999", "until=2026-12-01&since=2026-12-02",
+                      "since=2020-01-01&until=2026-12-01", "since=0001-01-01", "until=9999-12-31",
+                      "since=2026-12-01%00", "since=" + "9" * 5000, "since=%E5%85%AB", "since=-2026-12-1",
+                      "since=2026-12-01&since=[]"):
+            for path in ("/console/reports", "/console/reports.csv"):
+                response = lead.get(f"{path}?{query}")
+                assert response.status_code == 422, (path, query, response.status_code)
+
+
+@one_engine
+def test_the_csv_export_is_the_report_masked_and_never_a_formula(svc, clock, desk):
+    day = rollup.report_day(clock.now()).isoformat()
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        exported = lead.get(f"/console/reports.csv?since={day}&until={day}")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == ["section", "group", "figure", "value"]
+    assert ["total", "", "tickets", "2"] in rows and ["channel", "telegram", "tickets", "1"] in rows
+    text = exported.content.decode("utf-8-sig")
+    assert "9876" not in text and "Siti" not in text  # aggregates only: no customer's data
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("-5") == "'-5"
+    assert "9876" not in _cell("call 0812-9876-5432")  # any text is masked on the way out

@@ -74,9 +74,10 @@ class Board:
             queues = [Queue(area, int(n), oldest) for area, n, oldest in s.execute(
                 select(Ticket.area, func.count(), func.min(Ticket.created_at)).where(*queued)
                 .group_by(Ticket.area).order_by(Ticket.area))]
-            loads = dict(s.execute(select(Ticket.assignee_id, func.count())
-                                   .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(SEAT_STATUSES))
-                                   .group_by(Ticket.assignee_id)).tuples().all())
+            loads = {agent_id: n for agent_id, n in s.execute(
+                select(Ticket.assignee_id, func.count())
+                .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(SEAT_STATUSES))
+                .group_by(Ticket.assignee_id))}
             agents = [AgentLoad(a.id, a.name, a.presence, a.capacity, int(loads.get(a.id, 0)))
                       for a in s.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name, Agent.id))]
             breached = s.execute(select(func.count()).select_from(Ticket).where(
