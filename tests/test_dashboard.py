@@ -14,6 +14,7 @@ import pytest
 from gopaycare.desk import counters
 from gopaycare.platform import rollup
 from gopaycare.platform.errors import ValidationFailed
+from gopaycare.refunds import counters as refund_counters
 from gopaycare.web.pages.dashboard import _cell
 from tests.helpers import api_client
 
@@ -29,10 +30,10 @@ def _receive(svc: Any, n: int, **kw: Any) -> Any:
 def _stored_equals_recount(svc: Any) -> rollup.Counter:
     with svc.db.read() as s:
         recounted: rollup.Counter = rollup.Counter()
-        for model in counters.MODELS:
+        for model in (*counters.MODELS, *refund_counters.MODELS):
             recounted.update(rollup.recount(s, model))
         recounted = rollup.Counter({k: v for k, v in recounted.items() if v})
-        stored = rollup.stored(s, counters.METRICS)
+        stored = rollup.stored(s, counters.METRICS + refund_counters.METRICS)
     assert stored == recounted
     return stored
 
@@ -42,9 +43,10 @@ def _by(stored: rollup.Counter, metric: str, *, area: str | None = None, channel
                if m == metric and (area is None or a == area) and (channel is None or c == channel))
 
 
-def test_counters_follow_every_change_and_equal_a_direct_count(svc, clock, supervisor):
+def test_counters_follow_every_change_and_equal_a_direct_count(svc, clock, supervisor, make_customer,
+                                                               make_merchant):
     """Created, answered, reassigned, solved, reopened, moved to another area, solved again, rated,
-    handed over: after each step the stored counters equal a recount from the rows."""
+    refunds paid and waiting: after each step the stored counters equal a recount from the rows."""
     lead = supervisor
     other = svc.agents.create("budi@gopay.test", "agent")
     a = _receive(svc, 1, area="transaction")
@@ -78,9 +80,17 @@ def test_counters_follow_every_change_and_equal_a_direct_count(svc, clock, super
     assert _by(stored, "csat.satisfied", area="account") == 1
     assert _by(stored, "tickets", area="account") == 1 and _by(stored, "tickets", channel="telegram") == 1
     assert _by(stored, "tickets") == 2
+    customer, merchant = make_customer(balance=1_000_000), make_merchant("Toko Rollup")
+    paid = svc.refunds.submit(customer, svc.wallet.pay_merchant(customer, merchant, 40_000, "p1").reference,
+                              reason_code="duplicate_charge", idempotency_key="k1")
+    waiting = svc.refunds.submit(customer, svc.wallet.pay_merchant(customer, merchant, 600_000, "p2").reference,
+                                 reason_code="duplicate_charge", idempotency_key="k2")
+    assert (paid.status, waiting.status) == ("refunded", "awaiting_merchant")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "refunds.requested") == 2 and _by(stored, "refunds.refunded_amount") == 40_000
     # A rebuild from the rows writes exactly what the changes kept.
     with svc.db.transaction() as s:
-        rollup.rebuild(s, counters.MODELS)
+        rollup.rebuild(s, (*counters.MODELS, *refund_counters.MODELS))
     assert _stored_equals_recount(svc) == stored
 
 
