@@ -76,7 +76,9 @@ from tqdm import tqdm
 from gopaycare.container import Services, build
 from gopaycare.demo.bulk import ID_FIRST, ID_LAST, ZH_GIVEN, ZH_SURNAMES
 from gopaycare.desk.access import Viewer
+from gopaycare.desk.containment import containment
 from gopaycare.desk.inbox import TicketFilter
+from gopaycare.platform.rollup import day_start, report_day
 from gopaycare.platform.settings import load_settings
 from gopaycare.platform.text import search_tokens
 
@@ -190,6 +192,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="a superuser URL on the server to benchmark (any existing database)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--scan-queries", type=int, default=10,
+                        help="calls of the old containment scan, measured beside the dashboard's counters")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the data and the query parameters")
     args = parser.parse_args(argv)
     if args.tickets < 1000 or args.agents < 20 or args.seconds <= 0 or args.queries < 1:
@@ -360,6 +364,12 @@ class Seeder:
         timings["rebuild_indexes_and_constraints"] = time.perf_counter() - step
 
         step = time.perf_counter()
+        # The dashboard's daily counters, from the rows with the functions the live counting uses
+        # (`gopaycare recount`): COPY bypasses the units of work that keep them.
+        self.svc.desk.reports.recount()
+        timings["recount_dashboard_counters"] = time.perf_counter() - step
+
+        step = time.perf_counter()
         self._finish()
         timings["setval_vacuum_analyze"] = time.perf_counter() - step
         timings["total"] = time.perf_counter() - began
@@ -468,7 +478,8 @@ class Seeder:
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(vacuum, ("messages", "tickets", "ticket_search", "conversations", "contact_identities",
-                                   "contacts", "ticket_links", "agents", "teams", "team_members", "sla_policies")))
+                                   "contacts", "ticket_links", "agents", "teams", "team_members", "sla_policies",
+                                   "daily_counts")))
 
     def _counts(self) -> dict[str, int]:
         with self.svc.db.engine.connect() as conn:
@@ -758,6 +769,26 @@ class QueryBench:
         if self.references:
             kinds.append(("search: GP reference", "supervisor", False,
                           lambda r: {"viewer": r.choice(sup), "q": r.choice(self.references)}, search))
+        # The supervisor dashboard (ADR 0026): each report from the daily counters over a random
+        # range ending on a random recent day, and the live board.
+        reports, board = self.svc.desk.reports, self.svc.desk.board
+        last = report_day(self.svc.clock.now())
+
+        def report_range(days: int) -> Callable[[random.Random], dict[str, Any]]:
+            def params(rng: random.Random) -> dict[str, Any]:
+                until = last - timedelta(days=rng.randrange(0, 7))
+                return {"since": until - timedelta(days=days - 1), "until": until}
+            return params
+
+        def report(p: dict[str, Any]) -> int:
+            return len(reports.report(p["since"], p["until"]).by_day)
+
+        kinds += [
+            ("dashboard report, 7 days", "supervisor", False, report_range(7), report),
+            ("dashboard report, 30 days", "supervisor", False, report_range(30), report),
+            ("dashboard report, 90 days", "supervisor", False, report_range(90), report),
+            ("dashboard live board", "supervisor", False, lambda r: {}, lambda p: len(board.now().queues)),
+        ]
         return kinds
 
     def run(self, queries: int) -> list[QueryResult]:
@@ -893,6 +924,22 @@ def print_intake(results: list[LoadResult]) -> None:
             print(f"  failures at {r.workers} threads: {r.failures}")
 
 
+def old_containment(services: Services, calls: int) -> list[float]:
+    """The containment report as it was (a scan of every conversation joined to its ticket, the
+    route GET /api/v1/reports/containment still calls), beside the dashboard's counters."""
+    until = report_day(services.clock.now())
+    since = until - timedelta(days=29)
+    samples = []
+    for _ in range(calls + 2):
+        began = time.perf_counter()
+        containment(services.db, day_start(since), day_start(until + timedelta(days=1)))
+        samples.append((time.perf_counter() - began) * 1000)
+    samples = samples[2:]
+    print(f"\ncontainment by scan (30 days, the API's /reports/containment), {calls} calls: "
+          f"p50 {percentile(samples, 50):.1f} ms, p95 {percentile(samples, 95):.1f} ms")
+    return samples
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -922,6 +969,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{args.agents} agents\n")
         print_queries(queries, args.tickets)
         shown = print_plans(queries)
+        old_containment(services, args.scan_queries)
 
         checkpoint(admin)
         print(f"\nticket creation: receive() on the chat channel from new phone numbers, {args.seconds:g} s per run")
