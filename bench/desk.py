@@ -63,6 +63,7 @@ from common import (
     WorkerOutcome,
     checkpoint,
     copy_rows,
+    database_url,
     drop_database,
     migrated_database,
     percentile,
@@ -78,6 +79,7 @@ from gopaycare.demo.bulk import ID_FIRST, ID_LAST, ZH_GIVEN, ZH_SURNAMES
 from gopaycare.desk.access import Viewer
 from gopaycare.desk.containment import containment
 from gopaycare.desk.inbox import TicketFilter
+from gopaycare.migrations import upgrade
 from gopaycare.platform.rollup import day_start, report_day
 from gopaycare.platform.settings import load_settings
 from gopaycare.platform.text import search_tokens
@@ -192,6 +194,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="a superuser URL on the server to benchmark (any existing database)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on the database a --keep run left (migrated to the newest schema), no seeding")
     parser.add_argument("--scan-queries", type=int, default=10,
                         help="calls of the old containment scan, measured beside the dashboard's counters")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the data and the query parameters")
@@ -924,6 +928,17 @@ def print_intake(results: list[LoadResult]) -> None:
             print(f"  failures at {r.workers} threads: {r.failures}")
 
 
+def reused(services: Services) -> Seeded:
+    """What the queries need of a database a --keep run seeded: its agents and some references."""
+    with services.db.engine.connect() as conn:
+        agents = [AgentRow(i, role, [], [], None) for i, role in conn.execute(text("SELECT id, role FROM agents"))]
+        references = list(conn.execute(text("SELECT reference FROM ticket_links ORDER BY id DESC LIMIT 2000"))
+                          .scalars())
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("tickets", "conversations", "daily_counts")}
+    return Seeded(agents, {}, references, counts=counts)
+
+
 def old_containment(services: Services, calls: int) -> list[float]:
     """The containment report as it was (a scan of every conversation joined to its ticket, the
     route GET /api/v1/reports/containment still calls), beside the dashboard's counters."""
@@ -949,14 +964,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     services: Services | None = None
     try:
         began = time.perf_counter()
-        app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
+        if args.reuse:
+            app_url = database_url(args.pg_admin_url, BENCH_DB)
+            upgrade(app_url)
+        else:
+            app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
         settings = load_settings(database_url=app_url, password_hash_profile="fast")
         services = build(settings, immediate_jobs=True, senders={})
-        print(f"migrated {BENCH_DB} in {time.perf_counter() - began:.1f} s; seeding {args.tickets:,} tickets")
         seeder = Seeder(services, args)
-        seeded = seeder.run()
-        print(f"seeded in {seeded.timings['total']:.1f} s (" + ", ".join(
-            f"{k} {v:.1f} s" for k, v in seeded.timings.items() if k != "total") + ")")
+        if args.reuse:
+            seeded = reused(services)
+            print(f"reusing {BENCH_DB} as a --keep run left it")
+        else:
+            print(f"migrated {BENCH_DB} in {time.perf_counter() - began:.1f} s; seeding {args.tickets:,} tickets")
+            seeded = seeder.run()
+            print(f"seeded in {seeded.timings['total']:.1f} s (" + ", ".join(
+                f"{k} {v:.1f} s" for k, v in seeded.timings.items() if k != "total") + ")")
         print("rows: " + ", ".join(f"{t} {n:,}" for t, n in seeded.counts.items()))
         with services.db.engine.connect() as conn:
             size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()

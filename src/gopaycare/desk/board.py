@@ -71,15 +71,18 @@ class Board:
         queued = (Ticket.assignee_id.is_(None), Ticket.status.in_(SEAT_STATUSES))
         running = Ticket.sla_state.in_(("active", "warning"))
         with self.db.read() as s:
-            queues = [Queue(area, int(n), oldest) for area, n, oldest in s.execute(
-                select(Ticket.area, func.count(), func.min(Ticket.created_at)).where(*queued)
-                .group_by(Ticket.area).order_by(Ticket.area))]
-            loads = {agent_id: n for agent_id, n in s.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(SEAT_STATUSES))
-                .group_by(Ticket.assignee_id))}
-            agents = [AgentLoad(a.id, a.name, a.presence, a.capacity, int(loads.get(a.id, 0)))
-                      for a in s.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name, Agent.id))]
+            # Counted in the queue's partial index; the oldest per area is its first entry there.
+            sizes = dict(s.execute(select(Ticket.area, func.count()).where(*queued).group_by(Ticket.area)).all())
+            queues = [Queue(area, int(n), s.execute(select(func.min(Ticket.created_at))
+                                                     .where(*queued, Ticket.area == area)).scalar_one())
+                      for area, n in sorted(sizes.items())]
+            # Each agent's load is a range of the assignee index (not one pass over every assigned ticket).
+            load = (select(func.count()).select_from(Ticket)
+                    .where(Ticket.assignee_id == Agent.id, Ticket.status.in_(SEAT_STATUSES))
+                    .correlate(Agent).scalar_subquery())
+            agents = [AgentLoad(i, name, presence, capacity, int(n)) for i, name, presence, capacity, n in s.execute(
+                select(Agent.id, Agent.name, Agent.presence, Agent.capacity, load)
+                .where(Agent.active.is_(True)).order_by(Agent.name, Agent.id))]
             breached = s.execute(select(func.count()).select_from(Ticket).where(
                 running, Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at < now)).scalar_one()
             at_risk = s.execute(select(func.count()).select_from(Ticket).where(

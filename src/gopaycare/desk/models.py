@@ -242,9 +242,6 @@ class Conversation(Base):
               postgresql_where=text("follow_up_email IS NOT NULL"), sqlite_where=text("follow_up_email IS NOT NULL")),
         Index("ix_conversations_contact", "contact_id", "id"),
         Index("ix_conversations_status_last", "status", "last_message_at"),
-        # The dashboard's "still going" count: undecided conversations with a recent message.
-        Index("ix_conversations_undecided_last", "last_message_at",
-              postgresql_where=text("contained IS NULL"), sqlite_where=text("contained IS NULL")),
     )
 
 

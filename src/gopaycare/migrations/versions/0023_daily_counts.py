@@ -27,11 +27,8 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "channel", "area", "metric", name=op.f("pk_daily_counts")),
     )
-    op.create_index("ix_conversations_undecided_last", "conversations", ["last_message_at"],
-                    postgresql_where=sa.text("contained IS NULL"), sqlite_where=sa.text("contained IS NULL"))
     # Existing rows are counted by `gopaycare recount` (the same functions as the live counting).
 
 
 def downgrade() -> None:
-    op.drop_index("ix_conversations_undecided_last", table_name="conversations")
     op.drop_table("daily_counts")
