@@ -1,5 +1,5 @@
-"""The dashboard's daily counters (platform/rollup.py, ADR 0026), the undecided-conversations index,
-and search's recent-first index (the ticket id beside the words, btree_gin on PostgreSQL)
+"""The dashboard's daily counters (platform/rollup.py, ADR 0026), and the indexes of the console's
+"by service area" and "by channel" inbox views (open tickets, latest change first)
 
 Revision ID: 0023
 Revises: 0021
@@ -28,7 +28,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "channel", "area", "metric", name=op.f("pk_daily_counts")),
     )
     # Existing rows are counted by `gopaycare recount` (the same functions as the live counting).
+    open_ = sa.text("status IN ('new', 'open', 'pending_customer')")
+    op.create_index("ix_tickets_open_area_updated", "tickets", ["area", "updated_at", "id"],
+                    postgresql_where=open_, sqlite_where=open_)
+    op.create_index("ix_tickets_open_channel_updated", "tickets", ["channel", "updated_at", "id"],
+                    postgresql_where=open_, sqlite_where=open_)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_open_channel_updated", table_name="tickets")
+    op.drop_index("ix_tickets_open_area_updated", table_name="tickets")
     op.drop_table("daily_counts")
