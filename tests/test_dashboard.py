@@ -200,3 +200,35 @@ def test_the_csv_export_is_the_report_masked_and_never_a_formula(svc, clock, des
     assert "9876" not in text and "Siti" not in text  # aggregates only: no customer's data
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("-5") == "'-5"
     assert "9876" not in _cell("call 0812-9876-5432")  # any text is masked on the way out
+
+
+# ---------------------------------------------------------------- admin: agents' capacity
+
+
+@one_engine
+def test_only_agents_manage_sets_a_capacity_and_bad_input_changes_nothing(svc, desk):
+    svc.agents.create("root@gopay.test", "admin", password="demo-pass-1", name="Root")
+    ayu = svc.agents.get_by_email("ayu@gopay.test")
+    with api_client(svc) as lead:  # a supervisor: reports yes, agents no
+        _sign_in(lead, "lead@gopay.test")
+        assert lead.get("/console/admin/agents").status_code == 403
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', lead.get("/console/inbox").text).group(1)
+        refused = lead.post(f"/console/admin/agents/{ayu.id}/capacity", data={"csrf": token, "capacity": "9"})
+        assert refused.status_code == 403
+    assert svc.agents.get(ayu.id).capacity == ayu.capacity
+    with api_client(svc) as root:
+        _sign_in(root, "root@gopay.test")
+        listing = root.get("/console/admin/agents")
+        assert listing.status_code == 200 and "ayu@gopay.test" in listing.text
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', listing.text).group(1)
+        assert root.post(f"/console/admin/agents/{ayu.id}/capacity", data={"capacity": "9"}).status_code == 403
+        for raw_id, capacity in ((ayu.id, "101"), (ayu.id, "-1"), (ayu.id, "abc"), (ayu.id, "9" * 40),
+                                 (ayu.id, "5\x00"), (ayu.id, ""), ("1x", "5"), ("9" * 30, "5"), (999_999, "5")):
+            bad = root.post(f"/console/admin/agents/{raw_id}/capacity", data={"csrf": token, "capacity": capacity},
+                            follow_redirects=False)
+            assert 400 <= bad.status_code < 500, (raw_id, capacity, bad.status_code)
+        assert svc.agents.get(ayu.id).capacity == ayu.capacity
+        done = root.post(f"/console/admin/agents/{ayu.id}/capacity", data={"csrf": token, "capacity": "9"},
+                         follow_redirects=False)
+        assert done.status_code == 303
+    assert svc.agents.get(ayu.id).capacity == 9

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import actions, dashboard, inbox, login, socket, ticket
+from . import actions, admin, dashboard, inbox, login, socket, ticket
 from .auth import SignInNeeded
 from .landing import landing_page
 from .render import page
@@ -21,7 +21,8 @@ __all__ = ["install_pages", "landing_page"]
 
 
 def install_pages(app: FastAPI) -> None:
-    for router in (login.router, inbox.router, dashboard.router, ticket.router, actions.router, socket.router):
+    for router in (login.router, inbox.router, dashboard.router, admin.router, ticket.router, actions.router,
+                   socket.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)
