@@ -41,21 +41,21 @@ document.addEventListener("DOMContentLoaded", function () {
   const channels = Object.keys(data.by_channel);
   const channelNames = channels.map(function (c) { return labels.channel[c] || c; });
   chart("chart-channels", {
-    xAxis: { type: "category", data: channelNames }, yAxis: { type: "value" },
+    xAxis: { type: "category", data: channelNames, axisLabel: { interval: 0, rotate: 30 } }, yAxis: { type: "value" },
     series: groupBars(data.by_channel, channels, ["tickets", "conversations", "contained", "handed_over"], labels),
   });
   const areas = Object.keys(data.by_area);
   const areaNames = areas.map(function (a) { return labels.area[a] || a; });
   chart("chart-areas", {
-    xAxis: { type: "category", data: areaNames }, yAxis: { type: "value" },
+    xAxis: { type: "category", data: areaNames, axisLabel: { interval: 0, rotate: 30 } }, yAxis: { type: "value" },
     series: groupBars(data.by_area, areas, ["tickets", "resolved", "refunds_requested"], labels),
   });
   chart("chart-times", {
-    xAxis: { type: "category", data: areaNames }, yAxis: { type: "value" },
+    xAxis: { type: "category", data: areaNames, axisLabel: { interval: 0, rotate: 30 } }, yAxis: { type: "value" },
     series: groupBars(data.by_area, areas, ["first_response_minutes", "resolution_hours"], labels),
   });
   chart("chart-rates", {
-    xAxis: { type: "category", data: channelNames }, yAxis: { type: "value", max: 100 },
+    xAxis: { type: "category", data: channelNames, axisLabel: { interval: 0, rotate: 30 } }, yAxis: { type: "value", max: 100 },
     series: groupBars(data.by_channel, channels, ["sla_attainment", "containment", "csat_satisfied"], labels, 100),
   });
   chart("chart-refunds", {
