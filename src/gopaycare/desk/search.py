@@ -37,7 +37,7 @@ from .models import Message, Ticket, TicketLink, TicketSearch
 # word index: for a word in a tenth of a big desk, the index would hand over every all-time match,
 # ~100 ms at a million tickets, before the recency filter). A query with fewer matches there than
 # asked for is rare enough for the word index: the newest RECENT_WINDOW, then all tickets.
-FIRST_WINDOW = 5_000
+FIRST_WINDOW = 10_000
 RECENT_WINDOW = 50_000
 MAX_LIMIT = 100
 MAX_QUERY_CHARS = 500
@@ -174,16 +174,16 @@ class TicketSearchIndex:
 
     @staticmethod
     def _newest(tokens: list[str], after_id: int) -> Select[int]:
-        """The tickets after `after_id` that match, read from a materialized set of those rows, so
-        the planner cannot answer through the word index (see FIRST_WINDOW)."""
-        newest = (select(TicketSearch.ticket_id, literal_column("ticket_search.document").label("document"))
-                  .where(TicketSearch.ticket_id > after_id).cte("newest_search").prefix_with("MATERIALIZED"))
+        """The tickets after `after_id` that match, read in id order: the words are matched against
+        coalesce(document, ''), an expression the word index does not cover, so the planner cannot
+        answer through it (see FIRST_WINDOW)."""
+        document = func.coalesce(literal_column("ticket_search.document"), literal_column("''::tsvector"))
         wanted = func.plainto_tsquery(literal_column("'simple'"), " ".join(tokens))
         return (select(Ticket.id)
-                .select_from(newest)
-                .join(Ticket, Ticket.id == newest.c.ticket_id)
-                .where(newest.c.document.op("@@")(wanted))
-                .order_by(func.ts_rank(newest.c.document, wanted, type_=Float).desc(), Ticket.id.desc()))
+                .select_from(TicketSearch)
+                .join(Ticket, Ticket.id == TicketSearch.ticket_id)
+                .where(TicketSearch.ticket_id > after_id, document.op("@@")(wanted))
+                .order_by(func.ts_rank(document, wanted, type_=Float).desc(), Ticket.id.desc()))
 
     @staticmethod
     def _postgresql(tokens: list[str]) -> Select[int]:
