@@ -997,6 +997,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoint(admin)
         print(f"\nticket creation: receive() on the chat channel from new phone numbers, {args.seconds:g} s per run")
         intake = Intake(services, seeder.texts, args.seed)
+        if args.reuse:  # the numbers an earlier run created exist: go on after them
+            with services.db.engine.connect() as conn:
+                taken = conn.execute(text("SELECT count(*) FROM contact_identities WHERE value LIKE '+62857%'"))
+                intake.numbers = itertools.count(taken.scalar_one() + 1)
         for _ in range(20):  # warm-up: connections, jieba, statement caches
             intake._one(random.Random(0))
         creations = []
