@@ -212,6 +212,10 @@ class Ticket(Base):
         Index("ix_tickets_open_channel_updated", "channel", "updated_at", "id",
               postgresql_where=text("status IN ('new', 'open', 'pending_customer')"),
               sqlite_where=text("status IN ('new', 'open', 'pending_customer')")),
+        # The console's "unassigned" view (every area): open unassigned tickets, oldest first.
+        Index("ix_tickets_unassigned_created", "created_at", "id",
+              postgresql_where=text("assignee_id IS NULL AND status IN ('new', 'open', 'pending_customer')"),
+              sqlite_where=text("assignee_id IS NULL AND status IN ('new', 'open', 'pending_customer')")),
         Index("ix_tickets_contact", "contact_id", "created_at"),
         Index("ix_tickets_status_id", "status", "id"),
     )

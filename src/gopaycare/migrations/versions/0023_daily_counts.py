@@ -1,5 +1,5 @@
 """The dashboard's daily counters (platform/rollup.py, ADR 0026), and the indexes of the console's
-"by service area" and "by channel" inbox views (open tickets, latest change first)
+"by service area", "by channel" and "unassigned" inbox views
 
 Revision ID: 0023
 Revises: 0021
@@ -33,9 +33,13 @@ def upgrade() -> None:
                     postgresql_where=open_, sqlite_where=open_)
     op.create_index("ix_tickets_open_channel_updated", "tickets", ["channel", "updated_at", "id"],
                     postgresql_where=open_, sqlite_where=open_)
+    unassigned = sa.text("assignee_id IS NULL AND status IN ('new', 'open', 'pending_customer')")
+    op.create_index("ix_tickets_unassigned_created", "tickets", ["created_at", "id"],
+                    postgresql_where=unassigned, sqlite_where=unassigned)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_unassigned_created", table_name="tickets")
     op.drop_index("ix_tickets_open_channel_updated", table_name="tickets")
     op.drop_index("ix_tickets_open_area_updated", table_name="tickets")
     op.drop_table("daily_counts")
