@@ -198,21 +198,42 @@ _TRAINER = pytest.StashKey[subprocess.Popen]()
 
 
 def _model_cache(run_dir: Path) -> str:
-    return os.environ.get("GOPAYCARE_TEST_MODEL_DIR") or str(run_dir / "product-model")
+    """GOPAYCARE_TEST_MODEL_DIR; else a cache that outlives the run, in the user's cache directory, one per
+    version of the NLU's code (a change to the engine is a new model, whatever its version says). In it
+    `load_product_nlu` keeps the model under the fingerprint of its training data, configuration and
+    packages: the suite trains once when those change, not on every run (~20 s of CPU on two cores).
+    Without a writable cache directory: the run's temporary directory (trained once per run)."""
+    if os.environ.get("GOPAYCARE_TEST_MODEL_DIR"):
+        return os.environ["GOPAYCARE_TEST_MODEL_DIR"]
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("gopaycare.assistant.nlu")  # its files, without loading its libraries
+    code = hashlib.sha256()
+    for path in sorted(Path(spec.origin if spec and spec.origin else __file__).parent.glob("*.py")):
+        code.update(path.name.encode() + b"\0" + path.read_bytes())
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = home / "gopaycare" / "test-nlu" / code.hexdigest()[:16]
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return str(run_dir / "product-model")
+    return str(cache)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's tmp_path plugin is configured
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist the controller runs no test: it trains the product model meanwhile, in a process
-    of its own, into the directory every worker's `product_nlu` looks in (its run's temporary directory).
+    """Under pytest-xdist the controller runs no test: it trains the product model meanwhile (unless the
+    cache has it already), in a process of its own, into the directory every worker's `product_nlu` looks
+    in (`_model_cache`).
     The trainer holds the cache's file lock, so a worker that needs the model sooner waits for it instead
     of training a copy of its own (~20 s of CPU apiece)."""
     if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no" or config.option.collectonly:
         return
     cache = _model_cache(config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
     config.stash[_TRAINER] = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from gopaycare.assistant.nlu import load_product_nlu; "
-                               "load_product_nlu(sys.argv[1])", cache],
+        [sys.executable, "-c", "import sys; from gopaycare.assistant.nlu.product import ensure_product_nlu; "
+                               "ensure_product_nlu(sys.argv[1])", cache],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -241,8 +262,8 @@ def product_model_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def product_nlu(product_model_dir: str) -> Any:
-    """The product model, trained once per run (or reused from GOPAYCARE_TEST_MODEL_DIR when its
-    fingerprint still matches the data); under pytest-xdist, trained once for all the workers (above)."""
+    """The product model, loaded once per worker from the cache (`_model_cache`), trained only when the
+    cache has none for this data and code; under pytest-xdist, trained once for all the workers (above)."""
     from gopaycare.assistant.nlu import load_product_nlu
 
     return load_product_nlu(product_model_dir)

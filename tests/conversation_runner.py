@@ -27,7 +27,7 @@ LANGUAGES = ("zh-CN", "en", "id")
 CHANNELS = ("whatsapp", "app", "visitor")
 TURN_KEYS = {"user", "intent", "expect", "expect_any", "absent", "handoff", "codes_sent", "account", "silent",
              "reply_lang", "refund_requests", "balance_change"}
-CONVERSATION_KEYS = {"name", "customer", "lang", "area", "channel", "tags", "turns"}
+CONVERSATION_KEYS = {"name", "customer", "lang", "area", "channel", "tags", "turns", "phone_of"}
 AREAS = ("account", "transaction", "refund_dispute", "tech_support", "promotion", "general")
 ADMIN = ("admin@gopay.test", "demo-password")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -67,6 +67,9 @@ class Conversation:
     channel: str
     tags: list[str]
     turns: list[Expect]
+    # A visitor's: the demo customer whose phone the visitor gives (it receives the codes, `{code}` and
+    # `{phone}` are theirs, and `codes_sent` / `account` check their account).
+    phone_of: str | None = None
 
     @property
     def id(self) -> str:
@@ -121,8 +124,11 @@ def load(directory: Path | str) -> list[Conversation]:
                     handoff=turn.get("handoff"), codes_sent=turn.get("codes_sent"), account=turn.get("account") or {},
                     silent=bool(turn.get("silent", False)), reply_lang=turn.get("reply_lang"),
                     refund_requests=turn.get("refund_requests"), balance_change=turn.get("balance_change")))
+            phone_of = item.get("phone_of")
+            if phone_of is not None and (item.get("customer") != "visitor" or phone_of not in customers - {"visitor"}):
+                raise ConversationError(f"{where}: phone_of names a demo customer, for a visitor only")
             found.append(Conversation(str(item["name"]), path.name, item["customer"], item["lang"], item["area"],
-                                      channel, _as_list(item.get("tags")), turns))
+                                      channel, _as_list(item.get("tags")), turns, phone_of))
     names = [c.id for c in found]
     if len(names) != len(set(names)):
         raise ConversationError("two conversations of one file share a name")
@@ -150,6 +156,11 @@ class Stage:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.template = self.workdir / "demo-template.db"
         self._seed()
+        # Every conversation plays on the same file path, copied from the template, through one engine
+        # (disposed between conversations, so no connection sees the old file): a serving process keeps
+        # one warm engine (its compiled statements) for all its conversations, and so does the stage.
+        self.path = self.workdir / "conversation.db"
+        self._db: Any = None
 
     def _settings(self, path: Path) -> Any:
         from gopaycare.platform.settings import load_settings
@@ -174,13 +185,17 @@ class Stage:
     def play(self, conversation: Conversation) -> Result:
         from gopaycare.container import build
         from gopaycare.platform.clock import FakeClock
+        from gopaycare.platform.db import Database
         from tests.helpers import api_client
 
         self.count += 1
-        path = self.workdir / f"conversation-{self.count}.db"
-        shutil.copy(self.template, path)
-        services = build(self._settings(path), clock=FakeClock(DEMO_NOW), immediate_jobs=self.immediate_jobs,
-                         senders={})
+        path = self.path
+        self._fresh_copy(path)
+        settings = self._settings(path)
+        if self._db is None:
+            self._db = Database(settings.database_url)
+        services = build(settings, clock=FakeClock(DEMO_NOW), immediate_jobs=self.immediate_jobs, senders={},
+                         db=self._db)
         services.wallet.bootstrap()
         services._assistant = services.make_assistant(self.nlu)
         result = Result(conversation)
@@ -188,10 +203,22 @@ class Stage:
             with api_client(services) as client:
                 _Player(services, client, conversation, result).run()
         finally:
-            services.close()
-            path.unlink(missing_ok=True)
-            path.with_suffix(".jobs").unlink(missing_ok=True)
+            services.close()  # disposes the engine's pool: the next conversation's file is a new one
         return result
+
+    def _fresh_copy(self, path: Path) -> None:
+        self._remove(path)
+        shutil.copy(self.template, path)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), path.with_suffix(".jobs")):
+            stale.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+        self._remove(self.path)
 
 
 class _Player:
@@ -199,7 +226,7 @@ class _Player:
         from gopaycare.demo.story import PEOPLE
 
         self.svc, self.client, self.c, self.result = svc, client, conversation, result
-        self.person = next((p for p in PEOPLE if p.key == conversation.customer), None)
+        self.person = next((p for p in PEOPLE if p.key == (conversation.phone_of or conversation.customer)), None)
         self.customer_id = svc.identity.find_by_login(self.person.phone).id if self.person else None
 
     def run(self) -> None:

@@ -377,3 +377,203 @@ def test_the_console_socket_takes_the_session_cookie_from_this_origin_only(svc, 
         with stranger.websocket_connect("/console/events/ws", headers={"origin": "http://testserver"}) as ws:
             ws.receive_json()
     assert unsigned.value.code == 4401
+
+
+# ---------------------------------------------------------------- refund (maker-checker), cashback, merge, split
+
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the engine is not what is tested
+
+
+def _notes(svc, agent, ticket: int) -> list[str]:
+    return [m.body for m in svc.desk.conversations.messages(svc.desk.viewer(agent), ticket) if m.internal]
+
+
+@pytest.fixture
+def under_review(svc, people, make_merchant):
+    """Siti's Rp 700.000 refund request on her ticket, under review (above the maker-checker threshold)."""
+    customer = people["customer"]
+    svc.wallet.topup(customer, 1_000_000, "card", "refund-topup")
+    merchant = make_merchant("Toko Sepatu")
+    payment = svc.wallet.pay_merchant(customer, merchant, 700_000, "refund-pay")
+    request = svc.refunds.submit(customer, payment.reference, reason_code="goods_not_received",
+                                 reason="never arrived, call me on 0812-9876-5432", idempotency_key="rr-1",
+                                 ticket_id=people["ticket"])
+    svc.refunds.merchant_decline(merchant, request.id, reason="we shipped it")
+    assert svc.refunds.get(request.id).status == "under_review"
+    svc.agents.create("rina@gopay.test", "supervisor", password="demo-pass-1", name="Rina")
+    return request.id
+
+
+@SQLITE_ONLY
+def test_a_refund_is_proposed_by_one_agent_and_approved_by_another(svc, console, people, under_review):
+    ticket, refund = people["ticket"], under_review
+    path = f"/console/tickets/{ticket}/actions/refund_"
+    with console() as ayu:
+        sign_in(ayu, "ayu@gopay.test")
+        panel = page_of(ayu, f"/console/tickets/{ticket}").text
+        assert f'refund_propose?refund={refund}"' in panel and "refund_approve?" not in panel  # no approve right
+        token = csrf_of(panel)
+        confirm = page_of(ayu, f"{path}propose?refund={refund}").text
+        assert "Maker-checker" in confirm or "双人复核" in confirm
+        assert "0812****5432" in confirm and "9876" not in confirm  # the customer's reason, masked
+        # Without the permission: 403, and nothing changes.
+        assert ayu.get(f"{path}approve?refund={refund}").status_code == 403
+        denied = ayu.post(f"{path}approve", data={"csrf": token, "refund_id": str(refund), "reason": "looks fine"})
+        assert denied.status_code == 403 and svc.refunds.get(refund).status == "under_review"
+        # Without the CSRF token: 403, nothing proposed.
+        forged = ayu.post(f"{path}propose", data={"refund_id": str(refund), "reason": "no tracking"})
+        assert forged.status_code == 403 and svc.refunds.get(refund).proposed_by is None
+        proposed = ayu.post(f"{path}propose", data={"csrf": token, "refund_id": str(refund), "reason": "no tracking"},
+                            follow_redirects=False)
+        assert proposed.status_code == 303 and "done=refund_propose" in proposed.headers["location"]
+    assert svc.refunds.get(refund).proposed_by == people["agent"].id
+    with console() as lead:
+        sign_in(lead, "lead@gopay.test")
+        token = csrf_of(page_of(lead, f"/console/tickets/{ticket}").text)
+        # A changed request needs a new proposal: 409, said as such, nothing approved.
+        svc.refunds.change_amount(people["agent"].id, refund, 650_000, reason="one pair kept")
+        changed = lead.post(f"{path}approve", data={"csrf": token, "refund_id": str(refund), "reason": "approve"},
+                            headers={"accept-language": "en"})
+        assert changed.status_code == 409 and changed.headers["x-error-code"] == "changed_since_proposal"
+        assert "must be proposed again" in changed.text and svc.refunds.get(refund).status == "under_review"
+        # The maker cannot be the checker: 403 with a clear message, nothing approved.
+        lead.post(f"{path}propose", data={"csrf": token, "refund_id": str(refund), "reason": "amount fixed"})
+        same = lead.post(f"{path}approve", data={"csrf": token, "refund_id": str(refund), "reason": "approve"},
+                         headers={"accept-language": "en"})
+        assert same.status_code == 403 and same.headers["x-error-code"] == "same_agent"
+        assert "you cannot also approve it" in same.text and svc.refunds.get(refund).status == "under_review"
+    with console() as rina:
+        sign_in(rina, "rina@gopay.test")
+        token = csrf_of(page_of(rina, f"/console/tickets/{ticket}").text)
+        assert "Lead" in page_of(rina, f"{path}approve?refund={refund}").text  # who proposed it
+        approved = rina.post(f"{path}approve", data={"csrf": token, "refund_id": str(refund), "reason": "checked"})
+        assert approved.status_code == 200
+    done = svc.refunds.get(refund)
+    assert done.status in ("approved", "processing", "refunded") and done.decided_by.startswith("agent:")
+    notes = _notes(svc, people["agent"], ticket)
+    assert len([n for n in notes if f"RR{refund}" in n]) == 3  # two proposals and the approval, on the timeline
+
+
+@SQLITE_ONLY
+def test_refund_actions_refuse_hostile_and_foreign_ids(svc, console, people, under_review, make_customer,
+                                                       make_merchant):
+    ticket, refund = people["ticket"], under_review
+    other = make_customer(balance=900_000)
+    theirs = svc.refunds.submit(other, svc.wallet.pay_merchant(other, make_merchant("Lain"), 600_000, "o-1").reference,
+                                reason_code="goods_not_received", reason="not here", idempotency_key="o-1")
+    path = f"/console/tickets/{ticket}/actions/refund_propose"
+    with console() as lead:
+        sign_in(lead, "lead@gopay.test")
+        token = csrf_of(page_of(lead, f"/console/tickets/{ticket}").text)
+        for raw in (str(theirs.id), "9" * 30, "-1", "abc", ""):
+            assert lead.get(f"{path}?refund={raw}").status_code == 404, raw
+            assert lead.post(path, data={"csrf": token, "refund_id": raw, "reason": "fine"}).status_code == 404, raw
+        for reason in ("a\x00b", "x" * 501, "", "no"):
+            answer = lead.post(path, data={"csrf": token, "refund_id": str(refund), "reason": reason})
+            assert answer.status_code == 422, reason
+        assert lead.post(path, json={"refund_id": refund, "reason": "fine"}, headers={"x-csrf-token": token}
+                         ).status_code == 422
+    assert svc.refunds.get(refund).proposed_by is None and svc.refunds.get(theirs.id).proposed_by is None
+
+
+@SQLITE_ONLY
+def test_a_supervisor_grants_a_cashback_from_the_panel(svc, console, people, make_merchant):
+    from datetime import timedelta
+
+    from gopaycare.platform.audit import Actor
+    from tests.conftest import START
+
+    ticket, customer = people["ticket"], people["customer"]
+    svc.promotions.create("JAJAN10", {"en": "Food cashback", "zh-CN": "美食返现", "id": "Cashback kuliner"},
+                          START - timedelta(days=1), START + timedelta(days=30), percent=10, max_cashback=10_000,
+                          rules={"min_amount": 25_000}, actor=Actor.agent(1))
+    small = svc.wallet.pay_merchant(customer, make_merchant("Bakmi GM", "food"), 20_000, "p-small")
+    svc.promotions.award(customer, small.reference)
+    path = f"/console/tickets/{ticket}/actions/cashback"
+    before = svc.wallet.summary(customer).balance
+    with console() as ayu:
+        sign_in(ayu, "ayu@gopay.test")
+        token = csrf_of(page_of(ayu, f"/console/tickets/{ticket}").text)
+        assert ayu.get(f"{path}?reference={small.reference}").status_code == 403
+        assert ayu.post(path, data={"csrf": token, "reference": small.reference, "campaign": "JAJAN10",
+                                    "reason": "told the minimum was 20.000"}).status_code == 403
+    assert svc.wallet.summary(customer).balance == before
+    with console() as lead:
+        sign_in(lead, "lead@gopay.test")
+        panel = page_of(lead, f"/console/tickets/{ticket}").text
+        token = csrf_of(panel)
+        assert f"actions/cashback?reference={small.reference}" in panel
+        confirm = page_of(lead, f"{path}?reference={small.reference}").text
+        assert "JAJAN10" in confirm and "+6281298765432" not in confirm
+        for bad in ({"reference": "TX-NOT-HERS"}, {"reference": small.reference, "campaign": "x" * 41},
+                    {"reference": small.reference, "reason": "a\x00b"}):
+            data = {"csrf": token, "reference": small.reference, "campaign": "JAJAN10", "reason": "goodwill", **bad}
+            assert lead.post(path, data=data).status_code in (404, 422), bad
+        assert svc.wallet.summary(customer).balance == before
+        granted = lead.post(path, data={"csrf": token, "reference": small.reference, "campaign": "JAJAN10",
+                                        "reason": "told the minimum was 20.000"})
+        assert granted.status_code == 200
+        again = lead.post(path, data={"csrf": token, "reference": small.reference, "campaign": "JAJAN10",
+                                      "reason": "twice"}, headers={"accept-language": "en"})
+        assert again.status_code == 409 and "already decided" in again.text
+    assert svc.wallet.summary(customer).balance == before + 2_000
+    assert any("JAJAN10" in n and small.reference in n for n in _notes(svc, people["agent"], ticket))
+
+
+@SQLITE_ONLY
+def test_split_then_merge_back_with_the_permission(svc, console, people, make_customer):
+    ticket = people["ticket"]
+    second = svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp",
+                                            identity_value="+6281298765432", body="also my PIN, 0812-9876-5432")
+    assert second.ticket_id == ticket
+    with console() as ayu:
+        sign_in(ayu, "ayu@gopay.test")
+        token = csrf_of(page_of(ayu, f"/console/tickets/{ticket}").text)
+        confirm = page_of(ayu, f"/console/tickets/{ticket}/actions/split").text
+        assert f'name="message_{second.message_id}"' in confirm and "9876" not in confirm  # masked bodies
+        for bad in ({}, {"message_99999999999999999999999": "1"}, {f"message_{second.message_id}": "1",
+                                                                   "subject": "x" * 201}):
+            assert ayu.post(f"/console/tickets/{ticket}/actions/split", data={"csrf": token, **bad}
+                            ).status_code in (404, 422), bad
+        split = ayu.post(f"/console/tickets/{ticket}/actions/split", follow_redirects=False,
+                         data={"csrf": token, f"message_{second.message_id}": "1", "subject": "PIN"})
+        assert split.status_code == 303
+        new = int(re.search(r"/console/tickets/(\d+)\?done=split", split.headers["location"]).group(1))
+        # Ayu has no ticket.merge: 403, nothing merged.
+        assert ayu.post(f"/console/tickets/{new}/actions/merge", data={"csrf": token, "into": str(ticket),
+                                                                        "reason": "same case"}).status_code == 403
+    lead_view = svc.desk.viewer(svc.agents.get_by_email("lead@gopay.test"))
+    assert svc.desk.tickets.get(lead_view, new).status != "merged"
+    stranger = svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp",
+                                              identity_value="+6281311110000", body="hello").ticket_id
+    with console() as lead:
+        sign_in(lead, "lead@gopay.test")
+        token = csrf_of(page_of(lead, f"/console/tickets/{new}").text)
+        assert f'value="{ticket}"' in page_of(lead, f"/console/tickets/{new}/actions/merge").text
+        other = lead.post(f"/console/tickets/{new}/actions/merge", data={"csrf": token, "into": str(stranger),
+                                                                          "reason": "same case"})
+        assert other.status_code == 409 and other.headers["x-error-code"] == "different_contacts"
+        for into in ("9" * 30, "abc", str(new)):
+            refused = lead.post(f"/console/tickets/{new}/actions/merge",
+                                data={"csrf": token, "into": into, "reason": "same"})
+            assert refused.status_code in (404, 422), into
+        merged = lead.post(f"/console/tickets/{new}/actions/merge", follow_redirects=False,
+                           data={"csrf": token, "into": str(ticket), "reason": "same case after all"})
+        assert merged.status_code == 303 and merged.headers["location"].startswith(f"/console/tickets/{ticket}?")
+    assert svc.desk.tickets.get(lead_view, new).status == "merged"
+    assert "ticket.merged_from" in page_of_lead_history(svc, lead_view, ticket)
+
+
+def page_of_lead_history(svc, viewer, ticket: int) -> list[str]:
+    return [e.action for e in svc.desk.tickets.history(viewer, ticket)]
+
+
+@SQLITE_ONLY
+def test_the_header_shows_load_and_capacity_and_offers_notifications(svc, console, people):
+    svc.desk.tickets.assign(svc.desk.viewer(people["agent"]), people["ticket"], agent_id=people["agent"].id,
+                            reason="test")
+    with console() as ayu:
+        sign_in(ayu, "ayu@gopay.test")
+        html = page_of(ayu, "/console/inbox").text
+        assert 'id="load"' in html and "1 / 5" in html
+        assert 'id="notify-enable" hidden' in html and f'data-me="{people["agent"].id}"' in html

@@ -222,9 +222,12 @@ class Services:
 
 
 def build(settings: Settings, *, clock: Clock | None = None, immediate_jobs: bool = False,
-          senders: dict[str, Any] | None = None) -> Services:
+          senders: dict[str, Any] | None = None, db: Database | None = None) -> Services:
+    """`db`: an engine to reuse (on `settings.database_url`), with its pool and its cache of compiled
+    statements, instead of a new one (the conversation suite plays each conversation on new services
+    over one engine: a process serves many conversations with one warm engine, not a new one each)."""
     clock = clock or SystemClock()
-    db = Database(settings.database_url)
+    db = db if db is not None else Database(settings.database_url)
     huey = make_huey(settings, immediate=immediate_jobs)
     wallet = ReferenceWallet(db, clock, settings)
     email_threads = EmailThreads(db, clock)

@@ -203,6 +203,53 @@ def test_an_agent_unlocks_a_locked_account_after_verification(served: dict[str, 
     page.context.close()
 
 
+def test_an_agent_proposes_a_refund_and_a_second_agent_approves_it(served: dict[str, Any], browser: Browser) -> None:
+    svc, url = served["svc"], served["url"]
+    kadek = served["people"]["kadek"]
+    merchant = svc.wallet.add_merchant("Toko Jurnal", "shopping")
+    payment = svc.wallet.pay_merchant(kadek, merchant, 700_000, "browser-refund-pay")
+    refund = svc.refunds.submit(kadek, payment.reference, reason_code="goods_not_received",
+                                reason="sepatu tidak datang", idempotency_key="browser-refund-1")
+    svc.refunds.merchant_decline(merchant, refund.id, reason="we shipped it")
+    ticket = svc.refunds.get(refund.id).ticket_id
+    ayu = svc.agents.get_by_email("agent@gopay.test")
+    lead = svc.agents.get_by_email("supervisor@gopay.test")
+    # The maker: an agent who may propose, not approve. Notifications allowed, waiting in the inbox.
+    page = open_page(browser, permissions=["notifications"])
+    sign_in(page, url, "agent@gopay.test")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "online")
+    expect(page.locator("#load")).to_be_visible()
+    svc.desk.tickets.assign(svc.desk.viewer(lead), ticket, agent_id=ayu.id, reason="refund review")
+    expect(page.locator("body")).to_have_attribute("data-notified", str(ticket))  # the browser notification
+    page.goto(f"{url}/console/tickets/{ticket}")
+    row = page.locator(f'li[data-refund="{refund.id}"]')
+    assert row.locator("[data-row-action=refund_approve]").count() == 0  # no refund.approve: not offered
+    row.get_by_role("link", name="Propose approval").click()
+    expect(page.locator("#maker-checker")).to_contain_text("Maker-checker")
+    page.get_by_label(re.compile("Reason for the decision")).fill("no tracking number from the merchant")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#done")).to_contain_text("second agent")
+    expect(page.locator("#timeline")).to_contain_text(f"RR{refund.id}")
+    assert svc.refunds.get(refund.id).proposed_by == ayu.id
+    no_problems(page)
+    page.context.close()
+    # The checker: a supervisor, in another browser (axe checks the page with its confirmation open;
+    # the script is injected by the test, so this context alone bypasses the CSP).
+    page = open_page(browser, bypass_csp=True)
+    sign_in(page, url)
+    page.goto(f"{url}/console/tickets/{ticket}")
+    page.locator(f'li[data-refund="{refund.id}"]').get_by_role("link", name="Approve refund").click()
+    expect(page.locator("#maker-checker")).to_contain_text(f"Proposed by {ayu.name}")
+    assert serious_violations(page) == []
+    page.get_by_label(re.compile("Reason for the decision")).fill("merchant has no proof of delivery")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("#done")).to_contain_text("approved")
+    expect(page.locator(f'li[data-refund="{refund.id}"]')).to_contain_text("refunded")
+    assert svc.refunds.get(refund.id).status == "refunded"
+    no_problems(page)
+    page.context.close()
+
+
 CONSOLE_PAGES = [
     ("login", "/console/login", False),
     ("inbox", "/console/inbox?view=all", True),
@@ -212,18 +259,20 @@ CONSOLE_PAGES = [
     ("reports", "/console/reports", True),
     ("ticket", None, True),
     ("confirm-freeze", "confirm", True),
+    ("confirm-split", "confirm-split", True),
 ]
 
 
 def _path(served: dict[str, Any], path: str | None) -> str:
-    if path in (None, "confirm"):
+    if path in (None, "confirm", "confirm-split"):
         svc = served["svc"]
         lead = svc.desk.viewer(svc.agents.get_by_email("supervisor@gopay.test"))
         from gopaycare.desk.inbox import TicketFilter
 
         ticket = next(t for t in svc.desk.inbox.tickets(lead, TicketFilter(area="transaction"), limit=50).items
                       if t.channel == "chat")
-        return f"/console/tickets/{ticket.id}" + ("/actions/freeze" if path == "confirm" else "")
+        return f"/console/tickets/{ticket.id}" + {"confirm": "/actions/freeze", "confirm-split": "/actions/split"}\
+            .get(path or "", "")
     return path
 
 
@@ -249,6 +298,13 @@ def test_every_console_page_renders_at_desktop_and_phone_width(served: dict[str,
         page.context.close()
 
 
+def serious_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
 def test_console_pages_have_no_serious_accessibility_violation(served: dict[str, Any], browser: Browser) -> None:
     # axe is injected by the test (never served): this context alone bypasses the CSP to run it.
     page = open_page(browser, bypass_csp=True)
@@ -258,12 +314,14 @@ def test_console_pages_have_no_serious_accessibility_violation(served: dict[str,
         if name == "login":
             continue
         page.goto(served["url"] + _path(served, path))
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [f"{v['id']}: {v['help']} ({len(v['nodes'])})" for v in result["violations"]
-                   if v["impact"] in ("serious", "critical")]
+        serious = serious_violations(page)
         if serious:
             found[name] = serious
+        if name == "ticket":  # one keystroke puts the first knowledge-base answer into the reply
+            first = page.locator("[data-insert]").first.get_attribute("data-insert")
+            page.locator("body").press("1")
+            expect(page.locator("#reply-body")).to_have_value(first or "")
+            expect(page.locator("#reply-body")).to_be_focused()
     page.context.clear_cookies()
     page.goto(served["url"] + "/console/login")
     page.add_script_tag(path=str(AXE))

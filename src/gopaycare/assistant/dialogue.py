@@ -78,6 +78,10 @@ _DEVICE = re.compile(r"(?<![a-z])(?:iphone|ipad|ios|android|samsung|galaxy|xiaom
                      r"huawei|honor|infinix|tecno|itel|nokia|pixel|oneplus|asus|sony|motorola|moto|lenovo|"
                      r"hp\s+\w+)(?![a-z])|苹果|华为|小米|安卓|三星|红米", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# What stands around a code given as an answer.
+_CODE_WORDS = re.compile(r"验证码|校验码|动态码|短信码|代码|号码|是|为|码|我的|这是|"
+                         r"(?<![a-z])(?:kode(?:nya)?|otp|code|sms|my|the|is|it'?s|here|ini|itu|nih|ya|"
+                         r"verification|verifikasi)(?![a-z])", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]", re.IGNORECASE)
 
 
@@ -188,7 +192,9 @@ def _only_an_answer(t: Turn, kind: str | None) -> bool:
         return _tokens(rest) <= 2
     if kind == "device":
         return bool(_DEVICE.search(text)) and _tokens(text) <= 8
-    if kind in ("code", "last4", "amount", "phone", "choice"):
+    if kind == "code":  # "验证码是 123456", "kodenya 123456", "the code is 123456"
+        return _tokens(_CODE_WORDS.sub(" ", text)) <= 2
+    if kind in ("last4", "amount", "phone", "choice"):
         return _tokens(text) <= 4
     if kind == "text":
         return True  # a reason or a description is free text: only a cancel or a person interrupts it
@@ -218,11 +224,19 @@ def _new_request(a: Assistant, t: Turn, active: str | None, valid: bool) -> Pars
         return None
     if best is not None and active and _same_topic(best.intent.name, active) and valid:
         return None  # "still crashing" while the app-fault steps run is an answer, not a new topic
+    if best is not None and best.intent.name in _SAME_CASE.get((active, t.state.get("step")), ()):
+        return None  # "my phone was stolen, no code comes" to the code of a security alert: its flow's case
     return best
 
 
 def _same_topic(intent: str, active: str) -> bool:
     return intent.split("_")[0] == active.split("_")[0] == "tech"
+
+
+# Readings that, at this step of this flow, are the customer saying they cannot answer it: the flow
+# handles that (a security alert without the code goes to a person), it is not a new request.
+_SAME_CASE = {("account_security_alert", "identify_code"): frozenset({"account_security_alert",
+                                                                     "account_otp_not_received"})}
 
 
 def _phone(text: str) -> bool:

@@ -102,6 +102,11 @@ class Router:
         return s.execute(select(func.count()).select_from(Ticket).where(
             Ticket.assignee_id == agent_id, Ticket.status.in_(SEAT_STATUSES))).scalar_one()
 
+    def agent_load(self, agent_id: int) -> int:
+        """The seats this agent fills now (weighed against their capacity): the console's header."""
+        with self.db.read() as s:
+            return self.load(s, agent_id)
+
     def _available(self, s: Session) -> list[Candidate]:
         """Active online agents with a capacity, and their current load."""
         online = and_(Agent.active.is_(True), Agent.presence == "online", Agent.capacity > 0)

@@ -10,6 +10,7 @@ one agent or, above the threshold, by a maker and a different checker, and paid 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -194,19 +195,24 @@ class RefundRequests:
     def refundable(self, customer_id: int, *, limit: int = 5) -> list[TransactionView]:
         """The customer's recent payments that can still be refunded (nothing asked for them is open)."""
         open_refs = {r.transaction_reference for r in self.list(customer_id) if r.status in OPEN_STATUSES}
-        return [t for t in self.wallet.list_transactions(customer_id, limit=50)
-                if t.reference not in open_refs and self._eligibility(customer_id, t).eligible][:limit]
+        # Nothing is reserved on a payment without an open request: no query per payment, and no more
+        # payments looked at than the `limit` asked for.
+        found = (t for t in self.wallet.list_transactions(customer_id, limit=50)
+                 if t.reference not in open_refs and self._eligibility(customer_id, t, reserved=0).eligible)
+        return list(itertools.islice(found, limit))
 
     def eligibility(self, customer_id: int, reference: str) -> Eligibility:
         return self._eligibility(customer_id, self._own_transaction(customer_id, reference))
 
-    def _eligibility(self, customer_id: int, txn: TransactionView) -> Eligibility:
+    def _eligibility(self, customer_id: int, txn: TransactionView, *, reserved: int | None = None) -> Eligibility:
+        """`reserved`: what open requests hold on it, when the caller knows (else read)."""
         window_ends = txn.created_at + timedelta(days=self.policy.window_days)
         failed = txn.kind == "payment" and txn.status == "failed" and txn.failure_reason in PROVIDER_REASONS
-        with self.db.read() as s:
-            reserved = s.scalar(select(func.coalesce(func.sum(RefundRequest.amount), 0)).where(
-                RefundRequest.transaction_reference == txn.reference,
-                RefundRequest.status.in_(OPEN_STATUSES))) or 0
+        if reserved is None:
+            with self.db.read() as s:
+                reserved = s.scalar(select(func.coalesce(func.sum(RefundRequest.amount), 0)).where(
+                    RefundRequest.transaction_reference == txn.reference,
+                    RefundRequest.status.in_(OPEN_STATUSES))) or 0
         refundable = (txn.amount if failed else txn.refundable_amount) - reserved
         if failed and reserved:
             refundable = 0  # a failed payment goes back whole, once

@@ -40,6 +40,7 @@ def body_limits(*, attachment_bytes: int, webhook_bytes: int) -> list[BodyLimit]
         BodyLimit("/api/v1/kb/articles/", 1 * MIB, "knowledge base"),
         # The file itself, and room for a multipart envelope around it.
         BodyLimit("/api/v1/me/attachments", attachment_bytes + 64 * KIB, "attachments"),
+        BodyLimit("/account/chat/attachments", attachment_bytes + 64 * KIB, "attachments"),
         BodyLimit("/api/v1/cti/", webhook_bytes, "webhooks"),
         BodyLimit("/webhooks/", webhook_bytes, "webhooks"),
     ]

@@ -13,7 +13,7 @@ from ..texts import say, when, word
 from ..turns import Outcome, Turn
 from . import Flow, code_in, yes, yes_or_no
 from .identify import STEPS as IDENTIFY_STEPS
-from .identify import customer_with_phone, identify
+from .identify import identify
 
 if TYPE_CHECKING:
     from ..engine import Assistant
@@ -263,29 +263,37 @@ def _contact_value(t: Turn) -> tuple[str | None, str]:
 
 
 class SecurityAlert(_AccountFlow):
-    """Freeze at once after a light check (name + ID last 4), then a person takes over."""
+    """Freeze at once after a check, then a person takes over. A customer known by where they write
+    passes a light check (name + ID last 4); an anonymous chatter proves the phone with a code first,
+    like every other account flow (identify.py: nothing said about whether a number is registered or
+    frozen, and sends limited), and the code is the proof: no light check on top. One who cannot give
+    the code (the phone is the stolen one) goes to a person, with nothing changed and nothing said."""
 
     intent = "account_security_alert"
 
     def start(self, a: Assistant, t: Turn) -> Outcome:
-        if (waiting := identify_light(a, t)) is not None:
+        t.state["flow"] = self.intent
+        if (waiting := identify(self, a, t)) is not None:
             return waiting
         customer = a.deps.identity.get(t.customer_id)
         if customer.frozen:
             t.checked("account already frozen")
             return Outcome.hand_over(say("already_frozen", t.lang))
+        if t.state.pop("identified_now", False):
+            return self._freeze(a, t, "account frozen after a code to the registered phone")
         t.state["step"] = "light_check"
         return Outcome.wait(say("security_ask", t.lang))
 
     def resume(self, a: Assistant, t: Turn) -> Outcome:
-        if t.state.get("step") == "identify_phone":
-            waiting = identify_light(a, t)
+        step = t.state.get("step")
+        if step in IDENTIFY_STEPS:
+            if step == "identify_code" and code_in(t.text) is None:
+                t.tried("anonymous security alert without the code: a person checks")
+                return Outcome.hand_over(say("security_no_code", t.lang))
+            waiting = identify(self, a, t)
             return waiting if waiting is not None else self.start(a, t)
-        if t.customer_id is None:  # an anonymous chatter found by the number they gave (identify_light)
-            t.customer_id = t.slots.get("light_customer")
-        if t.customer_id is None:
-            t.state["step"] = "identify_phone"
-            return Outcome.wait(say("need_identify", t.lang))
+        if t.customer_id is None:  # a light check is only ever asked of a known customer
+            return self.start(a, t)
         customer = a.deps.identity.get(t.customer_id)
         match = LAST4.search(t.text)
         name = LAST4.sub(" ", t.text).strip(" ,.-")
@@ -294,34 +302,16 @@ class SecurityAlert(_AccountFlow):
             t.tried("light identity check failed")
             # A person can still freeze it after their own check: protection must not wait.
             return Outcome.hand_over()
+        return self._freeze(a, t, "account frozen after name + ID last 4")
+
+    @staticmethod
+    def _freeze(a: Assistant, t: Turn, note: str) -> Outcome:
         a.deps.identity.freeze(t.customer_id, actor=Actor.customer(t.customer_id), reason="security alert (assistant)")
-        t.tried("account frozen after name + ID last 4")
+        t.tried(note)
         return Outcome.hand_over(say("frozen_now", t.lang))
 
     def accepts(self, a: Assistant, t: Turn) -> bool:
-        return t.state.get("step") in ("light_check", "identify_phone")
-
-
-def identify_light(a: Assistant, t: Turn) -> Outcome | None:
-    """The phone may be the stolen one: find the account by its number, no code."""
-
-
-    if t.customer_id is not None:
-        return None
-    phone = t.entity("phone")
-    if phone is None:
-        try:
-            phone = normalize_phone(t.text)
-        except ValidationFailed:
-            phone = None
-    customer_id = customer_with_phone(a, phone)
-    if customer_id is None:
-        t.state["step"] = "identify_phone"
-        return Outcome.wait(say("need_identify", t.lang))
-    t.customer_id = customer_id
-    t.slots["light_customer"] = customer_id  # the next message (name + ID last 4) is checked against it
-    t.state["step"] = None
-    return None
+        return t.state.get("step") in ("light_check", "identify_phone", "identify_code")
 
 
 LOCKED = Locked()

@@ -82,6 +82,18 @@ def load_product_nlu(cache_dir: str | os.PathLike[str] | None = None, data_dir: 
         return nlu
 
 
+def ensure_product_nlu(cache_dir: str | os.PathLike[str]) -> None:
+    """The product model in `cache_dir` trained and saved, without loading it when it is there already
+    (a process that only makes sure the cache is warm for others)."""
+    cache = Path(cache_dir)
+    try:
+        if NLU.read_manifest(cache / "product").get("fingerprint") == fingerprint():
+            return
+    except NLUModelError:
+        pass
+    load_product_nlu(cache)
+
+
 def _load_if_current(target: Path, wanted: str) -> NLU | None:
     try:
         manifest = NLU.read_manifest(target)

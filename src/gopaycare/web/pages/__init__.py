@@ -1,4 +1,5 @@
-"""The server-rendered pages (docs/adr/0022-pages.md): the agent console for now.
+"""The server-rendered pages (docs/adr/0022-pages.md): the agent console, and the customer side
+(docs/adr/0025-customer-pages.md): the help center, "My account" and the chat widget's server part.
 
 Jinja2 templates (web/templates/console/), htmx and a little plain JavaScript served from
 web/static/ (no CDN, no Node at run time), texts from the catalogs. Pages call the services the
@@ -12,27 +13,39 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import actions, admin, dashboard, inbox, login, socket, ticket
+from . import account, actions, admin, dashboard, help, inbox, login, socket, ticket
+from .account import CustomerSignInNeeded
 from .auth import SignInNeeded
 from .landing import landing_page
 from .render import page
 
 __all__ = ["install_pages", "landing_page"]
+CUSTOMER_PATHS = ("/help", "/account", "/widget/demo")
 
 
 def install_pages(app: FastAPI) -> None:
-    for router in (login.router, inbox.router, dashboard.router, admin.router, ticket.router, actions.router,
-                   socket.router):
+    for router in (login.router, inbox.router, ticket.router, actions.router, socket.router, account.router,
+                   help.router, dashboard.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:
         return login.signed_out(request)
 
+    @app.exception_handler(CustomerSignInNeeded)
+    async def _customer_sign_in(request: Request, _: CustomerSignInNeeded) -> Response:
+        return account.signed_out(request)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         """A page's refusal is a page (same status and code); the API's stays the JSON error."""
-        if not request.url.path.startswith("/console/"):
+        path = request.url.path
+        if path.startswith(CUSTOMER_PATHS):
+            response = account.customer_page(request, "customer/error.html", {"message": exc.message},
+                                             status=exc.http_status)
+            response.headers["X-Error-Code"] = exc.code
+            return response
+        if not path.startswith("/console/"):
             return error_response(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
         back = request.headers.get("referer", "")
         host = request.headers.get("host", "")

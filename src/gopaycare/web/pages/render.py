@@ -32,17 +32,34 @@ env.filters["when"] = lambda at: (at if isinstance(at, datetime) else datetime.f
     .strftime("%Y-%m-%d %H:%M") if at else ""
 
 
-def translator(lang: str) -> Any:
+def _local(at: datetime | str | None, tz: Any) -> str:
+    """The moment in the operator's time zone (what the customer's phone and the assistant say)."""
+    if not at:
+        return ""
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return (moment.astimezone(tz) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
+
+
+env.filters["local"] = _local
+
+
+def translator(lang: str, texts: str = "console") -> Any:
     def t(key: str, **values: object) -> str:
-        return text("console", key, lang, **values)
+        return text(texts, key, lang, **values)
 
     return t
 
 
-def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200) -> HTMLResponse:
+def page(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
+         texts: str = "console") -> HTMLResponse:
+    """`texts`: the catalogs' context of the page's words (`console` for agents, `customer` for the
+    customer pages)."""
     lang = session.language(request)
     secret = request.app.state.services.settings.secret_key
-    values = {"t": translator(lang), "lang": lang, "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
+    who = context.get("who")
+    if who is not None and hasattr(who, "capacity") and "load" not in context:
+        context["load"] = request.app.state.services.desk.routing.agent_load(who.id)  # the header's load / capacity
+    values = {"t": translator(lang, texts), "lang": lang, "languages": LANGUAGES, "language_names": LANGUAGE_NAMES,
               "csrf": session.csrf_token(request, secret, context.pop("session", None)),
               "path": request.url.path, "query": request.url.query, **context}
     response = HTMLResponse(env.get_template(template).render(values), status_code=status)

@@ -62,13 +62,15 @@ def csrf_token(request: Request, secret: str, session: str | None = None) -> str
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def check_csrf(request: Request, secret: str, submitted: str | None) -> None:
-    """Refuse a state-changing request without this browser's token (403, nothing done)."""
+def check_csrf(request: Request, secret: str, submitted: str | None, session: str | None = None) -> None:
+    """Refuse a state-changing request without this browser's token (403, nothing done). `session`:
+    the session the token is bound to (the customer pages' own cookie; the agent's by default)."""
     nonce = request.cookies.get(CSRF_COOKIE, "")
     submitted = submitted or request.headers.get(CSRF_HEADER, "")
     if not nonce or not submitted:
         raise PermissionDenied("the form has expired: reload the page", code="csrf_failed")
-    expected = hmac.new(secret.encode(), f"{nonce}|{session_token(request)}".encode(), hashlib.sha256).hexdigest()
+    bound = session if session is not None else session_token(request)
+    expected = hmac.new(secret.encode(), f"{nonce}|{bound}".encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, submitted[:128]):
         raise PermissionDenied("the form has expired: reload the page", code="csrf_failed")
 

@@ -15,7 +15,7 @@ from ...desk.models import Message, Ticket
 from ...platform.audit import AuditEntry
 from ...platform.errors import DomainError
 from ...platform.pii import mask_text, mask_value
-from .actions import ACTIONS, available
+from .actions import ACTIONS, available, cashback_open, row_actions
 from .auth import Console, console, posted, require
 from .forms import int_field, text_field
 from .inbox import OPEN
@@ -73,6 +73,18 @@ def macro_choices(who: Console, ticket: Ticket) -> list[dict[str, Any]]:
              next(iter((m.reply or {}).values()), "")} for m in who.svc.desk.rules.macros()]
 
 
+def refund_requests(who: Console, panel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer's refund requests (newest first), with who proposed one waiting for its checker."""
+    customer = panel.get("customer") or {}
+    if not customer or not who.agent.can("refund.request"):
+        return []
+    found = who.svc.refunds.list(int(customer["id"]))[:10]
+    names = {r.proposed_by: who.svc.agents.get(r.proposed_by).name for r in found if r.proposed_by}
+    return [{"id": r.id, "amount": r.amount, "status": r.status, "reference": r.transaction_reference,
+             "created_at": r.created_at, "proposed_by": names.get(r.proposed_by) if r.proposed_by else None,
+             "proposed_by_me": r.proposed_by == who.agent.id} for r in found]
+
+
 def ticket_context(who: Console, ticket_id: int) -> dict[str, Any]:
     ticket = who.svc.desk.tickets.get(who.viewer, ticket_id)
     messages = who.svc.desk.conversations.messages(who.viewer, ticket_id)
@@ -81,7 +93,9 @@ def ticket_context(who: Console, ticket_id: int) -> dict[str, Any]:
     return {"who": who.agent, "ticket": ticket, "subject": mask_text(ticket.subject),
             "summary": handoff_summary(messages, history), "timeline": timeline(messages, history),
             "panel": panel, "articles": knowledge(who, ticket), "macros": macro_choices(who, ticket),
-            "actions": available(who, ticket, panel), "all_actions": ACTIONS,
+            "actions": available(who, ticket, panel, messages=sum(not m.internal for m in messages)),
+            "all_actions": ACTIONS, "row_actions": row_actions(who, panel), "cashback_open": cashback_open(who, panel),
+            "refund_requests": refund_requests(who, panel),
             "next_id": next_ticket(who, ticket_id), "after": who.svc.desk.events.last_id()}
 
 

@@ -42,6 +42,7 @@ function startLive() {
   let leaving = false;
   document.addEventListener("submit", function () { leaving = true; });
   openEventSocket(body.dataset.live, Number(body.dataset.after || 0), function (event) {
+    notifyAssigned(event);
     if (ticket === null) {
       // The inbox: refetch the rows once per burst of events (htmx swaps them in place).
       clearTimeout(pending);
@@ -54,6 +55,28 @@ function startLive() {
       else if (notice) { notice.hidden = false; }
     }
   }, liveStatus);
+}
+
+// A browser notification when a ticket is assigned to me (by routing or by someone else), once the
+// agent allowed it (the header's button asks: browsers only ask on a click).
+function notifyAssigned(event) {
+  const me = Number(document.body.dataset.me || 0);
+  const button = document.getElementById("notify-enable");
+  if (event.kind !== "ticket.assigned" || !me || event.agent_id !== me) { return; }
+  if (event.payload && event.payload.previous_assignee_id === me) { return; }
+  if (!("Notification" in window) || Notification.permission !== "granted" || !button) { return; }
+  const shown = new Notification(button.dataset.title, { body: "#" + event.ticket_id, tag: "assigned-" + event.ticket_id });
+  shown.onclick = function () { window.focus(); location.assign("/console/tickets/" + event.ticket_id); };
+  document.body.dataset.notified = String(event.ticket_id);
+}
+
+function offerNotifications() {
+  const button = document.getElementById("notify-enable");
+  if (!button || !("Notification" in window) || Notification.permission !== "default") { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    Notification.requestPermission().then(function () { button.hidden = true; });
+  });
 }
 
 // SLA timers count down: "12m 05s", "2h 10m", late ones negative and red.
@@ -78,8 +101,9 @@ function tickSla() {
   });
 }
 
-// Keyboard shortcuts: j/k move, Enter open, n next ticket, r reply, i note, m macro, a assign,
-// s solve, / search, ? help. Never while typing in a field.
+// Keyboard shortcuts: j/k move, Enter open, n next ticket, r reply, i note, m macro (Enter applies
+// it), 1-3 a knowledge-base answer into the reply, a assign, s solve, / search, ? help. Never while
+// typing in a field.
 function rows() { return Array.from(document.querySelectorAll("tr.ticket-row")); }
 
 function select(delta) {
@@ -110,6 +134,7 @@ function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) { return; }
   if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) {
     if (event.key === "Escape") { target.blur(); }
+    if (event.key === "Enter" && target.id === "macro") { event.preventDefault(); target.form.requestSubmit(); }
     return;
   }
   let handled = true;
@@ -128,6 +153,11 @@ function onKey(event) {
       break;
     }
     case "m": handled = focusField("macro"); break;
+    case "1": case "2": case "3": {
+      const answer = document.querySelectorAll("[data-insert]")[Number(event.key) - 1];
+      if (answer) { answer.click(); } else { handled = false; }
+      break;
+    }
     case "a": handled = click("[data-action=assign]"); break;
     case "s": handled = click("[data-action=solve]"); break;
     case "/": handled = focusField("q"); break;
@@ -143,6 +173,7 @@ function onKey(event) {
 
 document.addEventListener("DOMContentLoaded", function () {
   startLive();
+  offerNotifications();
   tickSla();
   setInterval(tickSla, 1000);
   document.addEventListener("keydown", onKey);
