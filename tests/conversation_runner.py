@@ -26,7 +26,7 @@ DEMO_NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 LANGUAGES = ("zh-CN", "en", "id")
 CHANNELS = ("whatsapp", "app", "visitor")
 TURN_KEYS = {"user", "intent", "expect", "expect_any", "absent", "handoff", "codes_sent", "account", "silent",
-             "reply_lang", "refund_requests", "balance_change"}
+             "reply_lang", "refund_requests", "balance_change", "disputes"}
 CONVERSATION_KEYS = {"name", "customer", "lang", "area", "channel", "tags", "turns", "phone_of"}
 AREAS = ("account", "transaction", "refund_dispute", "tech_support", "promotion", "general")
 ADMIN = ("admin@gopay.test", "demo-password")
@@ -55,6 +55,7 @@ class Expect:
     reply_lang: str | None = None
     refund_requests: int | None = None
     balance_change: int | None = None
+    disputes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,18 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _people() -> list[Any]:
+    """The demo's customers: the story's people and Kadek Wirawan (the refunds' and disputes' cases)."""
+    from gopaycare.demo.refund_story import CUSTOMER
+    from gopaycare.demo.story import PEOPLE, Person
+
+    name, phone, email, language, id_number = CUSTOMER
+    return [*PEOPLE, Person("kadek", name, phone, email, language, "plus", id_number)]
+
+
 def load(directory: Path | str) -> list[Conversation]:
     """Every conversation of every *.yaml file in `directory`, checked against the format."""
-    from gopaycare.demo.story import PEOPLE
-
-    customers = {p.key for p in PEOPLE} | {"visitor"}
+    customers = {p.key for p in _people()} | {"visitor"}
     found: list[Conversation] = []
     for path in sorted(Path(directory).glob("*.yaml")):
         items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
@@ -123,7 +131,8 @@ def load(directory: Path | str) -> list[Conversation]:
                     expect_any=_as_list(turn.get("expect_any")), absent=_as_list(turn.get("absent")),
                     handoff=turn.get("handoff"), codes_sent=turn.get("codes_sent"), account=turn.get("account") or {},
                     silent=bool(turn.get("silent", False)), reply_lang=turn.get("reply_lang"),
-                    refund_requests=turn.get("refund_requests"), balance_change=turn.get("balance_change")))
+                    refund_requests=turn.get("refund_requests"), balance_change=turn.get("balance_change"),
+                    disputes=turn.get("disputes") or {}))
             phone_of = item.get("phone_of")
             if phone_of is not None and (item.get("customer") != "visitor" or phone_of not in customers - {"visitor"}):
                 raise ConversationError(f"{where}: phone_of names a demo customer, for a visitor only")
@@ -223,10 +232,8 @@ class Stage:
 
 class _Player:
     def __init__(self, svc: Any, client: Any, conversation: Conversation, result: Result) -> None:
-        from gopaycare.demo.story import PEOPLE
-
         self.svc, self.client, self.c, self.result = svc, client, conversation, result
-        self.person = next((p for p in PEOPLE if p.key == (conversation.phone_of or conversation.customer)), None)
+        self.person = next((p for p in _people() if p.key == (conversation.phone_of or conversation.customer)), None)
         self.customer_id = svc.identity.find_by_login(self.person.phone).id if self.person else None
 
     def run(self) -> None:
@@ -321,6 +328,12 @@ class _Player:
                 for flag, value in turn.account.items():
                     if getattr(customer, flag) is not value:
                         wrong.append(f"account {flag} is {getattr(customer, flag)}, expected {value}")
+            if turn.disputes:
+                cases = self.svc.disputes.list(self.customer_id)
+                for status, count in turn.disputes.items():
+                    found = len(cases) if status == "all" else sum(c.status == status for c in cases)
+                    if found != count:
+                        wrong.append(f"{found} disputes {status}, expected {count}")
             if turn.refund_requests is not None:
                 count = len(self.svc.refunds.list(self.customer_id))
                 if count != turn.refund_requests:

@@ -41,6 +41,22 @@ def test_retry_of_a_full_refund_returns_the_refund(svc, make_customer, make_merc
     assert svc.wallet.summary(customer).balance == 100_000
 
 
+def test_retry_of_a_partial_refund_with_room_left_moves_money_once(svc, make_customer, make_merchant):
+    """On PostgreSQL the refund is one statement (fastpay.py): a retry finds room left on the payment, so
+    only the refund row's unique key stops it, and the whole statement (its claim and credit) is undone."""
+    customer = make_customer(balance=100_000)
+    payment = svc.wallet.pay_merchant(customer, make_merchant(), 40_000, "k-pay")
+    refund = svc.wallet.refund(payment.reference, 10_000, "k-part")
+    before = ledger_snapshot(svc)
+
+    assert svc.wallet.refund(payment.reference, 10_000, "k-part") == refund
+    with pytest.raises(IdempotencyConflict):
+        svc.wallet.refund(payment.reference, 15_000, "k-part")
+    assert ledger_snapshot(svc) == before
+    assert svc.wallet.get_transaction(payment.reference).refunded_amount == 10_000
+    assert svc.wallet.summary(customer).balance == 70_000
+
+
 # Another customer's same key is not "the same key": keys are per wallet (tests/test_idempotency_scope.py).
 @pytest.mark.parametrize("change", ["amount", "merchant"])
 def test_same_key_different_parameters_is_an_error(svc, make_customer, make_merchant, change):

@@ -130,7 +130,8 @@ class Services:
                                                           ("plus", settings.limits.plus))}),
             identity=self.identity, recovery=self.recovery, wallet=self.wallet, refunds=self.refunds,
             promotions=self.promotions, kb=self.kb, conversations=self.desk.conversations, bot=self.desk.bot,
-            staffing=self.desk.availability.now, handovers=BotView(self.db), limiter=self.limiter), nlu)
+            staffing=self.desk.availability.now, handovers=BotView(self.db), limiter=self.limiter,
+            disputes=self.disputes), nlu)
 
     def chat_turn(self, party: Party, body: str, *, language: str | None = None, client_id: str | None = None,
                   attachments: Sequence[int] = ()) -> Answer:

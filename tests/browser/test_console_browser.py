@@ -298,6 +298,34 @@ def test_every_console_page_renders_at_desktop_and_phone_width(served: dict[str,
         page.context.close()
 
 
+ADMIN_PAGES = ("teams", "macros", "kb", "sla", "promotions", "rules")
+
+
+def test_admin_pages_render_at_desktop_and_phone_width_with_no_serious_violation(
+        served: dict[str, Any], browser: Browser, shots: Path) -> None:
+    """The admin pages (pages/admin.py), as the demo's admin: screenshots in zh-CN at both widths, axe in en."""
+    for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page = open_page(browser, lang="zh-CN", size=size)
+        sign_in(page, served["url"], "admin@gopay.test")
+        for name in ADMIN_PAGES:
+            page.goto(f"{served['url']}/console/admin/{name}")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"admin {name} at {width}: {overflow}px wider than the screen"
+            page.screenshot(path=str(shots / f"console-admin-{name}-zh-CN-{width}.png"), full_page=True)
+        no_problems(page)
+        page.context.close()
+    page = open_page(browser, bypass_csp=True)
+    sign_in(page, served["url"], "admin@gopay.test")
+    found = {}
+    for name in ADMIN_PAGES:
+        page.goto(f"{served['url']}/console/admin/{name}")
+        serious = serious_violations(page)
+        if serious:
+            found[name] = serious
+    page.context.close()
+    assert found == {}
+
+
 def serious_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
@@ -331,3 +359,33 @@ def test_console_pages_have_no_serious_accessibility_violation(served: dict[str,
         found["login"] = login
     assert found == {}
     page.context.close()
+
+
+def test_a_merchant_answers_a_dispute_on_its_page(served: dict[str, Any], browser: Browser) -> None:
+    """The merchant page (docs/adr/0027): the demo merchant signs in with its key, finds the dispute
+    waiting for it with its due date, answers with evidence; no script error or CSP violation, and axe
+    finds nothing serious."""
+    from gopaycare.demo.refund_story import MERCHANT_KEY
+
+    svc, url = served["svc"], served["url"]
+    waiting = next(d for d in svc.disputes.queue(status="needs_response"))
+    page = open_page(browser)
+    page.goto(f"{url}/merchant/login?lang=en")
+    page.get_by_label("Merchant API key").fill(MERCHANT_KEY)
+    page.get_by_role("button", name="Merchant sign-in").click()
+    expect(page).to_have_url(re.compile(r"/merchant/cases"))
+    expect(page.get_by_text("waiting for your response")).to_be_visible()
+    page.get_by_role("link", name=f"DP{waiting.id}").click()
+    page.get_by_label("Kind of evidence").select_option("shipping_proof")
+    page.get_by_label("Details").fill("JNE 0099, delivered to the front desk")
+    page.get_by_role("button", name="Send the evidence").click()
+    expect(page.get_by_text("JNE 0099, delivered to the front desk")).to_be_visible()
+    assert svc.disputes.find(waiting.id).status == "under_review"
+    no_problems(page)
+    checked = open_page(browser, bypass_csp=True)
+    checked.context.add_cookies(page.context.cookies())
+    for path in ("/merchant/cases", f"/merchant/disputes/{waiting.id}", "/merchant/login"):
+        checked.goto(url + path)
+        assert serious_violations(checked) == [], path
+    page.context.close()
+    checked.context.close()

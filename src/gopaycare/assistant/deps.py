@@ -13,6 +13,7 @@ from ..desk.availability import Staffing
 from ..desk.bot_view import BotView
 from ..desk.conversations import Conversations
 from ..desk.handoff import BotTurns
+from ..disputes.service import Disputes
 from ..identity.recovery import Recovery
 from ..identity.service import IdentityService
 from ..kb.service import KnowledgeBase
@@ -51,3 +52,4 @@ class AssistantDeps:
     staffing: Callable[[], Staffing]  # whether a person can take the case now, and when one will
     limiter: Limiter | None = None  # codes an anonymous chatter may have sent (platform/ratelimit.py)
     handovers: BotView | None = None  # a handed-over ticket's state and messages (waiting, summaries)
+    disputes: Disputes | None = None  # the customer's dispute cases (the dispute flow opens and explains them)

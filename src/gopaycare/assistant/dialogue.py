@@ -41,7 +41,7 @@ CUED_SWITCH_CONFIDENCE = 0.5  # "wait, first ..." announces a new request: a wea
 SLOT_KINDS = {
     "identify_phone": "phone", "identify_code": "code", "stepup_code": "code", "change_codes": "code",
     "offer_agent": "yes_no", "offer_reset": "yes_no", "offer_resend": "yes_no", "offer_unlock": "yes_no",
-    "offer_dispute": "yes_no",
+    "offer_dispute": "yes_no", "offer_freeze": "yes_no",
     "device": "device", "tech_step_os": "outcome", "tech_step_cache": "outcome", "tech_step_reinstall": "outcome",
     "verify_name": "name", "verify_last4": "last4", "verify_amount": "amount", "pick": "choice",
     "which_txn": "choice", "reason": "text", "details": "text", "ask_new": "contact", "light_check": "name_last4",
@@ -77,6 +77,8 @@ _TAIL = re.compile(r"^\s*[,.!，。、;]*\s*(?:and|but|also|then|dan|tapi|terus|
 _DEVICE = re.compile(r"(?<![a-z])(?:iphone|ipad|ios|android|samsung|galaxy|xiaomi|redmi|poco|oppo|vivo|realme|"
                      r"huawei|honor|infinix|tecno|itel|nokia|pixel|oneplus|asus|sony|motorola|moto|lenovo|"
                      r"hp\s+\w+)(?![a-z])|苹果|华为|小米|安卓|三星|红米", re.IGNORECASE)
+_FREEZE_WORDS = re.compile(r"冻结|冻|(?<![a-z])(?:freeze|froze|frozen|bekukan|dibekukan|beku|it|now|sekarang|aja|"
+                           r"saja|do|that)(?![a-z])|吧|马上|现在|立即", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<!\d)\d{4}(?!\d)")
 # What stands around a code given as an answer.
 _CODE_WORDS = re.compile(r"验证码|校验码|动态码|短信码|代码|号码|是|为|码|我的|这是|"
@@ -189,6 +191,8 @@ def _only_an_answer(t: Turn, kind: str | None) -> bool:
         return False
     if kind == "yes_no":
         rest = _TAIL.sub("", (YES.sub("", text, count=1) if YES.search(text) else NO.sub("", text, count=1)))
+        if t.state.get("step") == "offer_freeze":  # "好的，冻结吧", "iya bekukan": the offer's own words
+            rest = _FREEZE_WORDS.sub(" ", rest)
         return _tokens(rest) <= 2
     if kind == "device":
         return bool(_DEVICE.search(text)) and _tokens(text) <= 8

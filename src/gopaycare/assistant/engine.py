@@ -184,7 +184,10 @@ class Assistant:
             drop_flow(state)
             return Outcome.reply(say("cancelled", turn.lang)), None
         if move.kind == dialogue.HANDOFF:
+            keep = (state.get("slots") or {}).get("on_handoff")  # what the pending offer noted about the case
             drop_flow(state)
+            if keep:
+                state["ticket_changes"] = keep
             return Outcome.hand_over(), HANDOFF_INTENT
         if move.kind == dialogue.ANSWER:
             if state.get("step") == "which_txn":

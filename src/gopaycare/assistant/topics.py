@@ -94,6 +94,13 @@ _LOAN_MISREAD = {"txn_limit", "txn_topup", "txn_history", "refund_apply", "promo
                  "out_of_scope"}
 
 
+# A dispute named in words ("我的争议进展怎么样了", "status sengketa"): the classifier, trained on opening
+# one, may read a question about one as out of scope or as a refund question.
+DISPUTE = re.compile(r"(争议|申诉|拒付|\bdisputes?\b|\bdisputed\b|\bchargeback\b|\bsengketa\w*)", _I)
+_DISPUTE_MISREAD = {"nlu_fallback", "oos", "out_of_scope", "refund_status", "txn_history", "txn_not_received",
+                    "greeting", "thanks"}
+
+
 def refine(parse: Parse, text: str) -> Parse:
     """The classifier's reading, corrected where a word misleads it (see the module doc)."""
     intent = parse.intent.name
@@ -102,6 +109,8 @@ def refine(parse: Parse, text: str) -> Parse:
         target = "out_of_scope"
     elif plus_upgrade(text) and (intent in _UPGRADE_MISREAD or HOW.search(_text(text))):
         target = "txn_limit"
+    elif intent in _DISPUTE_MISREAD and DISPUTE.search(_text(text)):
+        target = "dispute_open"
     if target is None or (target == intent and parse.intent.confidence >= RULE_CONFIDENCE):
         return parse
     # The rule is the stronger evidence: confident enough to switch topic in the middle of a flow.

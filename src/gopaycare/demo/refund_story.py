@@ -66,4 +66,28 @@ def seed_refund_story(svc: Services, clock: FakeClock, now: datetime, merchants:
     clock.set(now)
     svc.refunds.sweep()
     svc.refunds.propose(maker.id, waiting, reason="no tracking number from the merchant")
+    seed_dispute_story(svc, clock, now, kadek, shop, lead.id)
     return kadek
+
+
+def seed_dispute_story(svc: Services, clock: FakeClock, now: datetime, kadek: int, shop: int, agent: int) -> None:
+    """Kadek's disputes with TokoMurah Online in each state (DP1 won ... DP5 needs a response), through
+    the disputes service as the assistant or the app would open them."""
+    def case(days: float, n: int, amount: int, reason: str, words: str) -> int:
+        clock.set(now - timedelta(days=days))
+        payment = svc.wallet.pay_merchant(kadek, shop, amount, f"demo-kadek-dispute-pay-{n}")
+        return svc.disputes.open(kadek, payment.reference, reason=reason, description=words,
+                                 idempotency_key=f"demo-kadek-dispute-{n}").id
+
+    won = case(9, 1, 150_000, "not_delivered", "tas belum datang, kurir bilang alamat tidak ditemukan")
+    svc.disputes.review(won, agent_id=agent, reason="the merchant did not answer by its due date")
+    svc.disputes.decide(won, agent_id=agent, outcome="won", reason="no proof of delivery from the merchant")
+    lost = case(8, 2, 90_000, "not_as_described", "warna kaos beda dengan foto")
+    svc.disputes.record_response(lost, agent_id=agent, body="The photo shows the same colour; the listing says so")
+    svc.disputes.decide(lost, agent_id=agent, outcome="lost", reason="the item matches the listing's description")
+    withdrawn = case(6, 3, 60_000, "not_as_described", "ukuran salah")
+    svc.disputes.withdraw(kadek, withdrawn)
+    review = case(5, 4, 220_000, "not_as_described", "sepatu rusak saat diterima")
+    svc.disputes.record_response(review, agent_id=agent, body="Shipped in perfect condition, see packing photo")
+    case(2, 5, 180_000, "not_delivered", "jaket belum sampai")
+    clock.set(now)

@@ -369,6 +369,21 @@ class AgentDirectory:
         except IntegrityError:
             raise Conflict("a team with this name exists", code="team_exists") from None
 
+    def roster(self, *, limit: int = 500) -> list[tuple[AgentView, bool]]:
+        """Every agent (the admin page's list), with whether the account is active."""
+        with self.db.read() as s:
+            agents = list(s.scalars(select(Agent).order_by(Agent.id).limit(limit)))
+            return [(self._view(s, a), bool(a.active)) for a in agents]
+
+    def teams(self) -> list[dict[str, object]]:
+        """Every team with its areas, languages and members' ids (the admin page's list)."""
+        with self.db.read() as s:
+            members: dict[int, list[int]] = {}
+            for row in s.execute(select(TeamMember.team_id, TeamMember.agent_id).order_by(TeamMember.agent_id)):
+                members.setdefault(row.team_id, []).append(row.agent_id)
+            return [{"id": t.id, "name": t.name, "areas": list(t.areas or []), "languages": list(t.languages or []),
+                     "members": members.get(t.id, [])} for t in s.scalars(select(Team).order_by(Team.id))]
+
     def team_exists(self, team_id: int) -> bool:
         with self.db.read() as s:
             return s.get(Team, team_id) is not None

@@ -71,8 +71,8 @@ def check_one_of(value: Any, allowed: Iterable[str], field: str) -> str:
 
 
 def check_id(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationFailed(f"{field} must be a positive id", field=field)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**63 - 1:
+        raise ValidationFailed(f"{field} must be a positive id", field=field)  # within BIGINT: never an overflow
     return value
 
 

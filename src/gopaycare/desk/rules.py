@@ -170,6 +170,15 @@ class Rules:
         with self.db.read() as s:
             return list(s.scalars(select(Macro).order_by(Macro.name).limit(200)))
 
+    def triggers(self) -> list[Trigger]:
+        """Every trigger in the order they run (the admin page's list)."""
+        with self.db.read() as s:
+            return list(s.scalars(select(Trigger).order_by(Trigger.position, Trigger.id).limit(200)))
+
+    def automations(self) -> list[Automation]:
+        with self.db.read() as s:
+            return list(s.scalars(select(Automation).order_by(Automation.id).limit(200)))
+
     def apply_macro(self, viewer: Viewer, ticket_id: int, macro_id: int) -> int | None:
         """Apply a macro as `viewer`: its actions, then its reply in the ticket's language.
 

@@ -44,6 +44,9 @@ class SlaEngine:
             resolution_minutes=resolution_minutes, priority=priority, customer_tier=customer_tier,
             calendar_id=calendar_id, warn_before_minutes=warn_before_minutes, position=position)
 
+    def listing(self) -> dict[str, list[dict[str, object]]]:
+        return self._policies.listing()
+
     # ---------------------------------------------------------------- hooks (caller's unit of work)
 
     def on_ticket_created(self, s: Session, ticket: Ticket, now: datetime) -> None:

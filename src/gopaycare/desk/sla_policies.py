@@ -92,6 +92,20 @@ class SlaPolicies:
                          calendar_id=calendar_id, warn_before_minutes=warn, position=position, **minutes)
             return policy.id
 
+    def listing(self) -> dict[str, list[dict[str, object]]]:
+        """Every calendar and policy (the admin page's lists), policies in the order they are tried."""
+        with self.db.read() as s:
+            calendars = [{"id": c.id, "name": c.name, "timezone": c.timezone, "hours": c.hours,
+                          "holidays": list(c.holidays or [])}
+                         for c in s.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id).limit(200))]
+            policies = [{"id": p.id, "name": p.name, "priority": p.priority, "customer_tier": p.customer_tier,
+                         "first_response_minutes": p.first_response_minutes,
+                         "next_response_minutes": p.next_response_minutes,
+                         "resolution_minutes": p.resolution_minutes, "calendar_id": p.calendar_id,
+                         "position": p.position}
+                        for p in s.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id).limit(200))]
+        return {"calendars": calendars, "policies": policies}
+
 
 def matching_policy(s: Session, ticket: Ticket) -> SlaPolicy | None:
     """The policy the ticket's priority and customer tier call for now (None if none applies)."""

@@ -32,6 +32,7 @@ from .money import DisputeMoney
 from .policy import DisputePolicy
 
 CUSTOMER_EVIDENCE = ("communication", "receipt", "shipping_proof", "file", "note")
+MERCHANT_EVIDENCE = ("merchant_response", "communication", "receipt", "shipping_proof", "note")
 MAX_EVIDENCE = 20
 MAX_TEXT = 2000
 
@@ -333,6 +334,57 @@ class Disputes:
         for dispute_id in ids:
             self.money.settle(dispute_id)
         return len(ids)
+
+    # ---------------------------------------------------------------- the merchant (its own cases only)
+
+    def for_merchant(self, merchant_id: int, *, status: str | None = None, limit: int = 100) -> list[DisputeView]:
+        stmt = select(Dispute).where(Dispute.merchant_id == merchant_id).order_by(Dispute.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(Dispute.status == status)
+        with self.db.read() as s:
+            return [_view(d) for d in s.scalars(stmt)]
+
+    def of_merchant(self, merchant_id: int, dispute_id: int) -> DisputeView:
+        with self.db.read() as s:
+            case = s.get(Dispute, dispute_id)
+            if case is None or case.merchant_id != merchant_id:  # another merchant's case answers as a missing one
+                raise NotFound("dispute not found", dispute_id=dispute_id)
+            return self._with_evidence(s, case)
+
+    def merchant_evidence(self, merchant_id: int, dispute_id: int, *, kind: str, body: str) -> DisputeView:
+        """The merchant answers with its evidence: a case waiting for it goes to GoPay's review."""
+        [(kind, body)] = _evidence([(kind, body)], MERCHANT_EVIDENCE)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            case = self._locked(s, dispute_id)
+            if case.merchant_id != merchant_id:
+                raise NotFound("dispute not found", dispute_id=dispute_id)
+            if case.status not in OPEN:
+                raise Conflict("this dispute is closed", code="dispute_closed", status=case.status)
+            s.add(DisputeEvidence(dispute_id=case.id, party="merchant", kind=kind, body=body, created_at=now))
+            if case.status == "needs_response":
+                case.status = "under_review"
+            case.updated_at = now
+            audit.record(s, at=now, actor=Actor("merchant", str(merchant_id)), action="dispute.merchant_responded",
+                         subject_type="dispute", subject_id=case.id, kind=kind)
+        return self.of_merchant(merchant_id, dispute_id)
+
+    def merchant_accept(self, merchant_id: int, dispute_id: int) -> DisputeView:
+        """The merchant concedes (Stripe's "accept the dispute"): the customer wins and is refunded from the
+        merchant, once, by `DisputeMoney.settle`."""
+        self.of_merchant(merchant_id, dispute_id)
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            moved = s.execute(update(Dispute).where(Dispute.id == dispute_id, Dispute.merchant_id == merchant_id,
+                                                    Dispute.status.in_(OPEN))
+                              .values(status="won", decision_reason="accepted by the merchant", closed_at=now,
+                                      updated_at=now)).rowcount
+            if not moved:
+                raise Conflict("this dispute is already closed", code="dispute_closed")
+            audit.record(s, at=now, actor=Actor("merchant", str(merchant_id)), action="dispute.won",
+                         subject_type="dispute", subject_id=dispute_id, reason="accepted by the merchant")
+        self.money.settle(dispute_id)
+        return self.of_merchant(merchant_id, dispute_id)
 
     # ---------------------------------------------------------------- helpers
 

@@ -82,16 +82,19 @@ class Execution:
         claw = self._claw_back(request_id, customer_id, reference, amount) if paid.kind == "refund" else None
         now = self.clock.now()
         with self.db.transaction() as s:
-            done = s.execute(update(RefundRequest).where(
+            # The row comes back with the update (no second read); None: another run finished it.
+            finished = s.execute(update(RefundRequest).where(
                 RefundRequest.id == request_id, RefundRequest.status == "processing")
-                .values(status="refunded", refund_reference=paid.reference, updated_at=now)).rowcount
+                .values(status="refunded", refund_reference=paid.reference, updated_at=now)
+                .returning(RefundRequest)).scalar_one_or_none()
+            done = finished is not None
             if done:
                 timeline.step(s, request_id, status="refunded", step="refunded", actor=Actor.system(), now=now,
                               amount=paid.amount, refund_reference=paid.reference)
                 if claw is not None:
                     timeline.step(s, request_id, status="refunded", step="clawed_back", actor=Actor.system(),
                                   now=now, due=claw["due"], taken=claw["taken"], shortfall=claw["shortfall"])
-            result = view(s.get(RefundRequest, request_id))
+            result = view(finished if finished is not None else s.get(RefundRequest, request_id))
         if done:
             self.notice(request_id, "refunded")
         return result

@@ -21,6 +21,7 @@ from ..platform.errors import Unauthenticated, ValidationFailed
 from .models import MerchantApiKey
 
 PREFIX = "gpm_"
+SESSION_SECONDS = 12 * 3600  # a merchant page session (web/pages/merchant.py)
 
 
 class MerchantKeys:
@@ -59,3 +60,33 @@ class MerchantKeys:
         if row is None or row.revoked_at is not None:
             raise Unauthenticated("a merchant API key is required", code="merchant_key_invalid")
         return row.merchant_id
+
+    # ---------------------------------------------------------------- the merchant page's session
+
+    def sign_in(self, key: str) -> tuple[int, str]:
+        """The merchant page's sign-in with an API key: (merchant id, a session token). The token names the
+        key and is signed with the key's own hash, so revoking the key ends every session made with it."""
+        merchant_id = self.authenticate(key)
+        with self.db.read() as s:
+            key_id = s.execute(select(MerchantApiKey.id).where(MerchantApiKey.key_hash == self._hash(key))).scalar_one()
+        expires = int(self.clock.now().timestamp()) + SESSION_SECONDS
+        return merchant_id, f"{key_id}.{expires}.{self._session_sig(key_id, expires, self._hash(key))}"
+
+    def _session_sig(self, key_id: int, expires: int, key_hash: str) -> str:
+        return hmac.new(self._pepper, f"session|{key_id}|{expires}|{key_hash}".encode(), hashlib.sha256).hexdigest()
+
+    def session(self, token: str) -> int:
+        """The merchant of a page session (401 for a forged, expired or revoked one)."""
+        parts = token.split(".") if isinstance(token, str) and len(token) <= 200 else []
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(parts[0]) > 18:
+            raise Unauthenticated("sign in with your merchant key", code="merchant_session_invalid")
+        key_id, expires = int(parts[0]), int(parts[1])
+        if expires < self.clock.now().timestamp():
+            raise Unauthenticated("sign in with your merchant key", code="merchant_session_invalid")
+        with self.db.read() as s:
+            row = s.execute(select(MerchantApiKey.merchant_id, MerchantApiKey.key_hash, MerchantApiKey.revoked_at)
+                            .where(MerchantApiKey.id == key_id)).one_or_none()
+        if row is None or row.revoked_at is not None or \
+                not hmac.compare_digest(self._session_sig(key_id, expires, row.key_hash), parts[2]):
+            raise Unauthenticated("sign in with your merchant key", code="merchant_session_invalid")
+        return int(row.merchant_id)

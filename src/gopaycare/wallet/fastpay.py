@@ -48,6 +48,36 @@ SELECT t.id, m.name FROM t, m
 """)
 
 
+# A refund of a succeeded payment, back to the wallet that paid, from the merchant: the claim on the
+# payment's refundable rest, the credit (not capped, not counted as incoming, as `service.refund`), the
+# refund row and its journal transfer, one statement. No row: nothing written, the general path decides
+# (not a payment, not succeeded, more than what is left). A reused key fails the INSERT and aborts all.
+FAST_REFUND = text("""
+WITH o AS (
+    UPDATE wallet_transactions AS p
+       SET refunded_amount = p.refunded_amount + :amount, updated_at = :now
+     WHERE p.reference = :original AND p.kind = 'payment' AND p.status = 'succeeded'
+       AND p.refunded_amount + :amount <= p.amount
+    RETURNING p.id, p.account_id, p.counterparty_account_id, p.merchant_id
+), w AS (
+    UPDATE ledger_accounts AS a SET balance = a.balance + :amount FROM o WHERE a.id = o.account_id
+    RETURNING a.id
+), t AS (
+    INSERT INTO wallet_transactions (reference, idempotency_key, request_hash, kind, status, amount, currency,
+                                     account_id, counterparty_account_id, merchant_id, original_id, refunded_amount,
+                                     description, created_at, updated_at)
+    SELECT :reference, :key, :request_hash, 'refund', 'succeeded', :amount, :currency, o.account_id,
+           o.counterparty_account_id, o.merchant_id, o.id, 0, CAST(:description AS VARCHAR), :now, :now
+      FROM o, w
+    RETURNING id, account_id, counterparty_account_id, merchant_id
+), x AS (
+    INSERT INTO ledger_transfers (transaction_id, debit_account_id, credit_account_id, amount, currency, created_at)
+    SELECT t.id, t.counterparty_account_id, t.account_id, :amount, :currency, :now FROM t
+)
+SELECT t.id, t.merchant_id, m.name FROM t LEFT JOIN merchants m ON m.id = t.merchant_id
+""")
+
+
 class FastPayments:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -56,3 +86,8 @@ class FastPayments:
         """The new transaction's (id, merchant name), or None when the general path must decide."""
         with self.engine.connect() as conn:
             return conn.execute(FAST_PAYMENT, params).first()
+
+    def refund(self, params: dict[str, Any]) -> Any:
+        """The refund's (id, merchant id, merchant name), or None when the general path must decide."""
+        with self.engine.connect() as conn:
+            return conn.execute(FAST_REFUND, params).first()

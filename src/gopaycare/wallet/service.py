@@ -127,6 +127,26 @@ class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
             description=description,
         )
 
+    def _fast_refund(self, req: MoneyRequest, original_reference: str, reason: str | None) -> TransactionView | None:
+        """PostgreSQL: the common refund as one statement (fastpay.py); None when the general path decides."""
+        now = self.clock.now()
+        reference = self._new_reference(now)
+        description = (reason or "")[:200] or None
+        try:
+            row = self._fast.refund({  # type: ignore[union-attr]
+                "original": original_reference, "amount": req.amount, "reference": reference, "key": req.key,
+                "request_hash": req.fingerprint, "currency": self.currency, "description": description, "now": now,
+            })
+        except IntegrityError as exc:
+            return self._existing_or_raise(req, exc)
+        if row is None:
+            return None
+        return TransactionView(
+            reference=reference, kind="refund", status="succeeded", amount=req.amount, currency=self.currency,
+            created_at=now, updated_at=now, merchant_id=row.merchant_id, merchant_name=row.name,
+            description=description, original_reference=original_reference, direction="in",
+        )
+
     def transfer(
         self, from_customer_id: int, to_customer_id: int, amount: int, idempotency_key: str
     ) -> TransactionView:
@@ -192,6 +212,10 @@ class ReferenceWallet(WalletAccounts, WalletQueries, ProvisionalCredits):
     ) -> TransactionView:
         check_amount(amount)
         req = MoneyRequest("refund", idempotency_key, amount, {"original": original_reference})
+        if self._fast is not None and isinstance(original_reference, str):
+            check_key(idempotency_key)
+            if (view := self._fast_refund(req, original_reference, reason)) is not None:
+                return view
 
         def attempt(s: Session, now: datetime) -> Any:
             original = self._original(s, original_reference)

@@ -82,12 +82,13 @@ FLOWS: dict[str, Any] = {}
 def _register() -> None:
     from .account import ACCOUNT_FLOWS
     from .answers import ANSWER_FLOWS
+    from .disputes import DISPUTE_FLOWS
     from .money import MONEY_FLOWS
     from .promotions import PROMOTION_FLOWS
     from .support import SUPPORT_FLOWS
 
     # The answers' flows extend their intent's first flow, so they come last and take its place.
-    for flow in (*ACCOUNT_FLOWS, *MONEY_FLOWS, *PROMOTION_FLOWS, *SUPPORT_FLOWS, *ANSWER_FLOWS):
+    for flow in (*ACCOUNT_FLOWS, *MONEY_FLOWS, *DISPUTE_FLOWS, *PROMOTION_FLOWS, *SUPPORT_FLOWS, *ANSWER_FLOWS):
         FLOWS[flow.intent] = flow
 
 

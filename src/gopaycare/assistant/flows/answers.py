@@ -133,6 +133,8 @@ class RefundAnswers(_KeepsTopic, RefundStatus):
                   f"{money(payment.refunded_amount)} ({reasons}), not refunded {money(rest)}")
         t.slots["reference"] = payment.reference
         t.state["step"] = "offer_dispute"
+        # "yes please, get me someone" is read as a handoff: the case still carries the dispute's tags.
+        t.slots["on_handoff"] = _dispute_changes(payment.reference)
         return Outcome.wait(say("refund_partial", t.lang, ref=payment.reference, merchant=payment.merchant_name or "-",
                                 when=when(payment.created_at, t.now, t.lang, a.deps.policy.tz),
                                 amount=money(payment.amount), refunded=money(payment.refunded_amount),
@@ -141,8 +143,7 @@ class RefundAnswers(_KeepsTopic, RefundStatus):
     def step(self, a: Assistant, t: Turn) -> Outcome:
         reference = t.slots.get("reference")
         if t.state.get("step") == "offer_dispute" and yes(t.text) and reference:
-            t.state["ticket_changes"] = {"area": "refund_dispute", "tags": ["dispute", "partial_refund"],
-                                         "links": [["transaction", reference]]}
+            t.state["ticket_changes"] = _dispute_changes(reference)
             t.tried(f"dispute about the unrefunded rest of {reference} handed to a person")
             t.state["waiting_for"] = f"a decision on the unrefunded rest of {reference}"
             return Outcome.hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id, txn=f" ({reference})"))
@@ -150,6 +151,10 @@ class RefundAnswers(_KeepsTopic, RefundStatus):
 
     def answers(self, t: Turn) -> bool:
         return yes_or_no(t.text)
+
+
+def _dispute_changes(reference: str) -> dict[str, object]:
+    return {"area": "refund_dispute", "tags": ["dispute", "partial_refund"], "links": [["transaction", reference]]}
 
 
 class LockedAnswers(Locked):

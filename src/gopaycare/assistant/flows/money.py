@@ -317,43 +317,14 @@ class RefundStatus(_AccountFlow):
                  for r in requests]
         lines += [f"• {x.reference} · {x.original_reference} · {money(x.amount)} · {word('refunded', t.lang)}"
                   for x in paid]
+        from .disputes import explain_all
+
+        cases = explain_all(a, t)  # a dispute is where the rest of the customer's money questions stand
         if not lines:
-            return Outcome.reply(say("refund_status_none", t.lang), resolved=True)
-        return Outcome.reply(say("refund_status", t.lang, lines="\n".join(lines[:8])), resolved=True)
-
-
-class Dispute(_AccountFlow):
-    intent = "dispute_open"
-
-    def start(self, a: Assistant, t: Turn) -> Outcome:
-        if (waiting := identify(self, a, t)) is not None:
-            return waiting
-        reference = self._transaction(a, t)
-        if reference is None and t.state.get("step") != "details":
-            t.state["step"] = "details"
-            return Outcome.wait(say("dispute_ask", t.lang))
-        changes: dict[str, object] = {"area": "refund_dispute", "tags": ["dispute"]}
-        if reference:
-            changes["links"] = [["transaction", reference]]
-        t.state["ticket_changes"] = changes
-        t.tried(f"dispute case opened{f' for {reference}' if reference else ''}")
-        return Outcome.hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id,
-                                        txn=f" ({reference})" if reference else ""))
-
-    def step(self, a: Assistant, t: Turn) -> Outcome:
-        t.state["step"] = "details"
-        return self.start(a, t)
-
-    @staticmethod
-    def _transaction(a: Assistant, t: Turn) -> str | None:
-        history = a.deps.wallet.list_transactions(t.customer_id, limit=50)
-        wanted, amount = t.entity("transaction_reference"), t.entity("amount")
-        for x in history:
-            if x.reference == wanted or (amount and x.amount == amount and x.kind == "payment"):
-                return x.reference
-        return None
+            return Outcome.reply(*(cases or [say("refund_status_none", t.lang)]), resolved=True)
+        return Outcome.reply(say("refund_status", t.lang, lines="\n".join(lines[:8])), *cases, resolved=True)
 
 
 PAYMENT_FAILED = PaymentFailed()
 MONEY_FLOWS: tuple[Flow, ...] = (PAYMENT_FAILED, NotReceived(), Limits(), TopUp(), History(), RefundApply(),
-                                 RefundStatus(), Dispute())
+                                 RefundStatus())

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import account, actions, admin, dashboard, help, inbox, login, socket, ticket
+from . import account, actions, admin, dashboard, help, inbox, login, merchant, socket, ticket
 from .account import CustomerSignInNeeded
 from .auth import SignInNeeded
+from .configure import router as configure_router
 from .landing import landing_page
 from .render import page
 
@@ -25,7 +26,7 @@ CUSTOMER_PATHS = ("/help", "/account", "/widget/demo")
 
 def install_pages(app: FastAPI) -> None:
     for router in (login.router, inbox.router, ticket.router, actions.router, socket.router, account.router,
-                   help.router, dashboard.router, admin.router):
+                   help.router, merchant.router, dashboard.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)
@@ -36,6 +37,10 @@ def install_pages(app: FastAPI) -> None:
     async def _customer_sign_in(request: Request, _: CustomerSignInNeeded) -> Response:
         return account.signed_out(request)
 
+    @app.exception_handler(merchant.MerchantSignInNeeded)
+    async def _merchant_sign_in(request: Request, _: merchant.MerchantSignInNeeded) -> Response:
+        return merchant.signed_out(request)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         """A page's refusal is a page (same status and code); the API's stays the JSON error."""
@@ -45,11 +50,15 @@ def install_pages(app: FastAPI) -> None:
                                              status=exc.http_status)
             response.headers["X-Error-Code"] = exc.code
             return response
-        if not path.startswith("/console/"):
+        home = "/console/inbox" if path.startswith("/console/") else \
+            "/merchant/cases" if path.startswith("/merchant/") else None
+        if home is None:
             return error_response(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
         back = request.headers.get("referer", "")
         host = request.headers.get("host", "")
-        back = back if host and back.split("/")[2:3] == [host] else "/console/inbox"
+        back = back if host and back.split("/")[2:3] == [host] else home
         response = page(request, "console/error.html", {"message": exc.message, "back": back}, status=exc.http_status)
         response.headers["X-Error-Code"] = exc.code
         return response
+
+    app.include_router(configure_router)  # the admin pages for what was API-only (pages/configure.py)

@@ -64,7 +64,8 @@ def csrf_token(request: Request, secret: str, session: str | None = None) -> str
 
 def check_csrf(request: Request, secret: str, submitted: str | None, session: str | None = None) -> None:
     """Refuse a state-changing request without this browser's token (403, nothing done). `session`:
-    the session the token is bound to (the customer pages' own cookie; the agent's by default)."""
+    the session the token is bound to (the customer pages' or the merchant page's own cookie; the
+    agent's by default)."""
     nonce = request.cookies.get(CSRF_COOKIE, "")
     submitted = submitted or request.headers.get(CSRF_HEADER, "")
     if not nonce or not submitted:
