@@ -14,6 +14,9 @@ VENDOR := src/gopaycare/web/static/vendor/swagger-ui
 # htmx for the pages (web/pages/), and axe-core for the browser tests' accessibility check only.
 HTMX := 2.0.11
 HTMX_DIR := src/gopaycare/web/static/vendor/htmx
+# Apache ECharts for the supervisor dashboard's charts (the full minified build; its licence and NOTICE beside it).
+ECHARTS := 6.1.0
+ECHARTS_DIR := src/gopaycare/web/static/vendor/echarts
 AXE := 4.11.1
 AXE_DIR := tests/browser/vendor/axe-core
 
@@ -52,7 +55,7 @@ lock:
 	  --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) --output-file requirements.lock \
 	  pyproject.toml
 
-## Swagger UI's assets for /docs, htmx for the pages, axe-core for the browser tests: served locally (they work offline), from the npm registry
+## Swagger UI's assets for /docs, htmx and ECharts for the pages, axe-core for the browser tests: served locally (they work offline), from the npm registry
 vendor:
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
 	cd $(VENDOR) && npm pack --silent swagger-ui-dist@$(SWAGGER_UI) >/dev/null \
@@ -66,6 +69,11 @@ vendor:
 	  && cp package/dist/htmx.min.js package/LICENSE . \
 	  && echo "htmx.org $(HTMX) (npm), taken by \`make vendor\`" > VERSION \
 	  && rm -rf package htmx.org-$(HTMX).tgz
+	rm -rf $(ECHARTS_DIR) && mkdir -p $(ECHARTS_DIR)
+	cd $(ECHARTS_DIR) && npm pack --silent echarts@$(ECHARTS) >/dev/null && tar -xzf echarts-$(ECHARTS).tgz \
+	  && cp package/dist/echarts.min.js package/LICENSE package/NOTICE . \
+	  && echo "echarts $(ECHARTS) (npm), taken by \`make vendor\`" > VERSION \
+	  && rm -rf package echarts-$(ECHARTS).tgz
 	rm -rf $(AXE_DIR) && mkdir -p $(AXE_DIR)
 	cd $(AXE_DIR) && npm pack --silent axe-core@$(AXE) >/dev/null && tar -xzf axe-core-$(AXE).tgz \
 	  && cp package/axe.min.js package/LICENSE . \

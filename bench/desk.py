@@ -63,6 +63,7 @@ from common import (
     WorkerOutcome,
     checkpoint,
     copy_rows,
+    database_url,
     drop_database,
     migrated_database,
     percentile,
@@ -76,7 +77,10 @@ from tqdm import tqdm
 from gopaycare.container import Services, build
 from gopaycare.demo.bulk import ID_FIRST, ID_LAST, ZH_GIVEN, ZH_SURNAMES
 from gopaycare.desk.access import Viewer
+from gopaycare.desk.containment import containment
 from gopaycare.desk.inbox import TicketFilter
+from gopaycare.migrations import upgrade
+from gopaycare.platform.rollup import day_start, report_day
 from gopaycare.platform.settings import load_settings
 from gopaycare.platform.text import search_tokens
 
@@ -190,6 +194,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="a superuser URL on the server to benchmark (any existing database)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on the database a --keep run left (migrated to the newest schema), no seeding")
+    parser.add_argument("--scan-queries", type=int, default=10,
+                        help="calls of the old containment scan, measured beside the dashboard's counters")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the data and the query parameters")
     args = parser.parse_args(argv)
     if args.tickets < 1000 or args.agents < 20 or args.seconds <= 0 or args.queries < 1:
@@ -360,6 +368,12 @@ class Seeder:
         timings["rebuild_indexes_and_constraints"] = time.perf_counter() - step
 
         step = time.perf_counter()
+        # The dashboard's daily counters, from the rows with the functions the live counting uses
+        # (`gopaycare recount`): COPY bypasses the units of work that keep them.
+        self.svc.desk.reports.recount()
+        timings["recount_dashboard_counters"] = time.perf_counter() - step
+
+        step = time.perf_counter()
         self._finish()
         timings["setval_vacuum_analyze"] = time.perf_counter() - step
         timings["total"] = time.perf_counter() - began
@@ -468,7 +482,8 @@ class Seeder:
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(vacuum, ("messages", "tickets", "ticket_search", "conversations", "contact_identities",
-                                   "contacts", "ticket_links", "agents", "teams", "team_members", "sla_policies")))
+                                   "contacts", "ticket_links", "agents", "teams", "team_members", "sla_policies",
+                                   "daily_counts")))
 
     def _counts(self) -> dict[str, int]:
         with self.svc.db.engine.connect() as conn:
@@ -758,6 +773,26 @@ class QueryBench:
         if self.references:
             kinds.append(("search: GP reference", "supervisor", False,
                           lambda r: {"viewer": r.choice(sup), "q": r.choice(self.references)}, search))
+        # The supervisor dashboard (ADR 0026): each report from the daily counters over a random
+        # range ending on a random recent day, and the live board.
+        reports, board = self.svc.desk.reports, self.svc.desk.board
+        last = report_day(self.svc.clock.now())
+
+        def report_range(days: int) -> Callable[[random.Random], dict[str, Any]]:
+            def params(rng: random.Random) -> dict[str, Any]:
+                until = last - timedelta(days=rng.randrange(0, 7))
+                return {"since": until - timedelta(days=days - 1), "until": until}
+            return params
+
+        def report(p: dict[str, Any]) -> int:
+            return len(reports.report(p["since"], p["until"]).by_day)
+
+        kinds += [
+            ("dashboard report, 7 days", "supervisor", False, report_range(7), report),
+            ("dashboard report, 30 days", "supervisor", False, report_range(30), report),
+            ("dashboard report, 90 days", "supervisor", False, report_range(90), report),
+            ("dashboard live board", "supervisor", False, lambda r: {}, lambda p: len(board.now().queues)),
+        ]
         return kinds
 
     def run(self, queries: int) -> list[QueryResult]:
@@ -893,6 +928,33 @@ def print_intake(results: list[LoadResult]) -> None:
             print(f"  failures at {r.workers} threads: {r.failures}")
 
 
+def reused(services: Services) -> Seeded:
+    """What the queries need of a database a --keep run seeded: its agents and some references."""
+    with services.db.engine.connect() as conn:
+        agents = [AgentRow(i, role, [], [], None) for i, role in conn.execute(text("SELECT id, role FROM agents"))]
+        references = list(conn.execute(text("SELECT reference FROM ticket_links ORDER BY id DESC LIMIT 2000"))
+                          .scalars())
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("tickets", "conversations", "daily_counts")}
+    return Seeded(agents, {}, references, counts=counts)
+
+
+def old_containment(services: Services, calls: int) -> list[float]:
+    """The containment report as it was (a scan of every conversation joined to its ticket, the
+    route GET /api/v1/reports/containment still calls), beside the dashboard's counters."""
+    until = report_day(services.clock.now())
+    since = until - timedelta(days=29)
+    samples = []
+    for _ in range(calls + 2):
+        began = time.perf_counter()
+        containment(services.db, day_start(since), day_start(until + timedelta(days=1)))
+        samples.append((time.perf_counter() - began) * 1000)
+    samples = samples[2:]
+    print(f"\ncontainment by scan (30 days, the API's /reports/containment), {calls} calls: "
+          f"p50 {percentile(samples, 50):.1f} ms, p95 {percentile(samples, 95):.1f} ms")
+    return samples
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -902,14 +964,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     services: Services | None = None
     try:
         began = time.perf_counter()
-        app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
+        if args.reuse:
+            app_url = database_url(args.pg_admin_url, BENCH_DB)
+            upgrade(app_url)
+        else:
+            app_url = migrated_database(admin, args.pg_admin_url, BENCH_DB)
         settings = load_settings(database_url=app_url, password_hash_profile="fast")
         services = build(settings, immediate_jobs=True, senders={})
-        print(f"migrated {BENCH_DB} in {time.perf_counter() - began:.1f} s; seeding {args.tickets:,} tickets")
         seeder = Seeder(services, args)
-        seeded = seeder.run()
-        print(f"seeded in {seeded.timings['total']:.1f} s (" + ", ".join(
-            f"{k} {v:.1f} s" for k, v in seeded.timings.items() if k != "total") + ")")
+        if args.reuse:
+            seeded = reused(services)
+            print(f"reusing {BENCH_DB} as a --keep run left it")
+        else:
+            print(f"migrated {BENCH_DB} in {time.perf_counter() - began:.1f} s; seeding {args.tickets:,} tickets")
+            seeded = seeder.run()
+            print(f"seeded in {seeded.timings['total']:.1f} s (" + ", ".join(
+                f"{k} {v:.1f} s" for k, v in seeded.timings.items() if k != "total") + ")")
         print("rows: " + ", ".join(f"{t} {n:,}" for t, n in seeded.counts.items()))
         with services.db.engine.connect() as conn:
             size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()
@@ -922,10 +992,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{args.agents} agents\n")
         print_queries(queries, args.tickets)
         shown = print_plans(queries)
+        old_containment(services, args.scan_queries)
 
         checkpoint(admin)
         print(f"\nticket creation: receive() on the chat channel from new phone numbers, {args.seconds:g} s per run")
         intake = Intake(services, seeder.texts, args.seed)
+        if args.reuse:  # the numbers an earlier run created exist: go on after them
+            with services.db.engine.connect() as conn:
+                taken = conn.execute(text("SELECT count(*) FROM contact_identities WHERE value LIKE '+62857%'"))
+                intake.numbers = itertools.count(taken.scalar_one() + 1)
         for _ in range(20):  # warm-up: connections, jieba, statement caches
             intake._one(random.Random(0))
         creations = []

@@ -276,6 +276,13 @@ def outbox(destination: str | None, limit: int) -> None:
                    f"{message.destination} [{message.status}] {message.body}")
 
 
+@main.command()
+def recount() -> None:
+    """Count the dashboard's daily counters again from the rows (after a bulk load or an upgrade)."""
+    services = _services(_settings())
+    click.echo(f"{services.desk.reports.recount()} counter(s) written")
+
+
 @main.command("reseal-secrets")
 def reseal_secrets() -> None:
     """Seal the channel accounts' secrets again under GOPAYCARE_SECRET_KEY (after it changed, with the

@@ -15,6 +15,7 @@ from .identity import models as _identity  # noqa: F401
 from .kb import models as _kb  # noqa: F401
 from .platform import audit as _audit  # noqa: F401
 from .platform import outbox as _outbox  # noqa: F401
+from .platform import rollup as _rollup  # noqa: F401
 from .platform.db import Base
 from .promotions import models as _promotions  # noqa: F401
 from .refunds import models as _refunds  # noqa: F401

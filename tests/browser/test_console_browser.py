@@ -255,6 +255,8 @@ CONSOLE_PAGES = [
     ("inbox", "/console/inbox?view=all", True),
     ("inbox-sla", "/console/inbox?view=sla", True),
     ("search", "/console/search?q=payment", True),
+    ("dashboard", "/console/dashboard", True),
+    ("reports", "/console/reports", True),
     ("ticket", None, True),
     ("confirm-freeze", "confirm", True),
     ("confirm-split", "confirm-split", True),

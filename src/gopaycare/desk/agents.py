@@ -202,6 +202,12 @@ class AgentDirectory:
         with self.db.read() as s:
             return self._view(s, self._agent(s, agent_id))
 
+    def all(self) -> list[AgentView]:
+        """Every active agent, by name (the admin's list)."""
+        with self.db.read() as s:
+            return [self._view(s, a) for a in s.scalars(select(Agent).where(Agent.active.is_(True))
+                                                          .order_by(Agent.name, Agent.id))]
+
     def get_by_email(self, email: str) -> AgentView:
         with self.db.read() as s:
             agent = s.execute(select(Agent).where(Agent.email == normalize_email(email))).scalar_one_or_none()

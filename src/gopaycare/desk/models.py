@@ -205,6 +205,17 @@ class Ticket(Base):
               sqlite_where=text("sla_state IN ('active', 'warning') AND sla_next_due_at IS NOT NULL")),
         Index("ix_tickets_sla_due", "sla_next_due_at",
               postgresql_where=text("sla_next_due_at IS NOT NULL"), sqlite_where=text("sla_next_due_at IS NOT NULL")),
+        # The console's "by service area" and "by channel" views: open tickets, latest change first.
+        Index("ix_tickets_open_area_updated", "area", "updated_at", "id",
+              postgresql_where=text("status IN ('new', 'open', 'pending_customer')"),
+              sqlite_where=text("status IN ('new', 'open', 'pending_customer')")),
+        Index("ix_tickets_open_channel_updated", "channel", "updated_at", "id",
+              postgresql_where=text("status IN ('new', 'open', 'pending_customer')"),
+              sqlite_where=text("status IN ('new', 'open', 'pending_customer')")),
+        # The console's "unassigned" view (every area): open unassigned tickets, oldest first.
+        Index("ix_tickets_unassigned_created", "created_at", "id",
+              postgresql_where=text("assignee_id IS NULL AND status IN ('new', 'open', 'pending_customer')"),
+              sqlite_where=text("assignee_id IS NULL AND status IN ('new', 'open', 'pending_customer')")),
         Index("ix_tickets_contact", "contact_id", "created_at"),
         Index("ix_tickets_status_id", "status", "id"),
     )

@@ -16,10 +16,12 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.outbox import Outbox
 from ..wallet.port import WalletBackend
+from . import counters as _counters  # noqa: F401  (the dashboard's counters follow every change)
 from .access import Viewer, viewer
 from .agents import AgentDirectory, AgentView
 from .attachments import DeskAttachments
 from .availability import Availability
+from .board import Board
 from .calls import PhoneCalls
 from .changes import TicketChanges
 from .conversations import Conversations
@@ -35,6 +37,7 @@ from .handoff import BotTurns
 from .inbox import Inbox
 from .live import Live, Placements
 from .posting import Posting
+from .reports import Reports
 from .reveal import Reveal
 from .routing import Router
 from .rules import Rules
@@ -70,6 +73,8 @@ class Desk:
         self.bot = BotTurns(self.posting, self.changes, self.bus)
         self.calls = PhoneCalls(db, clock, self.conversations, self.changes, self.posting, self.events)
         self.inbox = Inbox(db, clock)
+        self.reports = Reports(db, clock)
+        self.board = Board(db, clock)
         self.customer360 = Customer360(db, identity, wallet)
         self.customer_side = CustomerSide(db, outbox)
         self.reveal = Reveal(db, clock)

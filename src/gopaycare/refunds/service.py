@@ -28,6 +28,7 @@ from ..platform.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from ..platform.settings import RefundPolicy
 from ..wallet.port import TransactionView, WalletBackend
 from ..wallet.rules import PROVIDER_REASONS, Periods
+from . import counters as _counters  # noqa: F401  (the dashboard counts refund requests)
 from . import timeline, verify
 from .execution import Execution
 from .models import OPEN_STATUSES, REASONS, STATUSES, RefundRequest

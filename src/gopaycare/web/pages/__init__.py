@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from ...platform.errors import DomainError
 from ..errors import error_response, retry_after
-from . import account, actions, help, inbox, login, merchant, socket, ticket
+from . import account, actions, admin, dashboard, help, inbox, login, merchant, socket, ticket
 from .account import CustomerSignInNeeded
 from .auth import SignInNeeded
 from .configure import router as configure_router
@@ -26,7 +26,7 @@ CUSTOMER_PATHS = ("/help", "/account", "/widget/demo")
 
 def install_pages(app: FastAPI) -> None:
     for router in (login.router, inbox.router, ticket.router, actions.router, socket.router, account.router,
-                   help.router, merchant.router):
+                   help.router, merchant.router, dashboard.router, admin.router):
         app.include_router(router)
 
     @app.exception_handler(SignInNeeded)

@@ -1,0 +1,234 @@
+"""The supervisor dashboard (ADR 0026): the daily counters kept by each change, the reports read
+from them, the live board, and the console pages (permission, hostile input, CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from gopaycare.desk import counters
+from gopaycare.platform import rollup
+from gopaycare.platform.errors import ValidationFailed
+from gopaycare.refunds import counters as refund_counters
+from gopaycare.web.pages.dashboard import _cell
+from tests.helpers import api_client
+
+PHONE = "+6281298765432"
+
+
+def _receive(svc: Any, n: int, **kw: Any) -> Any:
+    return svc.desk.conversations.receive(channel=kw.pop("channel", "whatsapp"), identity_kind="whatsapp",
+                                          identity_value=f"+62812000{n:05d}", body=f"saldo belum masuk {n}",
+                                          **kw)
+
+
+def _stored_equals_recount(svc: Any) -> rollup.Counter:
+    with svc.db.read() as s:
+        recounted: rollup.Counter = rollup.Counter()
+        for model in (*counters.MODELS, *refund_counters.MODELS):
+            recounted.update(rollup.recount(s, model))
+        recounted = rollup.Counter({k: v for k, v in recounted.items() if v})
+        stored = rollup.stored(s, counters.METRICS + refund_counters.METRICS)
+    assert stored == recounted
+    return stored
+
+
+def _by(stored: rollup.Counter, metric: str, *, area: str | None = None, channel: str | None = None) -> int:
+    return sum(v for (_, c, a, m), v in stored.items()
+               if m == metric and (area is None or a == area) and (channel is None or c == channel))
+
+
+def test_counters_follow_every_change_and_equal_a_direct_count(svc, clock, supervisor, make_customer,
+                                                               make_merchant):
+    """Created, answered, reassigned, solved, reopened, moved to another area, solved again, rated,
+    refunds paid and waiting: after each step the stored counters equal a recount from the rows."""
+    lead = supervisor
+    other = svc.agents.create("budi@gopay.test", "agent")
+    a = _receive(svc, 1, area="transaction")
+    b = _receive(svc, 2, area="account", channel="telegram")
+    _stored_equals_recount(svc)
+    clock.advance(minutes=10)
+    svc.desk.tickets.assign(lead, a.ticket_id, agent_id=lead.agent.id)
+    svc.desk.conversations.reply(lead, a.ticket_id, "we are checking")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "first_response.n") == 1 and _by(stored, "first_response.seconds") == 600
+    svc.desk.tickets.assign(lead, a.ticket_id, agent_id=other.id)  # reassigned
+    clock.advance(hours=1)
+    svc.desk.tickets.set_status(lead, a.ticket_id, "solved")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "resolved.n", area="transaction") == 1
+    svc.desk.tickets.set_status(lead, a.ticket_id, "open")  # reopened: no longer resolved
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "resolved.n") == 0
+    svc.desk.tickets.update(lead, a.ticket_id, area="refund_dispute")  # the area moves its counters
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "tickets", area="transaction") == 0 and _by(stored, "tickets", area="refund_dispute") == 1
+    assert _by(stored, "conversations", area="refund_dispute") == 1
+    clock.advance(hours=1)
+    svc.desk.tickets.set_status(lead, a.ticket_id, "solved")
+    svc.desk.csat.answer(a.ticket_id, 5, "cepat")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "csat.answered", area="refund_dispute") == 1 and _by(stored, "csat.rating_sum") == 5
+    svc.desk.tickets.update(lead, a.ticket_id, area="account")  # the survey moves too
+    svc.desk.tickets.update(lead, b.ticket_id, area="promotion")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "csat.satisfied", area="account") == 1
+    assert _by(stored, "tickets", area="account") == 1 and _by(stored, "tickets", channel="telegram") == 1
+    assert _by(stored, "tickets") == 2
+    customer, merchant = make_customer(balance=1_000_000), make_merchant("Toko Rollup")
+    paid = svc.refunds.submit(customer, svc.wallet.pay_merchant(customer, merchant, 40_000, "p1").reference,
+                              reason_code="duplicate_charge", idempotency_key="k1")
+    waiting = svc.refunds.submit(customer, svc.wallet.pay_merchant(customer, merchant, 600_000, "p2").reference,
+                                 reason_code="duplicate_charge", idempotency_key="k2")
+    assert (paid.status, waiting.status) == ("refunded", "awaiting_merchant")
+    stored = _stored_equals_recount(svc)
+    assert _by(stored, "refunds.requested") == 2 and _by(stored, "refunds.refunded_amount") == 40_000
+    # A rebuild from the rows writes exactly what the changes kept.
+    with svc.db.transaction() as s:
+        rollup.rebuild(s, (*counters.MODELS, *refund_counters.MODELS))
+    assert _stored_equals_recount(svc) == stored
+
+
+# ---------------------------------------------------------------- reports, board and pages (SQLite)
+
+one_engine = pytest.mark.parametrize("backend", ["sqlite"])  # the pages do not depend on the engine
+
+
+def _sign_in(client: Any, email: str) -> None:
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/console/login").text).group(1)
+    signed = client.post("/console/login", data={"csrf": token, "email": email, "password": "demo-pass-1"},
+                         follow_redirects=False)
+    assert signed.status_code == 303
+
+
+@pytest.fixture
+def desk(svc, clock):
+    lead = svc.agents.create("lead@gopay.test", "supervisor", password="demo-pass-1", name="Lead")
+    svc.agents.create("ayu@gopay.test", "agent", password="demo-pass-1", name="Ayu")
+    first = svc.desk.conversations.receive(channel="whatsapp", identity_kind="whatsapp", identity_value=PHONE,
+                                           body="saldo saya hilang, nomor 0812-9876-5432", area="transaction",
+                                           name="Siti Rahayu")
+    second = _receive(svc, 7, area="account", channel="telegram")
+    viewer = svc.desk.viewer(lead)
+    clock.advance(minutes=30)
+    svc.desk.conversations.reply(viewer, first.ticket_id, "kami cek ya")
+    svc.desk.tickets.set_status(viewer, first.ticket_id, "solved")
+    return {"lead": viewer, "tickets": (first.ticket_id, second.ticket_id)}
+
+
+@one_engine
+def test_the_report_reads_the_counters_of_its_days(svc, clock, desk):
+    day = rollup.report_day(clock.now())
+    report = svc.desk.reports.report(day, day)
+    assert report.total["tickets"] == 2 and report.total["resolved"] == 1
+    assert report.total["first_response_minutes"] == 30.0 and report.total["resolution_hours"] == 0.5
+    assert report.by_channel["whatsapp"]["tickets"] == 1 and report.by_area["account"]["tickets"] == 1
+    assert report.by_day[day.isoformat()]["tickets"] == 2
+    # The days before hold nothing; a range is only its own days.
+    assert svc.desk.reports.report(day - timedelta(days=3), day - timedelta(days=1)).total["tickets"] == 0
+
+
+@one_engine
+def test_hostile_ranges_are_refused(svc, desk):
+    day = date(2026, 12, 1)
+    for since, until in ((day, day - timedelta(days=1)), (day - timedelta(days=400), day),
+                         (date(1900, 1, 1), day), (day, date(9999, 1, 1))):
+        with pytest.raises(ValidationFailed):
+            svc.desk.reports.report(since, until)
+
+
+@one_engine
+def test_the_board_shows_queues_load_and_presence(svc, desk):
+    board = svc.desk.board.now()
+    assert board.waiting == sum(q.waiting for q in board.queues) >= 1
+    assert {a.name for a in board.agents} >= {"Lead", "Ayu"}
+    assert board.longest_wait_minutes is not None
+
+
+@one_engine
+def test_pages_need_the_reports_permission(svc, desk):
+    with api_client(svc) as agent:
+        _sign_in(agent, "ayu@gopay.test")
+        for path in ("/console/dashboard", "/console/reports", "/console/reports.csv"):
+            refused = agent.get(path)
+            assert refused.status_code == 403, path
+            assert refused.headers["x-error-code"] == "permission_denied"
+        assert "/console/dashboard" not in agent.get("/console/inbox").text
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        assert "/console/dashboard" in lead.get("/console/inbox").text
+        board = lead.get("/console/dashboard")
+        assert board.status_code == 200 and "Ayu" in board.text
+        partial = lead.get("/console/dashboard", headers={"HX-Request": "true"})
+        assert partial.status_code == 200 and "<html" not in partial.text
+        page = lead.get("/console/reports?lang=en")
+        assert page.status_code == 200 and 'id="report-data"' in page.text and "Bot containment" in page.text
+        assert "/static/vendor/echarts/echarts.min.js" in page.text
+        assert lead.get("/static/vendor/echarts/echarts.min.js").status_code == 200
+
+
+@one_engine
+def test_hostile_query_strings_are_4xx_never_5xx(svc, desk):
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        for query in ("since=2026-13-40", "since=99999999999999999999", "until=2026-12-01&since=2026-12-02",
+                      "since=2020-01-01&until=2026-12-01", "since=0001-01-01", "until=9999-12-31",
+                      "since=2026-12-01%00", "since=" + "9" * 5000, "since=%E5%85%AB", "since=-2026-12-1",
+                      "since=2026-12-01&since=[]"):
+            for path in ("/console/reports", "/console/reports.csv"):
+                response = lead.get(f"{path}?{query}")
+                assert response.status_code == 422, (path, query, response.status_code)
+
+
+@one_engine
+def test_the_csv_export_is_the_report_masked_and_never_a_formula(svc, clock, desk):
+    day = rollup.report_day(clock.now()).isoformat()
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        exported = lead.get(f"/console/reports.csv?since={day}&until={day}")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0] == ["section", "group", "figure", "value"]
+    assert ["total", "", "tickets", "2"] in rows and ["channel", "telegram", "tickets", "1"] in rows
+    text = exported.content.decode("utf-8-sig")
+    assert "9876" not in text and "Siti" not in text  # aggregates only: no customer's data
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("-5") == "'-5"
+    assert "9876" not in _cell("call 0812-9876-5432")  # any text is masked on the way out
+
+
+# ---------------------------------------------------------------- admin: agents' capacity
+
+
+@one_engine
+def test_only_agents_manage_sets_a_capacity_and_bad_input_changes_nothing(svc, desk):
+    svc.agents.create("root@gopay.test", "admin", password="demo-pass-1", name="Root")
+    ayu = svc.agents.get_by_email("ayu@gopay.test")
+    with api_client(svc) as lead:  # a supervisor: reports yes, agents no
+        _sign_in(lead, "lead@gopay.test")
+        assert lead.get("/console/admin/agents").status_code == 403
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', lead.get("/console/inbox").text).group(1)
+        refused = lead.post(f"/console/admin/agents/{ayu.id}/capacity", data={"csrf": token, "capacity": "9"})
+        assert refused.status_code == 403
+    assert svc.agents.get(ayu.id).capacity == ayu.capacity
+    with api_client(svc) as root:
+        _sign_in(root, "root@gopay.test")
+        listing = root.get("/console/admin/agents")
+        assert listing.status_code == 200 and "ayu@gopay.test" in listing.text
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', listing.text).group(1)
+        assert root.post(f"/console/admin/agents/{ayu.id}/capacity", data={"capacity": "9"}).status_code == 403
+        for raw_id, capacity in ((ayu.id, "101"), (ayu.id, "-1"), (ayu.id, "abc"), (ayu.id, "9" * 40),
+                                 (ayu.id, "5\x00"), (ayu.id, ""), ("1x", "5"), ("9" * 30, "5"), (999_999, "5")):
+            bad = root.post(f"/console/admin/agents/{raw_id}/capacity", data={"csrf": token, "capacity": capacity},
+                            follow_redirects=False)
+            assert 400 <= bad.status_code < 500, (raw_id, capacity, bad.status_code)
+        assert svc.agents.get(ayu.id).capacity == ayu.capacity
+        done = root.post(f"/console/admin/agents/{ayu.id}/capacity", data={"csrf": token, "capacity": "9"},
+                         follow_redirects=False)
+        assert done.status_code == 303
+    assert svc.agents.get(ayu.id).capacity == 9
