@@ -6,6 +6,7 @@ failing later in the middle of a customer conversation.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,10 @@ LEDGER_CURRENCIES = {"IDR": 0}
 # The key a checkout without configuration runs with: known to everyone, so `serve` refuses it (ID
 # number hashes made with it can be reversed offline) unless GOPAYCARE_ALLOW_DEV_SECRET_KEY=true.
 DEV_SECRET_KEY = "dev-only-change-me"
+
+# An exact web origin as a browser sends it in `Origin`: scheme, host (a name, IPv4 or [IPv6]), optional port.
+_ORIGIN = re.compile(r"https?://([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])"
+                     r"(:[0-9]{1,5})?", re.IGNORECASE)
 
 
 class Limits(BaseModel):
@@ -246,6 +251,10 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
     # Proxies whose X-Forwarded-Proto/-For uvicorn believes (comma-separated addresses, or "*").
     trusted_proxies: str = "127.0.0.1"
+    # Other sites that may embed the chat widget (ADR 0025): exact origins (`https://shop.example.com`,
+    # comma-separated; no wildcard). The widget's routes answer CORS for them alone, without credentials,
+    # and the chat socket accepts their handshake; empty: the widget works on this host only.
+    widget_origins: str = Field(default="", max_length=4000)
 
     # Payment providers' callbacks (POST /webhooks/payments/{provider}): Midtrans signs with the merchant's
     # server key, Stripe with the endpoint's signing secret (whsec_...); unset, that provider's callbacks
@@ -277,6 +286,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("widget_origins")
+    @classmethod
+    def _exact_origins(cls, value: str) -> str:
+        origins = [o.strip() for o in value.split(",") if o.strip()]
+        wrong = [o for o in origins if not _ORIGIN.fullmatch(o)]
+        if wrong:
+            raise ValueError("widget origins are exact origins such as https://shop.example.com (scheme, host, "
+                             f"optional port; no path, no wildcard), not {wrong[0][:100]!r}")
+        return ",".join(dict.fromkeys(o.lower() for o in origins))
 
     @field_validator("attachment_types")
     @classmethod

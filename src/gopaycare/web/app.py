@@ -12,6 +12,7 @@ from .. import __version__
 from ..channels.webhook import MAX_PAYLOAD_BYTES
 from ..container import Services
 from ..platform.jobs import start_in_process_consumer
+from .cors import WidgetCorsMiddleware, parse_origins
 from .docs import install_docs
 from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
@@ -70,6 +71,9 @@ def create_app(services: Services, *, run_jobs_in_process: bool = False) -> Fast
     # included, so a 413 has both.
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(
         attachment_bytes=settings.attachment_max_bytes, webhook_bytes=MAX_PAYLOAD_BYTES))
+    # The chat widget on the sites GOPAYCARE_WIDGET_ORIGINS lists, on the widget's routes only (cors.py).
+    app.state.widget_origins = parse_origins(settings.widget_origins)
+    app.add_middleware(WidgetCorsMiddleware, origins=app.state.widget_origins)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)

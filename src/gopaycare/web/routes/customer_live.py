@@ -37,6 +37,7 @@ from ...desk.customer_live import CustomerStream
 from ...desk.customer_side import CustomerMessage, Party
 from ...platform.audit import Actor
 from ...platform.errors import DomainError, ValidationFailed
+from ..cors import socket_origin_allowed
 from ..deps import NO_STORE, BearerToken, ChatParty, Svc
 from ..schemas.common import Cursor, Id
 from ..schemas.customer_live import FRAMES, Frame, ReadFrame, SayFrame, TypingFrame
@@ -66,6 +67,11 @@ def chat_ticket(body: ChatTicketIn, party: ChatParty, token: BearerToken, svc: S
 async def chat_socket(websocket: WebSocket, conversation_id: Id | None = None, after: Cursor = 0,
                       ticket: TicketParam = None) -> None:
     svc: Services = websocket.app.state.services
+    if not socket_origin_allowed(websocket, websocket.app.state.widget_origins):
+        # A page on a site not listed in GOPAYCARE_WIDGET_ORIGINS (web/cors.py): refused before the
+        # credential is looked at (a ticket stays unredeemed).
+        await websocket.close(code=4403, reason="origin_not_allowed")
+        return
     opened = await authenticate_socket(websocket, svc, "chat", ticket)
     if opened is None:
         return

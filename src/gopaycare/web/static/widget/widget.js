@@ -5,7 +5,8 @@
  * optional attributes: data-lang="zh-CN|en|id" (else the browser's language), data-token="<the GoPay
  * app's session token>" (a logged-in wallet user: recognised, and their conversation goes on); on GoPay
  * Care's own signed-in pages, data-session="<the page's ticket URL>" with data-csrf (the session stays in
- * its HttpOnly cookie: the page hands out socket tickets instead).
+ * its HttpOnly cookie: the page hands out socket tickets instead). A page on another site needs its
+ * origin in GoPay Care's GOPAYCARE_WIDGET_ORIGINS (the API answers CORS for it, without credentials).
  *
  * It talks to the customer live-chat API and nothing else: a visitor token (POST /api/v1/chat/visitors),
  * a single-use socket ticket (POST /api/v1/me/chat/ws/tickets), the chat socket (/api/v1/me/chat/ws),
