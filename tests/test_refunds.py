@@ -4,9 +4,15 @@ Every rejected step leaves the ledger as it was and `ledger verify` passing."""
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
+from gopaycare.assistant.flows.money import _submitted
+from gopaycare.assistant.texts import reset_time, word
 from gopaycare.desk.models import Ticket
 from gopaycare.platform import audit
 from gopaycare.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -294,3 +300,29 @@ def test_the_sweep_pays_a_request_left_processing_once(svc, shop, clock):
     with svc.db.read() as s:
         assert len(s.execute(select(RefundClawback)).all()) == 1
     assert verify(svc.db).ok
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the words, not the engine, are tested
+def test_the_assistant_tells_the_state_a_new_request_is_in_not_always_review(svc, shop):
+    # Issue 11: "submitted, awaiting review" was said even when the request went to the merchant.
+    customer, merchant, *_ = shop
+    auto = svc.refunds.submit(customer, pay(svc, customer, merchant, 40_000, "p1").reference,
+                              reason_code="wrong_amount", idempotency_key="k1")
+    held = svc.refunds.submit(customer, pay(svc, customer, merchant, 300_000, "p2").reference,
+                              reason_code="goods_not_received", idempotency_key="k2")
+    assert (auto.status, held.status) == ("refunded", "awaiting_merchant")
+    review = dataclasses.replace(held, status="under_review", merchant_due_at=None)
+    tz = ZoneInfo(svc.settings.timezone)
+    assistant = SimpleNamespace(deps=SimpleNamespace(policy=SimpleNamespace(tz=tz)))
+    words = {"zh-CN": ("等待商家", "已立即批准", "GoPay审核中"),
+             "en": ("waiting for the merchant", "approved at once", "under review by GoPay"),
+             "id": ("menunggu jawaban merchant", "langsung disetujui", "sedang ditinjau GoPay")}
+    for lang, (with_merchant, approved, in_review) in words.items():
+        turn = SimpleNamespace(lang=lang)
+        said_held, said_auto, said_review = (_submitted(assistant, turn, r) for r in (held, auto, review))
+        assert with_merchant in said_held and reset_time(held.merchant_due_at, lang, tz) in said_held, said_held
+        assert approved in said_auto and word("refunded", lang) in said_auto, said_auto
+        assert in_review in said_review, said_review
+        assert in_review not in said_held + said_auto and with_merchant not in said_auto + said_review
+        assert [f"RR{r.id}" in s for r, s in ((held, said_held), (auto, said_auto), (review, said_review))] == \
+            [True] * 3

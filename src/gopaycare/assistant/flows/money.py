@@ -18,6 +18,7 @@ from .account import LOCKED, _AccountFlow
 from .identify import identify
 
 if TYPE_CHECKING:
+    from ...refunds.service import RefundRequestView
     from ..engine import Assistant
 
 
@@ -286,8 +287,7 @@ class RefundApply(_AccountFlow):
         except (Conflict, NotFound):
             return Outcome.reply(say("refund_none", t.lang), resolved=True)
         t.tried(f"refund request RR{request.id} submitted for {request.transaction_reference}")
-        return Outcome.reply(say("refund_submitted", t.lang, ref=request.transaction_reference,
-                                    amount=money(request.amount), id=request.id), resolved=True)
+        return Outcome.reply(_submitted(a, t, request), resolved=True)
 
     @staticmethod
     def _pick(t: Turn, options: list[str]) -> str | None:
@@ -303,6 +303,18 @@ class RefundApply(_AccountFlow):
         if t.state.get("step") == "pick":
             return self._pick(t, t.slots.get("options", [])) is not None
         return True  # a reason is free text
+
+
+def _submitted(a: Assistant, t: Turn, request: RefundRequestView) -> str:
+    """What the customer hears once the request is filed: the state the policy put it in (issue 11) —
+    with the merchant (and until when), approved at once (and where the money is), or GoPay's review."""
+    facts = {"ref": request.transaction_reference, "amount": money(request.amount), "id": request.id}
+    if request.status == "awaiting_merchant" and request.merchant_due_at is not None:
+        return say("refund_submitted_merchant", t.lang, due=reset_time(request.merchant_due_at, t.lang,
+                                                                       a.deps.policy.tz), **facts)
+    if request.status in ("approved", "processing", "refunded"):
+        return say("refund_submitted_approved", t.lang, status=word(request.status, t.lang), **facts)
+    return say("refund_submitted", t.lang, **facts)
 
 
 class RefundStatus(_AccountFlow):
