@@ -404,3 +404,38 @@ def test_a_merchant_key_is_made_for_a_known_merchant_only(run, services):
     assert made.exit_code == 0 and made.output.startswith("gpm_")
     assert services.merchant_keys.authenticate(made.output.strip()) == merchant
     assert unknown.exit_code == 1 and "merchant not found" in unknown.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the command, not the engine, is tested
+def test_revoking_a_merchant_key_refuses_it_and_ends_its_page_sessions_only(run, services):
+    merchant = services.wallet.add_merchant("Toko Bocor", "food")
+    other = services.wallet.add_merchant("Toko Aman", "food")
+    leaked = services.merchant_keys.create(merchant, label="leaked till")
+    kept = services.merchant_keys.create(merchant, label="back office")
+    others = services.merchant_keys.create(other)
+    _, session = services.merchant_keys.sign_in(leaked)
+    _, kept_session = services.merchant_keys.sign_in(kept)
+    leaked_id = int(session.split(".")[0])
+
+    listed = run("merchants", "keys", str(merchant))
+    assert listed.exit_code == 0 and f"#{leaked_id}" in listed.output and "leaked till" in listed.output
+    assert "gpm_" not in listed.output and listed.output.count("active") == 2
+
+    revoked = run("merchants", "revoke", str(leaked_id))
+    assert revoked.exit_code == 0 and f"#{leaked_id}" in revoked.output, revoked.output
+    with pytest.raises(Unauthenticated):
+        services.merchant_keys.authenticate(leaked)
+    with pytest.raises(Unauthenticated):  # what the merchant page checks on each request (web/pages/merchant.py)
+        services.merchant_keys.session(session)
+    # The merchant's other key and its session, and another merchant's key, go on.
+    assert services.merchant_keys.authenticate(kept) == merchant == services.merchant_keys.session(kept_session)
+    assert services.merchant_keys.authenticate(others) == other
+    first = [k.revoked_at for k in services.merchant_keys.of_merchant(merchant)]
+    assert "revoked" in run("merchants", "keys", str(merchant)).output
+
+    again, unknown, huge = run("merchants", "revoke", str(leaked_id)), run("merchants", "revoke", "999999"), \
+        run("merchants", "revoke", str(2**64))
+    assert (again.exit_code, unknown.exit_code, huge.exit_code) == (1, 1, 2)
+    assert "already revoked" in again.output and "no such merchant key" in unknown.output
+    assert [k.revoked_at for k in services.merchant_keys.of_merchant(merchant)] == first  # nothing changed
+    assert run("merchants", "keys", "999999").exit_code == 1

@@ -262,6 +262,41 @@ def merchants_key(merchant_id: int, label: str) -> None:
         raise click.ClickException(exc.message) from None
 
 
+@merchants.command("keys")
+@click.argument("merchant_id", type=click.IntRange(1, 2**63 - 1))
+def merchants_keys(merchant_id: int) -> None:
+    """List a merchant's API keys (id, label, made, revoked): never the keys themselves."""
+    from .platform.errors import DomainError
+
+    services = _services(_settings())
+    try:
+        services.wallet.merchant(merchant_id)  # an unknown merchant stops here
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    keys = services.merchant_keys.of_merchant(merchant_id)
+    if not keys:
+        click.echo(f"merchant {merchant_id} has no API keys")
+    for key in keys:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else "active"
+        click.echo(f"#{key.id}  {key.created_at:%Y-%m-%d %H:%M:%S}  {state}  {key.label}")
+
+
+@merchants.command("revoke")
+@click.argument("key_id", type=click.IntRange(1, 2**63 - 1))
+def merchants_revoke(key_id: int) -> None:
+    """Revoke a merchant API key (its id from `merchants keys`): the merchant API refuses it at once and
+    every merchant-page session signed in with it ends."""
+    from .platform.errors import DomainError
+
+    services = _services(_settings())
+    try:
+        key = services.merchant_keys.revoke(key_id)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"key #{key.id} ({key.label}) of merchant {key.merchant_id} revoked: the merchant API refuses it "
+               "and its merchant-page sessions have ended")
+
+
 @main.command()
 @click.option("--to", "destination", default=None, help="only messages to this phone (E.164) or email")
 @click.option("--limit", default=10, show_default=True, type=int)

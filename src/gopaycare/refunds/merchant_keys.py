@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -17,11 +19,22 @@ from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.clock import Clock
 from ..platform.db import Database
-from ..platform.errors import Unauthenticated, ValidationFailed
+from ..platform.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from .models import MerchantApiKey
 
 PREFIX = "gpm_"
 SESSION_SECONDS = 12 * 3600  # a merchant page session (web/pages/merchant.py)
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """A key as an operator sees it: never the key itself (only its hash is kept)."""
+
+    id: int
+    merchant_id: int
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 class MerchantKeys:
@@ -60,6 +73,30 @@ class MerchantKeys:
         if row is None or row.revoked_at is not None:
             raise Unauthenticated("a merchant API key is required", code="merchant_key_invalid")
         return row.merchant_id
+
+    def of_merchant(self, merchant_id: int) -> list[KeyView]:
+        """The merchant's keys, oldest first, revoked ones included."""
+        with self.db.read() as s:
+            rows = s.scalars(select(MerchantApiKey).where(MerchantApiKey.merchant_id == merchant_id)
+                             .order_by(MerchantApiKey.id)).all()
+            return [KeyView(r.id, r.merchant_id, r.label, r.created_at, r.revoked_at) for r in rows]
+
+    def revoke(self, key_id: int, *, actor: Actor | None = None) -> KeyView:
+        """The key stops working at once: the merchant API refuses it (401) and every merchant-page session
+        signed in with it ends (a session names its key and is checked against it on each request, ADR 0027).
+        An unknown key is 404; one already revoked is 409 and keeps its first revocation time."""
+        now = self.clock.now()
+        with self.db.transaction() as s:
+            row = s.execute(select(MerchantApiKey).where(MerchantApiKey.id == key_id).with_for_update()) \
+                .scalar_one_or_none()
+            if row is None:
+                raise NotFound("no such merchant key", key_id=key_id)
+            if row.revoked_at is not None:
+                raise Conflict("this merchant key is already revoked", code="merchant_key_revoked", key_id=key_id)
+            row.revoked_at = now
+            audit.record(s, at=now, actor=actor or Actor.system(), action="merchant.key_revoked",
+                         subject_type="merchant", subject_id=row.merchant_id, key_id=row.id, label=row.label)
+            return KeyView(row.id, row.merchant_id, row.label, row.created_at, row.revoked_at)
 
     # ---------------------------------------------------------------- the merchant page's session
 
