@@ -302,3 +302,17 @@ def test_the_report_counts_the_assistants_intents_and_fallbacks_as_the_turns_did
     for top in (0, 101, "3", True):
         with pytest.raises(ValidationFailed):
             svc.desk.reports.report(day, day, top=top)
+    # The reports page draws and lists them; the CSV exports them.
+    svc.agents.create("lead@gopay.test", "supervisor", password="demo-pass-1", name="Lead")
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        page = lead.get("/console/reports?lang=en")
+        exported = lead.get(f"/console/reports.csv?since={day}&until={day}")
+    assert page.status_code == 200 and 'id="chart-intents"' in page.text and "Fallback rate" in page.text
+    top_table = page.text[page.text.index('id="top-intents"'):].split("</table>")[0]
+    assert "Asked for a person" in top_table and "account_password_reset" not in top_table  # named, not coded
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert ["assistant", "", "turns", str(sum(turns.values()))] in rows
+    assert ["assistant", "web", "fallbacks", str(fallbacks["web"])] in rows
+    for name, n in everything.items():
+        assert ["intent", name, "turns", str(n)] in rows
