@@ -27,7 +27,8 @@ DEFAULT_DAYS = 30
 SERIES = ("tickets", "resolved", "resolved.n", "conversations", "contained", "handed_over", "refunds_requested",
           "refunds.requested", "refunds.refunded_amount", "first_response_minutes", "resolution_hours",
           "sla_attainment", "containment", "csat_satisfied")
-# Intents the assistant acts on without a flow's label in the "assistant.intent" catalog context.
+# Intents the assistant acts on without a flow's label in the "assistant.intent" catalog context (worded
+# like those: lower case, as a customer would say it).
 CONSOLE_INTENTS = ("greeting", "thanks", "goodbye", "human_handoff")
 
 
