@@ -316,3 +316,45 @@ def test_the_report_counts_the_assistants_intents_and_fallbacks_as_the_turns_did
     assert ["assistant", "web", "fallbacks", str(fallbacks["web"])] in rows
     for name, n in everything.items():
         assert ["intent", name, "turns", str(n)] in rows
+
+
+class _Scripted:
+    """An NLU that reads each message as told (`Parse` by text): the fallbacks the product model rarely
+    gives on demand (unsure, "A or B?") and a flow that fails, without loading it."""
+
+    def __init__(self, readings: dict[str, list[tuple[str, float]]]) -> None:
+        self.readings = readings
+
+    def parse(self, text: str, lang: str | None = None) -> Any:
+        from gopaycare.assistant.nlu.types import Intent, Parse
+
+        ranking = [Intent(name, confidence) for name, confidence in self.readings[text]]
+        return Parse(text=text, intent=ranking[0], intent_ranking=ranking, lang=lang or "en")
+
+
+@one_engine
+def test_each_kind_of_fallback_is_counted_once_and_a_rolled_back_turn_not_at_all(svc, clock, monkeypatch):
+    nlu = _Scripted({"zzq one": [("nlu_fallback", 0.3)],
+                     "zzq two": [("nlu_fallback", 0.3), ("txn_topup", 0.35), ("txn_not_received", 0.3)],
+                     "zzq three": [("txn_topup", 0.9)], "zzq four": [("thanks", 0.9)]})
+    bot = svc.make_assistant(nlu)
+
+    class Broken:
+        def start(self, *_: Any) -> Any:
+            raise RuntimeError("a flow fails")
+
+    monkeypatch.setattr(bot, "flows", {**bot.flows, "txn_topup": Broken()})
+    for n, text in enumerate(("zzq one", "zzq two", "zzq three", "zzq four")):
+        _talk(bot, "web", f"v-kinds-{n}", text)
+    day = rollup.report_day(clock.now())
+    assistant = svc.desk.reports.report(day, day).assistant
+    assert assistant["fallback_by_kind"] == {"unsure": 1, "out_of_scope": 0, "clarify": 1, "error": 1}
+    assert (assistant["turns"], assistant["fallbacks"], assistant["intents"]) == (4, 3, [["thanks", 1]])
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the unit of work fails")
+
+    monkeypatch.setattr(bot.deps.bot, "do_reply", fail)  # the turn is not stored: nothing is counted
+    with pytest.raises(RuntimeError):
+        _talk(bot, "web", "v-kinds-9", "zzq four")
+    assert svc.desk.reports.report(day, day).assistant == assistant
