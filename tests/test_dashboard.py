@@ -232,3 +232,129 @@ def test_only_agents_manage_sets_a_capacity_and_bad_input_changes_nothing(svc, d
                          follow_redirects=False)
         assert done.status_code == 303
     assert svc.agents.get(ayu.id).capacity == 9
+
+
+# ---------------------------------------------------------------- the assistant's intents and fallbacks
+
+ASSISTANT_TALK = (  # (channel, who, text): conversations through the real assistant
+    ("whatsapp", "+6281277002201", "saya lupa password"),
+    ("whatsapp", "+6281277002201", "terima kasih"),
+    ("whatsapp", "+6281277002202", "bisa pinjam duit 5jt di gopay ga"),
+    ("whatsapp", "+6281277002202", "siapa presiden pertama indonesia"),
+    ("whatsapp", "+6281277002203", "kode otp tidak masuk"),
+    ("web", "v-intents-1", "my top up has not arrived"),
+    ("web", "v-intents-3", "xqzt blorp wibble"),
+    ("web", "v-intents-3", "hmm"),
+    ("web", "v-intents-4", "it"),
+    ("web", "v-intents-5", "saldo transfer kode"),
+    ("web", "v-intents-2", "hello"),
+    ("web", "v-intents-2", "I want to talk to a human agent"),
+    ("web", "v-intents-2", "are you there?"),  # handed over: the assistant stays out, no turn of its own
+)
+
+
+def _talk(bot: Any, channel: str, who: str, text: str) -> Any:
+    if channel == "web":
+        return bot.chat(channel="web", identity_kind="visitor", identity_value=who, thread=f"visitor:{who}",
+                        body=text, language="en")
+    return bot.chat(channel="whatsapp", identity_kind="whatsapp", identity_value=who, body=text, language="id")
+
+
+@one_engine
+def test_the_report_counts_the_assistants_intents_and_fallbacks_as_the_turns_did(svc, clock, bot, make_customer):
+    from gopaycare.assistant.dialogue import HANDOFF_INTENT
+
+    for phone in ("+6281277002201", "+6281277002202", "+6281277002203"):
+        make_customer(phone=phone)
+    intents: dict[str, rollup.Counter] = {"whatsapp": rollup.Counter(), "web": rollup.Counter()}
+    fallbacks, turns, declined = rollup.Counter(), rollup.Counter(), 0
+    handed: set[str] = set()
+    for channel, who, text in ASSISTANT_TALK:
+        answer = _talk(bot, channel, who, text)
+        if who in handed:  # after the handover a person answers: not the assistant's turn
+            assert answer.intent is None
+            continue
+        turns[channel] += 1
+        if answer.intent in bot.flows or answer.intent == HANDOFF_INTENT:
+            intents[channel][answer.intent] += 1
+        else:
+            fallbacks[channel] += 1
+            declined += answer.intent in ("oos", "out_of_scope")
+        if answer.handed_off:
+            handed.add(who)
+    assert sum(fallbacks.values()) >= 3 and sum(len(c) for c in intents.values()) >= 4  # the talk meant
+    day = rollup.report_day(clock.now())
+    report = svc.desk.reports.report(day, day, top=3)
+    everything = intents["whatsapp"] + intents["web"]
+    top3 = sorted(everything.items(), key=lambda pair: (-pair[1], pair[0]))[:3]
+    assert report.assistant["intents"] == [list(pair) for pair in top3]
+    assert report.assistant["turns"] == sum(turns.values()) and report.assistant["fallbacks"] == sum(fallbacks.values())
+    assert report.assistant["fallback_rate"] == round(sum(fallbacks.values()) / sum(turns.values()), 4)
+    assert report.assistant["fallback_by_kind"]["out_of_scope"] == declined >= 2
+    for channel in ("whatsapp", "web"):
+        mine = svc.desk.reports.report(day, day).assistant_by_channel[channel]
+        assert dict(map(tuple, mine["intents"])) == dict(intents[channel])
+        assert (mine["turns"], mine["fallbacks"]) == (turns[channel], fallbacks[channel])
+    # A day before holds none of it; a recount has no rows to count turns from and leaves them be.
+    assert svc.desk.reports.report(day - timedelta(days=1), day - timedelta(days=1)).assistant["turns"] == 0
+    svc.desk.reports.recount()
+    assert svc.desk.reports.report(day, day, top=3).assistant == report.assistant
+    for top in (0, 101, "3", True):
+        with pytest.raises(ValidationFailed):
+            svc.desk.reports.report(day, day, top=top)
+    # The reports page draws and lists them; the CSV exports them.
+    svc.agents.create("lead@gopay.test", "supervisor", password="demo-pass-1", name="Lead")
+    with api_client(svc) as lead:
+        _sign_in(lead, "lead@gopay.test")
+        page = lead.get("/console/reports?lang=en")
+        exported = lead.get(f"/console/reports.csv?since={day}&until={day}")
+    assert page.status_code == 200 and 'id="chart-intents"' in page.text and "Fallback rate" in page.text
+    top_table = page.text[page.text.index('id="top-intents"'):].split("</table>")[0]
+    assert "asked for a person" in top_table and "account_password_reset" not in top_table  # named, not coded
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert ["assistant", "", "turns", str(sum(turns.values()))] in rows
+    assert ["assistant", "web", "fallbacks", str(fallbacks["web"])] in rows
+    for name, n in everything.items():
+        assert ["intent", name, "turns", str(n)] in rows
+
+
+class _Scripted:
+    """An NLU that reads each message as told (`Parse` by text): the fallbacks the product model rarely
+    gives on demand (unsure, "A or B?") and a flow that fails, without loading it."""
+
+    def __init__(self, readings: dict[str, list[tuple[str, float]]]) -> None:
+        self.readings = readings
+
+    def parse(self, text: str, lang: str | None = None) -> Any:
+        from gopaycare.assistant.nlu.types import Intent, Parse
+
+        ranking = [Intent(name, confidence) for name, confidence in self.readings[text]]
+        return Parse(text=text, intent=ranking[0], intent_ranking=ranking, lang=lang or "en")
+
+
+@one_engine
+def test_each_kind_of_fallback_is_counted_once_and_a_rolled_back_turn_not_at_all(svc, clock, monkeypatch):
+    nlu = _Scripted({"zzq one": [("nlu_fallback", 0.3)],
+                     "zzq two": [("nlu_fallback", 0.3), ("txn_topup", 0.35), ("txn_not_received", 0.3)],
+                     "zzq three": [("txn_topup", 0.9)], "zzq four": [("thanks", 0.9)]})
+    bot = svc.make_assistant(nlu)
+
+    class Broken:
+        def start(self, *_: Any) -> Any:
+            raise RuntimeError("a flow fails")
+
+    monkeypatch.setattr(bot, "flows", {**bot.flows, "txn_topup": Broken()})
+    for n, text in enumerate(("zzq one", "zzq two", "zzq three", "zzq four")):
+        _talk(bot, "web", f"v-kinds-{n}", text)
+    day = rollup.report_day(clock.now())
+    assistant = svc.desk.reports.report(day, day).assistant
+    assert assistant["fallback_by_kind"] == {"unsure": 1, "out_of_scope": 0, "clarify": 1, "error": 1}
+    assert (assistant["turns"], assistant["fallbacks"], assistant["intents"]) == (4, 3, [["thanks", 1]])
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the unit of work fails")
+
+    monkeypatch.setattr(bot.deps.bot, "do_reply", fail)  # the turn is not stored: nothing is counted
+    with pytest.raises(RuntimeError):
+        _talk(bot, "web", "v-kinds-9", "zzq four")
+    assert svc.desk.reports.report(day, day).assistant == assistant

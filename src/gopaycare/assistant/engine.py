@@ -173,7 +173,7 @@ class Assistant:
                                                              "step": turn.state.get("step")})
             drop_flow(turn.state)
             turn.state.pop("ticket_changes", None)
-            return Outcome.reply(say("flow_failed", turn.lang)), None
+            return replace(Outcome.reply(say("flow_failed", turn.lang)), fallback="error"), None
 
     def _act(self, turn: Turn) -> tuple[Outcome, str | None]:
         state = turn.state
@@ -281,18 +281,24 @@ class Assistant:
             turn.parse, [Entity("transaction_reference", reference, reference, 0, 0)])
 
     def _fallback(self, turn: Turn) -> Outcome:
+        outcome = self._fall_back(turn)
+        if outcome.fallback is None:
+            outcome.fallback = "unsure"
+        return outcome
+
+    def _fall_back(self, turn: Turn) -> Outcome:
         if turn.parse.intent.name in ("oos", "out_of_scope"):
             # Not the wallet's business (a loan, the weather): a polite no and what the assistant does.
             key = "out_of_scope_loan" if topics.loan(turn.text) else "out_of_scope"
-            return Outcome.reply(say(key, turn.lang))
+            return replace(Outcome.reply(say(key, turn.lang)), fallback="out_of_scope")
         turn.state["fallbacks"] = turn.state.get("fallbacks", 0) + 1
         ranking = [i for i in turn.parse.intent_ranking if i.name not in NOT_UNDERSTOOD]
         if turn.state["fallbacks"] >= 3:
             return Outcome.hand_over(say("fallback", turn.lang))
         if (turn.parse.intent.name == "nlu_fallback" and len(ranking) >= 2
                 and ranking[0].confidence - ranking[1].confidence < 0.15 and ranking[1].confidence > 0.2):
-            return Outcome.reply(say("clarify", turn.lang, a=intent_label(ranking[0].name, turn.lang),
-                                     b=intent_label(ranking[1].name, turn.lang)))
+            return replace(Outcome.reply(say("clarify", turn.lang, a=intent_label(ranking[0].name, turn.lang),
+                                             b=intent_label(ranking[1].name, turn.lang))), fallback="clarify")
         hit = self.kb_answer(turn.text, turn.lang)
         return Outcome.reply(hit or say("fallback", turn.lang))
 
@@ -350,6 +356,8 @@ class Assistant:
             session.state, session.language, session.updated_at = dict(turn.state), turn.lang, now
             bot.do_reply(s, ticket, conversation, outcome.messages, now=now)
             session.handed_off = handed_off
+            bot.do_count_turn(s, conversation, intent=intent if intent in self.flows or intent == HANDOFF_INTENT
+                              else None, fallback=outcome.fallback, now=now)
             if handed_off:
                 bot.do_hand_over(s, ticket, conversation, summary, intent=intent, now=now)
             elif outcome.resolved:

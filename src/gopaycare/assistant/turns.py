@@ -45,6 +45,9 @@ class Outcome:
     done: bool = True  # the flow is finished (else it waits for the next message)
     handoff: bool = False
     resolved: bool = False  # the customer's problem was answered or fixed by the assistant
+    # Why the assistant fell back, if it did (desk/counters.py FALLBACKS): "unsure" (no confident
+    # intent), "out_of_scope", "clarify" ("A or B?"), "error" (a flow failed). Counted per turn.
+    fallback: str | None = None
 
     @classmethod
     def reply(cls, *messages: str, done: bool = True, resolved: bool = False) -> Outcome:

@@ -103,3 +103,30 @@ MODELS = tuple(r.model for r in ROLLUPS)
 
 for _rollup in ROLLUPS:
     rollup.register(_rollup)
+
+
+# ---------------------------------------------------------------- the assistant's turns
+# A turn is no row of its own (the assistant keeps one memory row per conversation, rewritten each
+# turn): its counters are events, added in the unit of work that stores the turn (`rollup.add`),
+# and a recount (`rollup.rebuild`) leaves them as they are: there is nothing to count them from.
+
+TURNS = "assistant.turns"
+INTENT_PREFIX = "intent."
+FALLBACK_PREFIX = "fallback."
+# Why the assistant fell back: no confident intent (it answered with an article or "say it again",
+# or handed over after the third), out of scope (a loan, the weather), a "did you mean A or B?",
+# or a flow that failed (an apology).
+FALLBACKS = ("unsure", "out_of_scope", "clarify", "error")
+TURN_METRICS = (TURNS, *(FALLBACK_PREFIX + kind for kind in FALLBACKS))
+
+
+def count_turn(s: Session, conversation: Conversation, *, intent: str | None, fallback: str | None,
+               now: Any) -> None:
+    """One turn of the assistant on this conversation's channel, today: the intent it acted on
+    (None: it acted on none, a cancel), or why it fell back. Not split by service area (`-`)."""
+    key = (report_day(now), conversation.channel, rollup.ANY)
+    rollup.add(s, (*key, TURNS), 1)
+    if fallback is not None:
+        rollup.add(s, (*key, FALLBACK_PREFIX + (fallback if fallback in FALLBACKS else "unsure")), 1)
+    elif intent:
+        rollup.add(s, (*key, (INTENT_PREFIX + intent)[:40]), 1)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..platform import audit
 from ..platform.audit import Actor
 from ..platform.bus import MessageBus
+from . import counters
 from .changes import TicketChange, TicketChanges, lock_ticket
 from .domain_events import HandedOver
 from .lifecycle import Status
@@ -51,6 +52,12 @@ class BotTurns:
         """The assistant answered the customer's question without a person (a later handover undoes it)."""
         if conversation.contained is None:
             conversation.contained = True
+
+    def do_count_turn(self, s: Session, conversation: Conversation, *, intent: str | None, fallback: str | None,
+                      now: datetime) -> None:
+        """The turn on the dashboard's counters (the intent acted on, or why it fell back), in the
+        unit of work that stores it: a turn rolled back counts nothing."""
+        counters.count_turn(s, conversation, intent=intent, fallback=fallback, now=now)
 
     def do_follow_up(self, conversation: Conversation, email: str) -> None:
         """An agent's reply left unread on the chat is e-mailed here too (follow_ups.py): the customer

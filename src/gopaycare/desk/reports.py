@@ -21,8 +21,10 @@ from ..platform.clock import Clock
 from ..platform.db import Database
 from ..platform.errors import ValidationFailed
 from ..platform.rollup import DailyCount, report_day
+from .counters import FALLBACK_PREFIX, FALLBACKS, INTENT_PREFIX, TURNS
 
 MAX_DAYS = 366
+TOP_INTENTS = 10  # the intents a report lists, most turns first
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 1, 1)
 # The per-day series the charts draw (the others are summed over the range only).
@@ -65,6 +67,18 @@ def figures(c: Counts, active: int = 0) -> dict[str, float | int | None]:
     }
 
 
+def assistant_figures(c: Counts, top: int = TOP_INTENTS) -> dict[str, Any]:
+    """The assistant's turns (desk/counters.py `count_turn`): how many, how many fell back and why,
+    and the intents it acted on most (`intents`: [intent, turns] pairs, most first, then by name)."""
+    turns = c.get(TURNS, 0)
+    by_kind = {kind: c.get(FALLBACK_PREFIX + kind, 0) for kind in FALLBACKS}
+    fallbacks = sum(by_kind.values())
+    intents = sorted(((m[len(INTENT_PREFIX):], n) for m, n in c.items() if m.startswith(INTENT_PREFIX) and n > 0),
+                     key=lambda pair: (-pair[1], pair[0]))
+    return {"turns": turns, "fallbacks": fallbacks, "fallback_rate": _ratio(fallbacks, turns),
+            "fallback_by_kind": by_kind, "intents": [[name, n] for name, n in intents[:top]]}
+
+
 @dataclass(frozen=True)
 class Report:
     since: date
@@ -73,10 +87,14 @@ class Report:
     by_channel: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     by_area: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     by_day: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The assistant's turns: `total` and per channel (`assistant_figures`), channels without a turn left out.
+    assistant: dict[str, Any] = field(default_factory=dict)
+    assistant_by_channel: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "total": self.total,
-                "by_channel": self.by_channel, "by_area": self.by_area, "by_day": self.by_day}
+                "by_channel": self.by_channel, "by_area": self.by_area, "by_day": self.by_day,
+                "assistant": self.assistant, "assistant_by_channel": self.assistant_by_channel}
 
     def rows(self) -> list[tuple[str, str, str, object]]:
         """(section, group, figure, value): the report flat, for the CSV export."""
@@ -84,6 +102,12 @@ class Report:
         for section, groups in (("channel", self.by_channel), ("area", self.by_area)):
             out += [(section, g, k, v) for g, values in groups.items() for k, v in values.items()]
         out += [("day", d, k, v) for d, values in self.by_day.items() for k, v in values.items()]
+        for group, a in (("", self.assistant), *self.assistant_by_channel.items()):
+            if not a:
+                continue
+            out += [("assistant", group, k, a[k]) for k in ("turns", "fallbacks", "fallback_rate")]
+            out += [("assistant", group, f"fallback_{k}", v) for k, v in a["fallback_by_kind"].items()]
+            out += [("intent" if not group else f"intent:{group}", name, "turns", n) for name, n in a["intents"]]
         return out
 
 
@@ -102,9 +126,12 @@ class Reports:
         self.db = db
         self.clock = clock
 
-    def report(self, since: date, until: date) -> Report:
-        """The days since..until (report days, UTC+7), both included, as they stand now."""
+    def report(self, since: date, until: date, *, top: int = TOP_INTENTS) -> Report:
+        """The days since..until (report days, UTC+7), both included, as they stand now; the `top`
+        intents the assistant acted on most (1-100)."""
         check_range(since, until)
+        if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 100:
+            raise ValidationFailed("top is a number from 1 to 100", field="top")
         window = (DailyCount.day >= since, DailyCount.day <= until)
         by_group: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         by_day: dict[str, dict[str, int]] = defaultdict(dict)
@@ -137,7 +164,9 @@ class Reports:
         return Report(since, until, figures(total, sum(active.values())),
                       {c: figures(v, active_channel[c]) for c, v in sorted(channels.items())},
                       {a: figures(v, active_area[a]) for a, v in sorted(areas.items())},
-                      {d: {m: v.get(m, 0) for m in DAILY} for d, v in days.items()})
+                      {d: {m: v.get(m, 0) for m in DAILY} for d, v in days.items()},
+                      assistant_figures(total, top),
+                      {c: assistant_figures(v, top) for c, v in sorted(channels.items()) if v.get(TURNS)})
 
     def recount(self) -> int:
         """Every counter again from the rows (a scan: after a bulk load, an upgrade or a repair)."""

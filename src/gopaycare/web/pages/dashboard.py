@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ...assistant.flows import intent_label
 from ...desk.models import CHANNELS, SERVICE_AREAS
 from ...desk.reports import Report, check_range, parse_day, today
 from ...platform.pii import mask_text
@@ -26,6 +27,9 @@ DEFAULT_DAYS = 30
 SERIES = ("tickets", "resolved", "resolved.n", "conversations", "contained", "handed_over", "refunds_requested",
           "refunds.requested", "refunds.refunded_amount", "first_response_minutes", "resolution_hours",
           "sla_attainment", "containment", "csat_satisfied")
+# Intents the assistant acts on without a flow's label in the "assistant.intent" catalog context (worded
+# like those: lower case, as a customer would say it).
+CONSOLE_INTENTS = ("greeting", "thanks", "goodbye", "human_handoff")
 
 
 def _supervisor(request: Request) -> Console:
@@ -57,9 +61,19 @@ def reports(request: Request) -> Response:
     report = who.svc.desk.reports.report(since, until)
     t = translator(session.language(request))
     labels = {"channel": {c: t(f"channel_{c}") for c in CHANNELS}, "area": {a: t(f"area_{a}") for a in SERVICE_AREAS},
-              "series": {key: t("series_" + key.replace(".", "_")) for key in SERIES}}
+              "series": {key: t("series_" + key.replace(".", "_")) for key in SERIES},
+              "intent": intent_names(report, session.language(request)), "turns": t("col_turns")}
     return page(request, "console/reports.html", {"who": who.agent, "report": report,
                                                   "data": report.as_dict(), "labels": labels})
+
+
+def intent_names(report: Report, lang: str) -> dict[str, str]:
+    """The words for each intent the report lists, in the page's language."""
+    t = translator(lang)
+    listed = {name for figures in (report.assistant, *report.assistant_by_channel.values())
+              for name, _ in figures.get("intents", ())}
+    return {name: t(f"intent_{name}") if name in CONSOLE_INTENTS else intent_label(name, lang)
+            for name in sorted(listed)}
 
 
 def _cell(value: object) -> str:

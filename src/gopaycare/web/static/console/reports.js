@@ -66,4 +66,13 @@ document.addEventListener("DOMContentLoaded", function () {
         data: daily("refunds.refunded_amount"), showSymbol: false },
     ],
   });
+  // The assistant's top intents, most turns on top (ECharts draws a category axis from the bottom).
+  const intents = (data.assistant && data.assistant.intents ? data.assistant.intents : []).slice().reverse();
+  chart("chart-intents", {
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, legend: { show: false },
+    grid: { left: 160, right: 24, top: 16, bottom: 32 },
+    xAxis: { type: "value", minInterval: 1 },
+    yAxis: { type: "category", data: intents.map(function (pair) { return labels.intent[pair[0]] || pair[0]; }) },
+    series: [{ type: "bar", name: labels.turns, data: intents.map(function (pair) { return pair[1]; }) }],
+  });
 });
