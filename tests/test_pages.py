@@ -577,3 +577,39 @@ def test_the_header_shows_load_and_capacity_and_offers_notifications(svc, consol
         html = page_of(ayu, "/console/inbox").text
         assert 'id="load"' in html and "1 / 5" in html
         assert 'id="notify-enable" hidden' in html and f'data-me="{people["agent"].id}"' in html
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+
+
+def test_a_customers_files_are_on_the_timeline_and_open_only_for_agents_who_may_open_the_ticket(
+        svc, console, people, make_customer):
+    customer = make_customer(phone="+6281277776666")
+    kept = svc.files.save(PNG, origin="chat", declared_type="image/png", name="KTP 3171012345678901.png",
+                          customer_id=customer)
+    refused = {"state": "refused", "reason": "type_not_allowed", "name": "tool.exe"}
+    ticket = svc.desk.conversations.receive(channel="chat", identity_kind="phone", identity_value="+6281277776666",
+                                            body="here is my receipt", attachments=[kept.entry(), refused]).ticket_id
+    other = svc.files.save(PNG + b"other", origin="chat", declared_type="image/png", name="b.png",
+                           customer_id=customer)
+    path = f"/console/tickets/{ticket}/files/{kept.id}"
+    with console() as browser:
+        assert browser.get(path, follow_redirects=False).status_code in (303, 401)  # signed out: no file
+        sign_in(browser, "lead@gopay.test")
+        timeline = page_of(browser, f"/console/tickets/{ticket}").text
+        assert f'href="{path}"' in timeline and "3171012345678901" not in timeline  # the name is masked too
+        assert "tool.exe · 已拒收（未保存）" in timeline  # the default language, Chinese
+        got = browser.get(path)
+        assert got.status_code == 200 and got.content == PNG and got.headers["content-type"] == "image/png"
+        # A file of no message of this ticket, an odd id, a huge one: 404 like a missing file.
+        for bad in (f"/console/tickets/{ticket}/files/{other.id}", f"/console/tickets/{ticket}/files/2%00",
+                    f"/console/tickets/{ticket}/files/{2**70}", f"/console/tickets/{ticket}/files/{'9' * 5000}",
+                    f"/console/tickets/{2**70}/files/{kept.id}"):
+            assert browser.get(bad).status_code == 404, bad
+    # An agent who may not open the ticket gets no file either.
+    other_team = svc.agents.create_team("Refunds", areas=["refund_dispute"], languages=["en"])
+    lead = svc.agents.get_by_email("lead@gopay.test")
+    svc.desk.tickets.assign(svc.desk.viewer(lead), ticket, agent_id=lead.id, team_id=other_team)
+    with console() as browser:
+        sign_in(browser, "ayu@gopay.test")
+        assert browser.get(path).status_code == 404

@@ -4,8 +4,8 @@ assistant, under a strict Content-Security-Policy.
 
 Journeys: (a) on a host page with nothing but the widget's script tag, a logged-in wallet user
 (recognised by the token: their app conversation goes on) asks why their payment failed (a quick-reply
-button), the bot answers from their account, they attach a file and ask for a human, an agent sees it
-arrive through the API and replies, the reply shows in the widget, the agent solves the ticket and the
+button), the bot answers from their account, they attach a file and ask for a human, an agent opens it
+in the console and replies there, the reply shows in the widget, the agent solves the ticket and the
 customer rates it; the bot's numbered choices become buttons; a visitor chats without a login;
 (b) a customer signs in, applies for a refund from the history page and follows it on "My requests".
 Each main page is screenshot at desktop and phone width (into GOPAYCARE_SCREENSHOTS or a tmp dir) and
@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402, I001
 
 from tests.browser.test_console_browser import AXE, CHROMIUM, DESKTOP, PHONE, StrictCsp, no_problems, open_page
+from tests.browser.test_console_browser import sign_in as console_sign_in
 
 pytestmark = pytest.mark.timeout(300)
 PORTS = range(18420, 18450)  # this module's part of the helper's loopback range
@@ -168,13 +169,21 @@ def test_a_customer_chats_in_the_widget_the_bot_answers_then_an_agent(served: di
         from gopaycare.desk.models import Conversation
         with svc.db.read() as s:
             ticket = s.get(Conversation, conversation).ticket_id
-        # The agent sees it arrive on the desk (the API an agent's tools use) and answers.
+        # The agent, in the console, finds the request and the file on the ticket's timeline and replies there.
         headers = {"authorization": f"Bearer {agent}"}
-        seen = api.get(f"/api/v1/tickets/{ticket}/messages", headers=headers).json()["items"]
-        assert any("human agent" in m["body"] for m in seen)
-        reply = api.post(f"/api/v1/tickets/{ticket}/messages", headers=headers,
-                         json={"body": "Hi, this is Putri from GoPay: please top up Rp50.000 and pay again."})
-        assert reply.status_code == 201, reply.text
+        console = open_page(browser, lang="en")
+        console_sign_in(console, url)
+        console.goto(f"{url}/console/tickets/{ticket}")
+        expect(console.locator("#timeline")).to_contain_text("human agent")
+        expect(console.locator("#timeline")).to_contain_text("receipt.png")
+        console.wait_for_load_state("networkidle")
+        console.keyboard.press("r")  # the shortcut focuses the reply box
+        expect(console.locator("#reply-body")).to_be_focused()
+        console.keyboard.type("Hi, this is Putri from GoPay: please top up Rp50.000 and pay again.")
+        console.get_by_role("button", name="Send").click()
+        expect(console.locator("#timeline")).to_contain_text("this is Putri")
+        no_problems(console)
+        console.context.close()
         expect(log.locator("[data-author=agent]").last).to_contain_text("this is Putri", timeout=15_000)
         # Solved: the survey question comes, the customer rates with one tap.
         solved = api.post(f"/api/v1/tickets/{ticket}/status", headers=headers, json={"status": "solved"})

@@ -38,12 +38,21 @@ def timeline(messages: list[Message], history: list[AuditEntry]) -> list[dict[st
     """Messages and changes in time order; customer text masked here (revealed only on request)."""
     entries: list[dict[str, Any]] = [
         {"kind": "message", "at": m.created_at, "id": m.id, "direction": m.direction, "author": m.author_type,
-         "internal": m.internal, "channel": m.channel, "body": mask_text(m.body), "status": m.delivery_status}
+         "internal": m.internal, "channel": m.channel, "body": mask_text(m.body), "status": m.delivery_status,
+         "files": files_of(m)}
         for m in messages]
     entries += [{"kind": "change", "at": e.at, "action": e.action, "actor": e.actor_type,
                  "reason": mask_value(e.reason), "details": mask_value(e.details)} for e in history
                 if e.action not in ("pii.revealed",)]
     return sorted(entries, key=lambda e: (e["at"], 0 if e["kind"] == "message" else 1))
+
+
+def files_of(message: Message) -> list[dict[str, Any]]:
+    """The message's files as the agent sees them: a stored one links to its download, a refused one says
+    so; names masked like the text (a file can be named after an ID card's number)."""
+    return [{"id": e.get("attachment_id") if e["state"] == "stored" else None,
+             "name": mask_text(str(e.get("name") or "file"))} for e in message.attachments or ()
+            if isinstance(e, dict) and isinstance(e.get("state"), str)]
 
 
 def handoff_summary(messages: list[Message], history: list[AuditEntry]) -> str | None:
@@ -116,6 +125,20 @@ def ticket_page(raw_id: str, request: Request) -> Response:
     context = ticket_context(who, ticket_id_of(raw_id))
     context["done"] = request.query_params.get("done", "")[:40]
     return page(request, "console/ticket.html", context)
+
+
+@router.get("/{raw_id}/files/{raw_file}")
+def ticket_file(raw_id: str, raw_file: str, request: Request) -> Response:
+    """A file on one of the ticket's messages, for an agent who may open the ticket (the API's check)."""
+    from ...platform.errors import NotFound
+    from ..routes.attachments import file_response
+
+    who = console(request)
+    ticket_id, file_id = ticket_id_of(raw_id), ticket_id_of(raw_file)
+    messages = who.svc.desk.conversations.messages(who.viewer, ticket_id)
+    if not any(f["id"] == file_id for m in messages for f in files_of(m)):
+        raise NotFound("file not found")
+    return file_response(*who.svc.desk.attachments.for_agent(who.viewer, file_id))
 
 
 @router.post("/{raw_id}/reply")

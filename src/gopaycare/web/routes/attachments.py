@@ -58,16 +58,16 @@ async def _body(request: Request, max_bytes: int) -> bytes:
 @router.get("/attachments/{attachment_id}", response_class=Response)
 def agent_download(attachment_id: Id, viewer: DeskViewer, svc: Svc) -> Response:
     """A file on a message of a ticket this agent may open."""
-    return _file(*svc.desk.attachments.for_agent(viewer, attachment_id))
+    return file_response(*svc.desk.attachments.for_agent(viewer, attachment_id))
 
 
 @router.get("/me/attachments/{attachment_id}", response_class=Response)
 def customer_download(attachment_id: Id, customer_id: CustomerId, svc: Svc) -> Response:
     """A file in one of the customer's own conversations, or their own upload."""
-    return _file(*svc.desk.attachments.for_customer(customer_id, attachment_id))
+    return file_response(*svc.desk.attachments.for_customer(customer_id, attachment_id))
 
 
-def _file(file: StoredFile, data: bytes) -> Response:
+def file_response(file: StoredFile, data: bytes) -> Response:
     disposition = "inline" if file.kind == "image" else "attachment"
     fallback = file.name.encode("ascii", "replace").decode().replace("?", "_")
     media_type = f"{file.content_type}; charset=utf-8" if file.content_type == "text/plain" else file.content_type
