@@ -106,8 +106,9 @@ def test_hostile_input_is_refused_and_changes_nothing(svc, client, shops):
     sign_in(client, shops["mine"]["key"])
     mine = shops["mine"]
     token = csrf(client, "/merchant/cases")
+    # "²" is a digit to str.isdigit() but not to int(): such a path or cookie once answered 500.
     for path in ("/merchant/refunds/99999999999999999999999", "/merchant/disputes/-1", "/merchant/refunds/abc",
-                 "/merchant/disputes/1%00"):
+                 "/merchant/disputes/1%00", "/merchant/refunds/%C2%B2", "/merchant/disputes/%C2%B2"):
         assert client.get(path).status_code == 404, path
     refused = [
         client.post(f"/merchant/refunds/{mine['refund']}/decline", data={"csrf": token, "reason": "x\x00y"}),
@@ -126,3 +127,7 @@ def test_hostile_input_is_refused_and_changes_nothing(svc, client, shops):
     # A forged session is no session
     client.cookies.set("gpm_session", "1.99999999999.deadbeef")
     assert client.get("/merchant/cases", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    for forged in (b"\xb21.1.deadbeef", b"1.\xb29.deadbeef"):  # a header's byte 0xB2 reads as "²"
+        answer = client.get("/merchant/cases", headers={"cookie": b"gpm_session=" + forged}, follow_redirects=False)
+        assert answer.status_code == 303, forged

@@ -604,7 +604,8 @@ def test_a_customers_files_are_on_the_timeline_and_open_only_for_agents_who_may_
         # A file of no message of this ticket, an odd id, a huge one: 404 like a missing file.
         for bad in (f"/console/tickets/{ticket}/files/{other.id}", f"/console/tickets/{ticket}/files/2%00",
                     f"/console/tickets/{ticket}/files/{2**70}", f"/console/tickets/{ticket}/files/{'9' * 5000}",
-                    f"/console/tickets/{2**70}/files/{kept.id}"):
+                    f"/console/tickets/{2**70}/files/{kept.id}", f"/console/tickets/{ticket}/files/%C2%B2",
+                    "/console/tickets/%C2%B2", f"/console/tickets/{ticket}/actions/refund_propose?refund=%C2%B2"):
             assert browser.get(bad).status_code == 404, bad
     # An agent who may not open the ticket gets no file either.
     other_team = svc.agents.create_team("Refunds", areas=["refund_dispute"], languages=["en"])

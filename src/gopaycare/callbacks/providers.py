@@ -130,7 +130,7 @@ def check_stripe_signature(raw: bytes, header: str | None, secret: str | None, *
     signatures: list[str] = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
+        if key == "t" and value.isdecimal() and len(value) <= 12:
             timestamp = int(value)
         elif key == "v1":
             signatures.append(value)

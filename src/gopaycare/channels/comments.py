@@ -50,7 +50,7 @@ def entry_events(channel: str, account: str, entry: dict[str, Any], account_id: 
         else:
             continue
         author = ident(obj(value.get("from")).get("id"))
-        if not author.isdigit() or author == account or not _COMMENT_ID.fullmatch(comment_id) or not body.strip():
+        if not author.isdecimal() or author == account or not _COMMENT_ID.fullmatch(comment_id) or not body.strip():
             continue  # the page's own comment, or one we cannot answer (no id, no text: a sticker)
         found.append(InboundMessage(channel=channel, identity_kind=channel, identity_value=author, body=body,
                                     provider_message_id=f"{COMMENT_THREAD_PREFIX}{comment_id}",

@@ -88,7 +88,7 @@ class Call:
             return None
         if area is not None and area not in SERVICE_AREAS:
             return None
-        if tries is not None and not (tries.isdigit() and len(tries) == 1 and int(tries) < MAX_TRIES):
+        if tries is not None and not (tries.isdecimal() and len(tries) == 1 and int(tries) < MAX_TRIES):
             return None
         call = cls(State(state), language, area, int(tries) if tries else 0)
         needs_language = call.state is not State.LANGUAGE

@@ -80,7 +80,7 @@ def download(url: str, max_bytes: int, *, who: str, params: dict[str, str] | Non
             if response.status_code >= 300:
                 raise _failed(who, response.status_code)
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isdecimal() and int(declared) > max_bytes:
                 raise _too_large(max_bytes)
             chunks, size = [], 0
             for chunk in response.iter_bytes(CHUNK):
@@ -155,7 +155,7 @@ class WhatsAppMedia:
 
     def fetch(self, entry: dict[str, Any], max_bytes: int) -> Download:
         media_id = _media_id(entry)
-        if not media_id.isdigit():
+        if not media_id.isdecimal():
             raise MediaError("a WhatsApp media id is a number", transient=False)
         found = _get_json(f"{self.base}/{media_id}", who="WhatsApp", headers=self.headers)
         if _size_over(found.get("file_size"), max_bytes):

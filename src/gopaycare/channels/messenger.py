@@ -54,7 +54,7 @@ class MessengerWebhook(meta.MetaWebhook):
         found: list[Event] = []
         for entry in items(payload.get("entry")):
             page = ident(entry.get("id"))
-            account = account_for(page) if page.isdigit() else None
+            account = account_for(page) if page.isdecimal() else None
             if account is None:
                 continue
             for item in items(entry.get("messaging")):
@@ -77,7 +77,7 @@ def _messaging_events(channel: str, page: str, item: dict[str, Any], account_id:
                 for mid in (ident(m) for m in _list(obj(item["delivery"]).get("mids"))) if mid]
     if "read" in item:
         return _read(channel, sender, obj(item["read"]))
-    if not sender.isdigit():
+    if not sender.isdecimal():
         return []
     if message:
         mid = ident(message.get("mid"))
@@ -102,7 +102,7 @@ def _read(channel: str, reader: str, read: dict[str, Any]) -> list[Event]:
     if mid:
         return [Receipt(channel=channel, provider_message_id=mid, status="read")]
     watermark = read.get("watermark")
-    if not reader.isdigit() or isinstance(watermark, bool) or not isinstance(watermark, int) \
+    if not reader.isdecimal() or isinstance(watermark, bool) or not isinstance(watermark, int) \
             or not 0 < watermark < MAX_WATERMARK_MS:
         return []
     up_to = datetime.fromtimestamp(watermark / 1000, UTC).isoformat()
@@ -141,7 +141,7 @@ class MetaMessagingSender:
         comment_id = comments.comment_of(message.thread)
         if comment_id:
             return comments.send(self, message, comment_id)
-        if not message.destination.isdigit():
+        if not message.destination.isdecimal():
             raise DeliveryRefused(f"a {self.channel} recipient is a page-scoped id")
         last_id = None
         for piece in pieces(message.body, MAX_TEXT[self.channel]):

@@ -51,7 +51,7 @@ class TelegramWebhook:
         chat_id, user_id, message_id = ident(chat.get("id")), ident(sender.get("id")), ident(message.get("message_id"))
         if chat.get("type") != "private" or sender.get("is_bot") is True:
             return []  # a group, a channel post, a bot: nothing a customer asked us
-        if not (chat_id.isdigit() and user_id.isdigit() and message_id.isdigit()):
+        if not (chat_id.isdecimal() and user_id.isdecimal() and message_id.isdecimal()):
             return []  # an edit (no "message"), or ids that are not Telegram's (whole numbers)
         body, attachments = _content(message)
         name = " ".join(part for part in (text(sender.get("first_name"), 60), text(sender.get("last_name"), 60))

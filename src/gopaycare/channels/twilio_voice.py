@@ -173,7 +173,7 @@ def read(form: Mapping[str, str], query: Mapping[str, str]) -> VoiceRequest:
         sid = _raw_id(form.get("RecordingSid"))
         seconds = text(form.get("RecordingDuration"), 8).strip()
         recording = {"type": "recording", "url": url, "provider_id": sid if RECORDING_ID.fullmatch(sid) else None,
-                     "duration": int(seconds) if seconds.isdigit() else None}
+                     "duration": int(seconds) if seconds.isdecimal() else None}
     status = text(form.get("TranscriptionStatus"), 16).strip()
     transcription = text(form.get("TranscriptionText"), 10_000).strip()
     return VoiceRequest(

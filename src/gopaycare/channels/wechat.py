@@ -85,7 +85,7 @@ class WeChatWebhook:
         self._fresh(timestamp)
 
     def _fresh(self, timestamp: str) -> None:
-        if not timestamp.isdigit() or abs(self.now() - int(timestamp)) > MAX_AGE_SECONDS:
+        if not timestamp.isdecimal() or abs(self.now() - int(timestamp)) > MAX_AGE_SECONDS:
             raise PermissionDenied("the signed call is too old or from the future")
 
     def challenge(self, signature: str | None, timestamp: str | None, nonce: str | None, echostr: str | None,
@@ -113,7 +113,7 @@ class WeChatWebhook:
                 raise ValidationFailed("a safe-mode message, and this account has no EncodingAESKey",
                                        field="body")
         sender, to, msg_id = fields.get("FromUserName", ""), fields.get("ToUserName", ""), fields.get("MsgId", "")
-        if not (_OPENID.fullmatch(sender) and to and msg_id.isdigit() and len(msg_id) <= 24):
+        if not (_OPENID.fullmatch(sender) and to and msg_id.isdecimal() and len(msg_id) <= 24):
             return []  # an event (subscribe, menu click: no MsgId), or a message that is not WeChat's
         body, attachments = _content(fields)
         # MsgIds are the official account's own: another account's may repeat them.

@@ -67,7 +67,7 @@ def _value_events(value: dict[str, Any], number_id: str | None, account_id: int 
     found: list[Event] = []
     for message in items(value.get("messages")):
         sender, message_id = ident(message.get("from")), ident(message.get("id"))
-        if not sender.isdigit() or not message_id:
+        if not sender.isdecimal() or not message_id:
             continue
         body, attachments = _content(message)
         found.append(InboundMessage(channel=CHANNEL, identity_kind="whatsapp", identity_value=f"+{sender}",
@@ -144,7 +144,7 @@ class WhatsAppSender:
         if not number_id:
             raise DeliveryRefused("no WhatsApp business number to send from")
         to = message.destination.lstrip("+")
-        if not to.isdigit():
+        if not to.isdecimal():
             raise DeliveryRefused("a WhatsApp recipient is a phone number")
         last_id = None
         for piece in pieces(message.body, MAX_TEXT):

@@ -343,7 +343,7 @@ class PhoneCalls:
         who = (who or "").strip()
         if "@" in who:
             agent = s.execute(select(Agent).where(Agent.email == who.lower())).scalar_one_or_none()
-        elif who.isdigit() and len(who) <= 18:
+        elif who.isdecimal() and len(who) <= 18:
             agent = s.get(Agent, int(who))
         else:
             return None

@@ -197,7 +197,7 @@ def parse_day(value: str | None, name: str, default: date) -> date:
     """A YYYY-MM-DD from a query string; anything else is a 422, never a 500."""
     if value is None or value == "":
         return default
-    if not isinstance(value, str) or len(value) != 10 or not value.replace("-", "").isdigit():
+    if not isinstance(value, str) or len(value) != 10 or not value.replace("-", "").isdecimal():
         raise ValidationFailed(f"{name} is a day written YYYY-MM-DD", field=name)
     try:
         day = date.fromisoformat(value)

@@ -115,7 +115,7 @@ class MerchantKeys:
     def session(self, token: str) -> int:
         """The merchant of a page session (401 for a forged, expired or revoked one)."""
         parts = token.split(".") if isinstance(token, str) and len(token) <= 200 else []
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(parts[0]) > 18:
+        if len(parts) != 3 or not parts[0].isdecimal() or not parts[1].isdecimal() or len(parts[0]) > 18:
             raise Unauthenticated("sign in with your merchant key", code="merchant_session_invalid")
         key_id, expires = int(parts[0]), int(parts[1])
         if expires < self.clock.now().timestamp():

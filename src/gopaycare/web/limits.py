@@ -80,6 +80,7 @@ class BodyLimitMiddleware:
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
+        # (bytes: isdigit() is ASCII only there, so int() never fails on what it accepts)
         if declared.isdigit() and int(declared) > limit.max_bytes:
             await refusal(limit)(scope, receive, send)
             return

@@ -174,7 +174,7 @@ def _zh_number(text: str) -> int:
 
 def _small_number(text: str) -> int | None:
     """A count in a relative date: digits, or a small number word in any of the languages."""
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     if text in _COUNT_WORDS:
         return _COUNT_WORDS[text]
@@ -413,7 +413,7 @@ def _next(today: date, weekday: int) -> date:
 def _year(text: str | None) -> int | None:
     if not text:
         return None
-    year = _zh_number(text) if not text.isdigit() else int(text)
+    year = _zh_number(text) if not text.isdecimal() else int(text)
     return year + 2000 if year < 100 else year
 
 
@@ -444,7 +444,7 @@ def _numeric(today: date, a: int, b: int, year: int | None) -> date | None:
 
 def _num(m: re.Match[str], group: str) -> int:
     text = m.group(group)
-    return int(text) if text.isdigit() else _zh_number(text)
+    return int(text) if text.isdecimal() else _zh_number(text)
 
 
 _DateRule = tuple[re.Pattern[str], Callable[[re.Match[str], date], Any]]

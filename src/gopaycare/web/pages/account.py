@@ -258,7 +258,7 @@ async def chat_attachment(request: Request, name: str | None = Query(None, max_l
     await run_in_threadpool(who.svc.files.check_room, who.customer_id)
     limit = who.svc.files.limits.max_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdecimal() and int(declared) > limit:
         raise Refused("too_large", f"the file is larger than {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

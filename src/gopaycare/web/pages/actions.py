@@ -135,7 +135,7 @@ def confirm(raw_id: str, name: str, request: Request) -> Response:
 
 def _id_of(raw: object, what: str) -> int:
     """An id from a query or a form: digits within BIGINT, else 404 like a missing one."""
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
+    if not isinstance(raw, str) or not raw.isdecimal() or len(raw) > 19 or int(raw) > 2**63 - 1:
         raise NotFound(f"no such {what}")
     return int(raw)
 

@@ -28,7 +28,7 @@ def agents(request: Request) -> Response:
 async def set_capacity(raw_id: str, request: Request) -> Response:
     who, form = await posted(request)
     require(who, PERMISSION)
-    if not raw_id.isdigit() or len(raw_id) > 15:
+    if not raw_id.isdecimal() or len(raw_id) > 15:
         raise ValidationFailed("not an agent id", field="agent_id")
     capacity = int_field(form, "capacity", required=True)
     assert capacity is not None

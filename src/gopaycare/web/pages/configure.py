@@ -75,7 +75,7 @@ def _int(form: dict[str, str], name: str, *, default: int | None = None) -> int 
     if not raw:
         return default
     digits = raw[1:] if raw.startswith("-") else raw
-    if not digits.isdigit() or len(digits) > 19 or abs(int(raw)) > MAX_BIGINT:
+    if not digits.isdecimal() or len(digits) > 19 or abs(int(raw)) > MAX_BIGINT:
         raise ValidationFailed(f"{name} must be a whole number", field=name)
     return int(raw)
 
@@ -361,7 +361,7 @@ def confirm_deactivate(raw_id: str, request: Request) -> Response:
     """The confirmation: who will be switched off and what happens to their tickets."""
     who = console(request)
     require(who, "agents.manage")
-    if not raw_id.isdigit() or len(raw_id) > 19 or int(raw_id) > MAX_BIGINT:
+    if not raw_id.isdecimal() or len(raw_id) > 19 or int(raw_id) > MAX_BIGINT:
         raise NotFound("agent not found")
     target = who.svc.agents.get(int(raw_id))
     return page(request, "console/configure_confirm.html", {"who": who.agent, "target": target, "section": "teams"})

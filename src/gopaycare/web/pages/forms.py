@@ -52,6 +52,6 @@ def int_field(form: dict[str, str], name: str, *, required: bool = False) -> int
         if required:
             raise ValidationFailed(f"{name} is required", field=name)
         return None
-    if not value.isdigit() or len(value) > 15:
+    if not value.isdecimal() or len(value) > 15:
         raise ValidationFailed(f"{name} must be a whole number", field=name)
     return int(value)

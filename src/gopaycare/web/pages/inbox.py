@@ -56,7 +56,7 @@ def view_of(request: Request) -> View:
         raise ValidationFailed("unknown channel", field="channel")
     if name == "area" and value not in SERVICE_AREAS:
         raise ValidationFailed("unknown area", field="area")
-    if name == "team" and value is not None and not (value.isdigit() and len(value) <= 15):
+    if name == "team" and value is not None and not (value.isdecimal() and len(value) <= 15):
         raise ValidationFailed("team is a team id", field="team")
     return View(name, value)
 

@@ -61,7 +61,7 @@ async def posted(request: Request) -> tuple[Shop, dict[str, str]]:
 
 def id_of(raw: str, what: str) -> int:
     """A path id: digits only, within BIGINT (a huge or odd one answers 404 like a missing case)."""
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+    if not raw.isdecimal() or len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound(f"{what} not found")
     return int(raw)
 

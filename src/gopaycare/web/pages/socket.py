@@ -32,7 +32,7 @@ async def console_events(websocket: WebSocket) -> None:
     svc: Services = websocket.app.state.services
     token = websocket.cookies.get(SESSION_COOKIE, "")[:200]
     after = websocket.query_params.get("after", "0")
-    if not same_origin(websocket) or not after.isdigit() or len(after) > 18:
+    if not same_origin(websocket) or not after.isdecimal() or len(after) > 18:
         await websocket.close(code=4403, reason="forbidden")
         return
     try:

@@ -29,7 +29,7 @@ def ticket_id_of(raw: str) -> int:
     """A path id: digits only, within BIGINT (a huge or odd one answers 404 like a missing ticket)."""
     from ...platform.errors import NotFound
 
-    if not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+    if not raw.isdecimal() or len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound("ticket not found")
     return int(raw)
 

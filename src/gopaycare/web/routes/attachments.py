@@ -44,7 +44,7 @@ async def upload(request: Request, customer_id: CustomerId, svc: Svc,
 async def _body(request: Request, max_bytes: int) -> bytes:
     """The request body, refused (413) as soon as it is larger than the limit."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isdecimal() and int(declared) > max_bytes:
         raise Refused("too_large", f"the file is larger than {max_bytes} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -53,7 +53,7 @@ def _on(hook: HookT | None, channel: str) -> HookT:
 
 async def _raw(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
+    if declared.isdecimal() and int(declared) > MAX_PAYLOAD_BYTES:
         raise TooLarge(f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     raw = b""
     async for chunk in request.stream():
