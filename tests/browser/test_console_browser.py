@@ -35,7 +35,7 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"GOPAYCARE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
     pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium fonts-noto-cjk)", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 # A real browser on a shared machine: more than the suite's 120 s default, still bounded.
 pytestmark = pytest.mark.timeout(300)
@@ -104,23 +104,6 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         server.should_exit = True
         thread.join(timeout=10)
         svc.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=["--no-sandbox", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("GOPAYCARE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"console screenshots: {folder}")
-    return folder
 
 
 def open_page(browser: Browser, *, lang: str = "en", size: dict[str, int] = DESKTOP, **options: Any) -> Page:

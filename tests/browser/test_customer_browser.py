@@ -14,7 +14,6 @@ axe-core finds no serious or critical violation.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -27,9 +26,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402, I001
+from playwright.sync_api import Browser, Page, expect  # noqa: E402, I001
 
-from tests.browser.test_console_browser import AXE, CHROMIUM, DESKTOP, PHONE, StrictCsp, no_problems, open_page
+from tests.browser.test_console_browser import AXE, DESKTOP, PHONE, StrictCsp, no_problems, open_page
 from tests.browser.test_console_browser import sign_in as console_sign_in
 
 pytestmark = pytest.mark.timeout(300)
@@ -94,22 +93,6 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, prod
         server.should_exit = True
         thread.join(timeout=10)
         svc.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=["--no-sandbox", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("GOPAYCARE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def host_page(page: Page, served: dict, token: str, lang: str = "en") -> None:
