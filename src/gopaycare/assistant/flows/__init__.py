@@ -60,6 +60,17 @@ class Flow:
 
 
 
+def pick_option(t: Turn, options: list[str]) -> str | None:
+    """Which of the listed payments the customer chose: its reference, or its number in the list."""
+    wanted = t.entity("transaction_reference")
+    if wanted in options:
+        return wanted
+    match = NUMBER.search(t.text)
+    if match and 1 <= int(match.group(1)) <= len(options):
+        return options[int(match.group(1)) - 1]
+    return None
+
+
 def yes(text: str) -> bool:
     return bool(YES.search(text)) and not NO.search(text)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...platform.errors import Conflict, NotFound, ValidationFailed
 from ..texts import money, reset_time, say
 from ..turns import Outcome, Turn
-from . import NUMBER, Flow, yes, yes_or_no
+from . import NUMBER, Flow, pick_option, yes, yes_or_no
 from .account import _AccountFlow
 from .identify import identify
 
@@ -147,7 +147,7 @@ class Dispute(_AccountFlow):
     def step(self, a: Assistant, t: Turn) -> Outcome:
         step = t.state.get("step")
         if step == "pick":
-            reference = self._pick(t)
+            reference = pick_option(t, t.slots.get("options", []))
             if reference is None:
                 return Outcome.wait(say("pick_again", t.lang, n=len(t.slots.get("options", []))))
             history = a.deps.wallet.list_transactions(t.customer_id, limit=50)
@@ -206,21 +206,10 @@ class Dispute(_AccountFlow):
         return Outcome.hand_over(say("dispute_opened", t.lang, ticket=t.ticket_id,
                                      txn=f" ({reference})" if reference else ""))
 
-    @staticmethod
-    def _pick(t: Turn) -> str | None:
-        options = t.slots.get("options", [])
-        wanted = t.entity("transaction_reference")
-        if wanted in options:
-            return wanted
-        match = NUMBER.search(t.text)
-        if match and 1 <= int(match.group(1)) <= len(options):
-            return options[int(match.group(1)) - 1]
-        return None
-
     def accepts(self, a: Assistant, t: Turn) -> bool:
         step = t.state.get("step")
         if step == "pick":
-            return self._pick(t) is not None
+            return pick_option(t, t.slots.get("options", [])) is not None
         if step == "offer_freeze":
             return yes_or_no(t.text)
         return super().accepts(a, t)

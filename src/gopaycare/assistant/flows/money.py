@@ -13,7 +13,7 @@ from ...wallet.port import TransactionView
 from ...wallet.rules import FailureReason
 from ..texts import money, reset_time, say, when, word
 from ..turns import Outcome, Turn
-from . import NUMBER, Flow, yes
+from . import Flow, pick_option, yes
 from .account import LOCKED, _AccountFlow
 from .identify import identify
 
@@ -272,7 +272,7 @@ class RefundApply(_AccountFlow):
     def step(self, a: Assistant, t: Turn) -> Outcome:
         options = t.slots.get("options", [])
         if t.state.get("step") == "pick":
-            reference = self._pick(t, options)
+            reference = pick_option(t, options)
             if reference is None:
                 return Outcome.wait(say("pick_again", t.lang, n=len(options)))
             t.slots["reference"] = reference
@@ -289,19 +289,9 @@ class RefundApply(_AccountFlow):
         t.tried(f"refund request RR{request.id} submitted for {request.transaction_reference}")
         return Outcome.reply(_submitted(a, t, request), resolved=True)
 
-    @staticmethod
-    def _pick(t: Turn, options: list[str]) -> str | None:
-        wanted = t.entity("transaction_reference")
-        if wanted in options:
-            return wanted
-        match = NUMBER.search(t.text)
-        if match and 1 <= int(match.group(1)) <= len(options):
-            return options[int(match.group(1)) - 1]
-        return None
-
     def answers(self, t: Turn) -> bool:
         if t.state.get("step") == "pick":
-            return self._pick(t, t.slots.get("options", [])) is not None
+            return pick_option(t, t.slots.get("options", [])) is not None
         return True  # a reason is free text
 
 
