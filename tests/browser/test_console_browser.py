@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,27 +71,32 @@ class StrictCsp:
         await self.app(scope, receive, with_csp if scope["type"] == "http" else send)
 
 
-@pytest.fixture(scope="module")
-def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
+def story_services(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Any, Any]:
+    """The services on a fresh copy of the migrated database, seeded with the demo story, the knowledge base
+    loaded as serve and demo do (the ticket view offers the articles)."""
     from gopaycare.container import build
     from gopaycare.demo.story import seed_story
     from gopaycare.kb.service import ensure_loaded
     from gopaycare.platform.settings import load_settings
-    from gopaycare.web.app import create_app
 
-    folder = tmp_path_factory.mktemp("console")
-    shutil.copy(sqlite_template, folder / "console.db")
-    settings = load_settings(database_url=f"sqlite:///{folder / 'console.db'}", password_hash_profile="fast",
+    folder = tmp_path_factory.mktemp(name)
+    shutil.copy(sqlite_template, folder / f"{name}.db")
+    settings = load_settings(database_url=f"sqlite:///{folder / f'{name}.db'}", password_hash_profile="fast",
                              secret_key="browser-test-secret", jobs_path=str(folder / "jobs.db"), log_json=False,
                              inbound_smtp_enabled=False)
     svc = build(settings, immediate_jobs=True, senders={})
     svc.wallet.bootstrap()
     people = seed_story(svc, svc.clock.now())
-    ensure_loaded(svc.kb)  # as serve and demo do: the ticket view offers the articles
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(StrictCsp(create_app(svc)), host="127.0.0.1", port=port,
+    ensure_loaded(svc.kb)
+    return svc, people
+
+
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[None]:
+    """The app under a strict CSP, served by uvicorn on a loopback port for the block's length."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(StrictCsp(app), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -99,10 +105,22 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         time.sleep(0.05)
     assert server.started, "the server did not start"
     try:
-        yield {"svc": svc, "people": people, "url": f"http://127.0.0.1:{port}"}
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from gopaycare.web.app import create_app
+
+    svc, people = story_services(sqlite_template, tmp_path_factory, "console")
+    port = _free_port()
+    try:
+        with serving(create_app(svc), port):
+            yield {"svc": svc, "people": people, "url": f"http://127.0.0.1:{port}"}
+    finally:
         svc.close()
 
 

@@ -15,9 +15,7 @@ axe-core finds no serious or critical violation.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,15 @@ import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect  # noqa: E402, I001
 
-from tests.browser.test_console_browser import AXE, DESKTOP, PHONE, StrictCsp, no_problems, open_page
+from tests.browser.test_console_browser import (
+    AXE,
+    DESKTOP,
+    PHONE,
+    no_problems,
+    open_page,
+    serving,
+    story_services,
+)
 from tests.browser.test_console_browser import sign_in as console_sign_in
 
 pytestmark = pytest.mark.timeout(300)
@@ -53,23 +59,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, product_nlu: Any) -> Iterator[dict]:
-    import uvicorn
-
-    from gopaycare.container import build
-    from gopaycare.demo.story import seed_story
-    from gopaycare.kb.service import ensure_loaded
-    from gopaycare.platform.settings import load_settings
     from gopaycare.web.app import create_app
 
-    folder = tmp_path_factory.mktemp("customer")
-    shutil.copy(sqlite_template, folder / "customer.db")
-    settings = load_settings(database_url=f"sqlite:///{folder / 'customer.db'}", password_hash_profile="fast",
-                             secret_key="browser-test-secret", jobs_path=str(folder / "jobs.db"), log_json=False,
-                             inbound_smtp_enabled=False)
-    svc = build(settings, immediate_jobs=True, senders={})
-    svc.wallet.bootstrap()
-    people = seed_story(svc, svc.clock.now())
-    ensure_loaded(svc.kb)
+    svc, people = story_services(sqlite_template, tmp_path_factory, "customer")
     svc._assistant = svc.make_assistant(product_nlu)
     port = _free_port()
     app = create_app(svc)
@@ -79,19 +71,10 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, prod
     def host() -> HTMLResponse:  # the test's host page (never in the product)
         return HTMLResponse(served["host"])
 
-    server = uvicorn.Server(uvicorn.Config(StrictCsp(app), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
     try:
-        yield served
+        with serving(app, port):
+            yield served
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         svc.close()
 
 
